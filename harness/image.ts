@@ -1,0 +1,73 @@
+/**
+ * The product image, built once per content: the tag carries a hash of image/, runtime/, the
+ * lock file and the base image, so a warm run reuses it and any change rebuilds it.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { build } from "esbuild";
+import { $ } from "zx";
+import { baseImage, imageExists } from "./base-image.js";
+import { containerEngine } from "./engine.js";
+import { projectRoot } from "./paths.js";
+
+export const imageName = "postgres-pgbackrest";
+const imageDir = join(projectRoot, "image");
+const runtimeDir = join(projectRoot, "runtime");
+export const bundlePath = join(imageDir, "build", "postgres-ba.mjs");
+
+/** Bundles the runtime into the single file the image runs. */
+export async function bundleRuntime(): Promise<string> {
+  mkdirSync(join(imageDir, "build"), { recursive: true });
+  await build({
+    entryPoints: [join(runtimeDir, "main.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    // Debian bookworm-based images ship Node 18.
+    target: "node18",
+    outfile: bundlePath,
+    legalComments: "none",
+    logLevel: "warning",
+    // CommonJS dependencies (node-forge, croner) call require() for Node built-ins.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  });
+  return bundlePath;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) return e.name === "build" || e.name === "node_modules" ? [] : filesUnder(p);
+    return e.name.endsWith(".test.ts") ? [] : [p];
+  });
+}
+
+function contentHash(base: string): string {
+  const hash = createHash("sha256").update(base);
+  for (const file of [...filesUnder(imageDir), ...filesUnder(runtimeDir), join(projectRoot, "package-lock.json")].sort()) {
+    hash.update(relative(projectRoot, file)).update(String(statSync(file).mode & 0o111)).update(readFileSync(file));
+  }
+  return hash.digest("hex").slice(0, 12);
+}
+
+let cached: Promise<string> | undefined;
+
+/** Resolves the image reference to run, building it only when its content changed. */
+export function productImage(): Promise<string> {
+  cached ??= (async () => {
+    if (process.env.POSTGRES_BA_IMAGE) return process.env.POSTGRES_BA_IMAGE;
+    const { cli } = await containerEngine();
+    const base = await baseImage();
+    const tag = `${imageName}:${contentHash(base)}`;
+    if (await imageExists(tag)) return tag;
+    const started = Date.now();
+    await bundleRuntime();
+    // --format docker keeps HEALTHCHECK and STOPSIGNAL, which Podman's default OCI format drops.
+    const format = cli === "podman" ? ["--format", "docker"] : [];
+    await $({ quiet: true })`${cli} build ${format} --build-arg ${`BASE_IMAGE=${base}`} -t ${tag} -t ${`${imageName}:latest`} ${imageDir}`;
+    console.log(`[image] built ${tag} on ${base} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return tag;
+  })();
+  return cached;
+}

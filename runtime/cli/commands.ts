@@ -1,0 +1,80 @@
+/**
+ * `postgres-ba <command>`: what users run with `docker exec`. Every command re-reads the
+ * container's environment (the one source of configuration) and runs as postgres.
+ */
+import { backupsEnabled, parseEnv, type BackupEnv } from "../env/parse.js";
+import { envTable, type EnvVar } from "../env/table.js";
+import { initBackups, takeBackup } from "../lib/backups.js";
+import { exitCodes } from "../lib/exit-codes.js";
+import { failureReason, pgbackrest, type BackupType } from "../lib/pgbackrest.js";
+import { backupState } from "../lib/state.js";
+import { FatalError } from "../steps/step.js";
+
+export interface Command {
+  usage: string;
+  summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+function backupEnv(): BackupEnv {
+  const env = parseEnv(process.env);
+  if (!backupsEnabled(env)) {
+    throw new FatalError("backups are not configured: PGBACKREST_STANZA is not set (drop-in mode). Fix: set PGBACKREST_STANZA and the S3_* variables, then recreate the container.", exitCodes.usage);
+  }
+  return env;
+}
+
+export const commands: Record<string, Command> = {
+  "init-backups": {
+    usage: "init-backups",
+    summary: "Create the stanza and take the first full backup (for a database this image did not create); the schedule then runs it.",
+    async run() {
+      const env = backupEnv();
+      if (backupState(env.PGDATA, env.PGBACKREST_STANZA) === "active") {
+        console.log(`stanza ${env.PGBACKREST_STANZA} is already active for this database: nothing to do`);
+        return 0;
+      }
+      await initBackups(env);
+      console.log(`stanza ${env.PGBACKREST_STANZA} created and first full backup taken; scheduled backups will run`);
+      return 0;
+    },
+  },
+  backup: {
+    usage: "backup full|diff|incr",
+    summary: "Take a backup now.",
+    async run([type]) {
+      if (!["full", "diff", "incr"].includes(type)) throw new FatalError(`backup type ${JSON.stringify(type ?? "")} is not one of full, diff, incr. Fix: postgres-ba backup full`, exitCodes.usage);
+      await takeBackup(backupEnv(), type as BackupType);
+      return 0;
+    },
+  },
+  info: {
+    usage: "info [--json]",
+    summary: "Backups in the repository (pgbackrest info).",
+    async run(args) {
+      const result = await pgbackrest(backupEnv(), ["info", ...(args.includes("--json") ? ["--output=json"] : [])], { stream: true });
+      return result.code;
+    },
+  },
+  pgbackrest: {
+    usage: "pgbackrest <pgbackrest arguments>",
+    summary: "Run pgBackRest for the configured stanza with the repository credentials.",
+    async run(args) {
+      const result = await pgbackrest(backupEnv(), args, { stream: true });
+      if (result.code !== 0) console.error(failureReason(result));
+      return result.code;
+    },
+  },
+  env: {
+    usage: "env",
+    summary: "The effective configuration (secrets masked).",
+    async run() {
+      const env = parseEnv(process.env) as Record<string, unknown>;
+      for (const e of envTable as readonly EnvVar[]) {
+        const value = env[e.name];
+        console.log(`${e.name}=${value === undefined ? "" : e.secret ? "<set>" : value === null ? "off" : String(value)}`);
+      }
+      return 0;
+    },
+  },
+};

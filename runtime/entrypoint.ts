@@ -1,0 +1,122 @@
+/**
+ * The container's lifecycle, in order. Reads like a table of contents: every step is a small
+ * named function in steps/, logs one line (what it did, or why it skipped) and is idempotent.
+ */
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { backupsEnabled, parseEnv, type BackupEnv } from "./env/parse.js";
+import type { Env } from "./env/table.js";
+import { BackupError, initBackups, takeBackup } from "./lib/backups.js";
+import { run } from "./lib/exec.js";
+import { log, logError } from "./lib/log.js";
+import { isReady } from "./lib/postgres.js";
+import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
+import { runServer } from "./lib/server.js";
+import { backupState } from "./lib/state.js";
+import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
+import { pgbackrestSecretEnv } from "./render/pgbackrest-conf.js";
+import { checkOldLayout } from "./steps/check-old-layout.js";
+import { configurePgbackrest } from "./steps/configure-pgbackrest.js";
+import { configurePostgres } from "./steps/configure-postgres.js";
+import { ensureTls } from "./steps/ensure-tls.js";
+import { initDatabase } from "./steps/init-database.js";
+import { prepareDirectories } from "./steps/prepare-directories.js";
+import type { Context, Step } from "./steps/step.js";
+import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
+
+/** Before the privilege drop: checks that touch nothing, then directory ownership. */
+const asRoot: Step[] = [checkOldLayout, verifyMinimumEnv, prepareDirectories];
+/** As postgres. */
+const asPostgres: Step[] = [ensureTls, initDatabase, configurePostgres, configurePgbackrest];
+
+export async function entrypoint(argv: string[]): Promise<number> {
+  // `docker run image -c shared_buffers=1GB` means "postgres with these flags", as upstream.
+  const args = argv[0]?.startsWith("-") ? ["postgres", ...argv] : argv.length ? argv : ["postgres"];
+  if (args[0] !== "postgres" || wantsHelp(args)) return execOther(args);
+
+  const env = parseEnv(process.env);
+  const account = postgresAccount();
+  const ctx: Context = {
+    env,
+    serverArgs: args.slice(1),
+    account,
+    databaseExisted: existsSync(join(env.PGDATA, "PG_VERSION")) && statSync(join(env.PGDATA, "PG_VERSION")).size > 0,
+  };
+  for (const step of asRoot) await runStep(step, ctx);
+  if (isRoot()) becomeAccount(account);
+  for (const step of asPostgres) await runStep(step, ctx);
+
+  const server = runServer(env, ctx.serverArgs, backupsEnabled(env) ? pgbackrestSecretEnv(env) : {});
+  const scheduler = backupsEnabled(env)
+    ? new BackupScheduler(scheduledJobs(env), (type) => scheduledBackup(env, type), (m) => log("schedule", m))
+    : undefined;
+  void afterServerStart(env, server.exited, scheduler);
+  const status = await server.exited;
+  scheduler?.stop();
+  log("entrypoint", `PostgreSQL exited with status ${status}`);
+  return status;
+}
+
+async function runStep(step: Step, ctx: Context): Promise<void> {
+  const result = await step.run(ctx);
+  log(step.name, "did" in result ? result.did : `skipped: ${result.skipped}`);
+}
+
+/** Once the server accepts connections: first backup of a new database, then the schedule. */
+async function afterServerStart(env: Env, exited: Promise<number>, scheduler: BackupScheduler | undefined): Promise<void> {
+  if (!backupsEnabled(env) || !scheduler) {
+    log("bootstrap-backups", "skipped: PGBACKREST_STANZA is not set (drop-in mode)");
+    return;
+  }
+  let stopped = false;
+  void exited.then(() => (stopped = true));
+  while (!(await isReady(env))) {
+    if (stopped) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
+  if (state === "adopted") {
+    log("bootstrap-backups", `skipped: this data directory was not created by this image; to start backups run: docker exec <container> postgres-ba init-backups`);
+  } else if (state === "active") {
+    log("bootstrap-backups", `skipped: stanza ${env.PGBACKREST_STANZA} is active and its first full backup exists`);
+  } else {
+    await bootstrap(env);
+  }
+  if (stopped) return;
+  scheduler.start();
+  log("schedule", `started: ${scheduler.describe()}`);
+}
+
+async function bootstrap(env: BackupEnv): Promise<void> {
+  try {
+    await initBackups(env);
+    log("bootstrap-backups", `stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
+  } catch (e) {
+    if (!(e instanceof BackupError)) throw e;
+    logError("bootstrap-backups", `${e.message}; the next scheduled backup or restart tries again`);
+  }
+}
+
+/** A tick: bootstrap first if it has not succeeded yet; nothing for an adopted database. */
+async function scheduledBackup(env: BackupEnv, type: "full" | "diff" | "incr"): Promise<void> {
+  const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
+  if (state === "adopted") {
+    log("schedule", `${type} tick skipped: backups are not initialized for this database; run postgres-ba init-backups`);
+    return;
+  }
+  if (state === "pending") return bootstrap(env);
+  await takeBackup(env, type);
+}
+
+function wantsHelp(args: string[]): boolean {
+  return args.some((a) => ["-?", "--help", "--describe-config", "-V", "--version"].includes(a));
+}
+
+/** Anything other than the server (e.g. `docker run image bash`) runs as asked, like `exec "$@"`. */
+async function execOther(args: string[]): Promise<number> {
+  const r = await run(args[0], args.slice(1), { stream: true, timeoutMs: 0 }).catch((e: NodeJS.ErrnoException) => {
+    logError("entrypoint", `${args[0]}: ${e.code === "ENOENT" ? "command not found" : e.message}`);
+    return { code: 127 };
+  });
+  return r.code;
+}

@@ -1,0 +1,126 @@
+/**
+ * Every environment variable the image reads: the one source of truth for parsing, error
+ * messages, `postgres-ba env` and the README's variable table (a unit test fails when the README
+ * drifts from this table).
+ */
+import { availableParallelism, hostname } from "node:os";
+import { bool, cron, int, oneOf, path, pattern, text, type Kind } from "./kinds.js";
+
+export type Group = "PostgreSQL (official image)" | "Mode" | "Backups" | "Schedule" | "S3 repository" | "Replication" | "TLS";
+
+/** Raw values already read, for defaults that depend on another variable. */
+export type RawLookup = (name: string) => string | undefined;
+
+export interface EnvVar<T = unknown> {
+  readonly name: string;
+  readonly kind: Kind<T>;
+  readonly group: Group;
+  readonly doc: string;
+  /** Raw default (parsed like a user value); a function for defaults derived at run time. */
+  readonly default?: string | ((raw: RawLookup) => string | undefined);
+  /** How the default reads in docs when it is computed. */
+  readonly defaultDoc?: string;
+  /** Also readable from the file named by NAME_FILE (Docker secrets); setting both is an error. */
+  readonly fileForm?: boolean;
+  /** Never printed: errors show only its length. */
+  readonly secret?: boolean;
+}
+
+// `const` keeps each name a literal type, so Env below has one typed field per variable.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const v = <const S extends EnvVar<any>>(spec: S): S => spec;
+
+export const envTable = [
+  // --- the official image's contract ---
+  v({ name: "POSTGRES_PASSWORD", kind: text, group: "PostgreSQL (official image)", fileForm: true, secret: true,
+      doc: "Superuser password, set at initialization. Required for a new database unless POSTGRES_HOST_AUTH_METHOD=trust." }),
+  v({ name: "POSTGRES_USER", kind: pattern(/^[^\s"]{1,63}$/, "role name of 1-63 characters without spaces or double quotes"), group: "PostgreSQL (official image)", fileForm: true,
+      default: "postgres", doc: "Superuser name, created at initialization." }),
+  v({ name: "POSTGRES_DB", kind: pattern(/^[^"]{1,63}$/, "database name of 1-63 characters without double quotes"), group: "PostgreSQL (official image)", fileForm: true,
+      default: (raw) => raw("POSTGRES_USER"), defaultDoc: "POSTGRES_USER", doc: "Database created at initialization." }),
+  v({ name: "POSTGRES_INITDB_ARGS", kind: text, group: "PostgreSQL (official image)", fileForm: true, default: "",
+      doc: 'Extra initdb arguments, split like a shell would (quotes respected, nothing expanded), e.g. "--data-checksums --locale=C".' }),
+  v({ name: "POSTGRES_INITDB_WALDIR", kind: path, group: "PostgreSQL (official image)",
+      doc: "Put pg_wal in this directory (initdb --waldir)." }),
+  v({ name: "POSTGRES_HOST_AUTH_METHOD", kind: oneOf("scram-sha-256", "md5", "password", "trust", "reject", "cert", "ldap", "gss", "sspi", "ident", "pam", "radius"),
+      group: "PostgreSQL (official image)", defaultDoc: "password_encryption (scram-sha-256)",
+      doc: "Method of the `host all all all` line added to pg_hba.conf at initialization." }),
+  v({ name: "POSTGRES_PORT", kind: int(1, 65535), group: "PostgreSQL (official image)", default: (raw) => raw("PGPORT") ?? "5432", defaultDoc: "PGPORT or 5432",
+      doc: "Port PostgreSQL listens on (also exported as PGPORT)." }),
+  v({ name: "PGDATA", kind: path, group: "PostgreSQL (official image)", default: "/var/lib/postgresql/18/docker",
+      doc: "Data directory. Keep it below the /var/lib/postgresql volume." }),
+
+  // --- what this container is ---
+  v({ name: "PG_MODE", kind: oneOf("primary", "replica"), group: "Mode", default: "primary",
+      doc: "primary: read-write server that backs itself up. replica: streaming standby (not available in this version)." }),
+  v({ name: "RESTORE_FROM_BACKUP", kind: bool, group: "Mode", default: "false",
+      doc: "Restore the latest backup from S3 when PGDATA is empty (not available in this version)." }),
+
+  // --- pgBackRest ---
+  v({ name: "PGBACKREST_STANZA", kind: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "stanza name of letters, digits, '_', '.', '-'"), group: "Backups",
+      doc: "Enables backups under this stanza name. Unset: drop-in mode, no backup features (TLS stays on)." }),
+  v({ name: "PGBACKREST_PROCESS_MAX", kind: int(1, 64), group: "Backups", default: () => String(Math.min(8, availableParallelism())), defaultDoc: "CPU count, at most 8",
+      doc: "Parallel processes for backup, restore and async archiving (pgBackRest process-max)." }),
+  v({ name: "PGBACKREST_COMPRESS_TYPE", kind: oneOf("zst", "lz4", "gz", "bz2", "none"), group: "Backups", default: "zst",
+      doc: "Compression of backups and WAL. zst is about 3x faster than gz at a similar ratio (docs/decisions.md)." }),
+  v({ name: "PGBACKREST_REPO_BUNDLE", kind: bool, group: "Backups", default: "true",
+      doc: "Bundle small files into larger repository objects (fewer S3 requests); needed for block incremental." }),
+  v({ name: "PGBACKREST_REPO_BLOCK", kind: bool, group: "Backups", default: "true",
+      doc: "Block incremental backups: store only changed blocks of a changed file." }),
+  v({ name: "RETENTION_FULL", kind: int(1, 9999999), group: "Backups", default: "4",
+      doc: "Full backups to keep (pgBackRest repo1-retention-full); older ones and their WAL are expired after each backup." }),
+  v({ name: "RETENTION_DIFF", kind: int(1, 9999999), group: "Backups", default: "4",
+      doc: "Differential backups to keep (repo1-retention-diff)." }),
+  v({ name: "ARCHIVE_TIMEOUT", kind: int(1, 86400), group: "Backups", default: "60",
+      doc: "Seconds after which PostgreSQL switches to a new WAL segment so recent commits are archived (archive_timeout)." }),
+  v({ name: "ARCHIVE_ASYNC", kind: bool, group: "Backups", default: "true",
+      doc: "Asynchronous WAL archiving with a spool directory outside pg_wal, so a slow S3 does not stall commits." }),
+
+  // --- schedule ---
+  v({ name: "BACKUP_SCHEDULE_FULL", kind: cron, group: "Schedule", default: "0 3 * * 0",
+      doc: 'When to take full backups (cron, container time zone); "off" disables.' }),
+  v({ name: "BACKUP_SCHEDULE_DIFF", kind: cron, group: "Schedule", default: "0 2 * * *",
+      doc: 'When to take differential backups; "off" disables.' }),
+  v({ name: "BACKUP_SCHEDULE_INCR", kind: cron, group: "Schedule", default: "*/30 * * * *",
+      doc: 'When to take incremental backups; "off" disables. A leading seconds field is allowed ("*/20 * * * * *").' }),
+
+  // --- S3 ---
+  v({ name: "S3_BUCKET", kind: pattern(/^[a-z0-9][a-z0-9.-]{1,62}$/, "S3 bucket name (3-63 lowercase letters, digits, '.', '-')"), group: "S3 repository",
+      doc: "Bucket holding the repository. Required when PGBACKREST_STANZA is set." }),
+  v({ name: "S3_ACCESS_KEY", kind: text, group: "S3 repository", fileForm: true, secret: true,
+      doc: "Access key id. Required when PGBACKREST_STANZA is set. Reaches pgBackRest only through its environment." }),
+  v({ name: "S3_SECRET_KEY", kind: text, group: "S3 repository", fileForm: true, secret: true,
+      doc: "Secret access key. Required when PGBACKREST_STANZA is set. Never written to a file or a log." }),
+  v({ name: "S3_ENDPOINT", kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "host name, host:port or https://host[:port]"), group: "S3 repository",
+      default: "s3.amazonaws.com", doc: "S3 endpoint. A port here overrides S3_PORT." }),
+  v({ name: "S3_REGION", kind: pattern(/^[a-z0-9-]{1,64}$/, "region such as us-east-1"), group: "S3 repository", default: "us-east-1", doc: "S3 region." }),
+  v({ name: "S3_PATH", kind: pattern(/^\/[^\s]*$/, "path starting with /"), group: "S3 repository", default: "/pgbackrest",
+      doc: "Repository path inside the bucket. Use a different path (or stanza) per cluster." }),
+  v({ name: "S3_URI_STYLE", kind: oneOf("host", "path"), group: "S3 repository", default: "host",
+      doc: "host: bucket.endpoint (AWS). path: endpoint/bucket (MinIO and most self-hosted S3)." }),
+  v({ name: "S3_PORT", kind: int(1, 65535), group: "S3 repository", default: "443", doc: "S3 endpoint port (HTTPS)." }),
+  v({ name: "S3_CA_FILE", kind: path, group: "S3 repository",
+      doc: "CA certificate file that signed the S3 server's certificate (self-hosted S3 with its own CA)." }),
+  v({ name: "S3_VERIFY_TLS", kind: bool, group: "S3 repository", default: "true",
+      doc: "Verify the S3 server's certificate. false keeps TLS but accepts any certificate: not for production." }),
+
+  // --- replication ---
+  v({ name: "MAX_WAL_SENDERS", kind: int(1, 262143), group: "Replication", default: "10", doc: "max_wal_senders." }),
+  v({ name: "MAX_REPLICATION_SLOTS", kind: int(1, 262143), group: "Replication", default: "10", doc: "max_replication_slots." }),
+
+  // --- TLS ---
+  v({ name: "CA_DIR", kind: path, group: "TLS", default: "/var/lib/postgresql/ca",
+      doc: "Certificate authority (ca.crt, ca.key): generated when absent, shared by a cluster's members." }),
+  v({ name: "SSL_CERT_DIR", kind: path, group: "TLS", default: "/var/lib/postgresql/ssl",
+      doc: "Server certificate (server.crt, server.key, root.crt): generated from the CA when absent, never overwritten." }),
+  v({ name: "SERVER_NAME", kind: pattern(/^[A-Za-z0-9.-]{1,253}$/, "host name"), group: "TLS", default: () => hostname(), defaultDoc: "container host name",
+      doc: "Common name and first subject alternative name of a generated server certificate." }),
+] as const;
+
+export type EnvTable = typeof envTable;
+export type EnvName = EnvTable[number]["name"];
+type ValueOf<E> = E extends { kind: Kind<infer T> } ? T : never;
+type Entry<N extends EnvName> = Extract<EnvTable[number], { name: N }>;
+
+/** Parsed values; a variable without a value or default is undefined. */
+export type Env = { [N in EnvName]: ValueOf<Entry<N>> | (Entry<N> extends { default: unknown } ? never : undefined) };

@@ -1,0 +1,40 @@
+/**
+ * Backups of a running primary: the one-time bootstrap (stanza-create, archive_command on,
+ * first full backup) and single backups. Used by the entrypoint, the schedule and the CLI.
+ */
+import { writeManagedConf } from "../steps/configure-postgres.js";
+import { log } from "./log.js";
+import type { BackupEnv } from "../env/parse.js";
+import { failureReason, pgbackrest, type BackupType } from "./pgbackrest.js";
+import { psql } from "./postgres.js";
+import { readState, writeState } from "./state.js";
+
+export class BackupError extends Error {}
+
+/** Creates the stanza, turns archiving on, takes the first full backup, marks the stanza active. */
+export async function initBackups(env: BackupEnv): Promise<void> {
+  const created = await pgbackrest(env, ["stanza-create"]);
+  if (created.code !== 0) throw new BackupError(`stanza-create for ${env.PGBACKREST_STANZA} failed: ${failureReason(created)}`);
+  log("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in s3://${env.S3_BUCKET}${env.S3_PATH}`);
+  writeManagedConf(env, "pgbackrest");
+  await psql(env, "SELECT pg_reload_conf();");
+  log("init-backups", "archive_command now pushes WAL to pgBackRest");
+  await takeBackup(env, "full");
+  const previous = readState(env.PGDATA);
+  writeState(env.PGDATA, {
+    initializedAt: previous?.initializedAt ?? new Date().toISOString(),
+    backups: "active",
+    stanza: env.PGBACKREST_STANZA,
+    activeSince: new Date().toISOString(),
+  });
+}
+
+export async function takeBackup(env: BackupEnv, type: BackupType): Promise<void> {
+  const started = Date.now();
+  log("backup", `${type} backup started`);
+  const result = await pgbackrest(env, ["backup", `--type=${type}`]);
+  if (result.code !== 0) throw new BackupError(`${type} backup failed: ${failureReason(result)}`);
+  const label = result.stdout.match(/new backup label = (\S+)/)?.[1] ?? "";
+  const note = /no prior backup exists, (\w+) backup has been changed to full/.test(result.stdout) ? " (no prior full backup: taken as full)" : "";
+  log("backup", `${type} backup ${label} finished in ${((Date.now() - started) / 1000).toFixed(1)} s${note}`);
+}

@@ -1,0 +1,11 @@
+/** Exit codes of the entrypoint and the postgres-ba command, documented in the README. */
+export const exitCodes = {
+  /** An environment variable is invalid or a required one is missing (EX_CONFIG). */
+  config: 78,
+  /** The data directory cannot be used as it is (old layout, permissions, damaged TLS files). */
+  dataDirectory: 73,
+  /** A command that failed for another reason (pgBackRest, PostgreSQL). */
+  failure: 1,
+  /** Wrong usage of the postgres-ba command. */
+  usage: 64,
+} as const;

@@ -1,0 +1,15 @@
+/**
+ * One log line per event, prefixed so it stands out among PostgreSQL's own lines:
+ *   2026-11-25 02:50:00.123 UTC [postgres-ba] configure-postgres: wrote postgres-ba.conf
+ */
+export function log(topic: string, message: string): void {
+  process.stdout.write(`${timestamp()} [postgres-ba] ${topic}: ${message}\n`);
+}
+
+export function logError(topic: string, message: string): void {
+  process.stderr.write(`${timestamp()} [postgres-ba] ${topic}: ERROR: ${message}\n`);
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace("T", " ").replace("Z", " UTC");
+}

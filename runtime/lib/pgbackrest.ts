@@ -1,0 +1,22 @@
+/** Runs pgBackRest for the configured stanza, with the S3 keys in its environment only. */
+import type { BackupEnv } from "../env/parse.js";
+import { pgbackrestSecretEnv } from "../render/pgbackrest-conf.js";
+import { run, type ExecOptions, type ExecResult } from "./exec.js";
+
+export type BackupType = "full" | "diff" | "incr";
+
+export function pgbackrest(env: BackupEnv, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return run("pgbackrest", [`--stanza=${env.PGBACKREST_STANZA}`, ...args], {
+    timeoutMs: 24 * 3600_000,
+    ...opts,
+    env: { ...opts.env, ...pgbackrestSecretEnv(env) },
+  });
+}
+
+/** pgBackRest's own reason for a failure: its ERROR line(s), else the last lines of output. */
+export function failureReason(result: ExecResult): string {
+  const text = `${result.stdout}\n${result.stderr}`;
+  const errors = text.split("\n").filter((l) => /ERROR: \[\d+\]/.test(l));
+  const lines = errors.length ? errors : text.trim().split("\n").slice(-3);
+  return lines.map((l) => l.replace(/^.*?(ERROR: )/, "$1").trim()).join(" | ") || `exit code ${result.code}`;
+}

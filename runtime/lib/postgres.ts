@@ -1,0 +1,34 @@
+/** Thin helpers over PostgreSQL's own programs, all through the one exec helper. */
+import type { Env } from "../env/table.js";
+import { run, runOk } from "./exec.js";
+import { shellQuote } from "./shell-words.js";
+
+export const socketDir = "/var/run/postgresql";
+
+/** Runs SQL over the unix socket as the superuser; psql variables are passed, never spliced in. */
+export async function psql(env: Env, sql: string, opts: { db?: string; vars?: Record<string, string> } = {}): Promise<string> {
+  const varArgs = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--set", `${k}=${v}`]);
+  const { stdout } = await runOk(
+    "psql",
+    ["-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--tuples-only", "--no-align", "-h", socketDir, "-p", String(env.POSTGRES_PORT), "--username", env.POSTGRES_USER, "--dbname", opts.db ?? "postgres", ...varArgs],
+    { input: sql, env: { PGPASSWORD: env.POSTGRES_PASSWORD } },
+  );
+  return stdout.trim();
+}
+
+/** Starts a server that listens on the unix socket only, so nobody connects to a half-initialized database. */
+export async function startTempServer(env: Env, serverArgs: string[]): Promise<void> {
+  const options = [...serverArgs, "-c", "listen_addresses=", "-p", String(env.POSTGRES_PORT)].map(shellQuote).join(" ");
+  await runOk("pg_ctl", ["-D", env.PGDATA, "-o", options, "-w", "start"], {
+    stream: true,
+    env: { PGUSER: env.POSTGRES_USER, NOTIFY_SOCKET: undefined },
+  });
+}
+
+export async function stopTempServer(env: Env): Promise<void> {
+  await runOk("pg_ctl", ["-D", env.PGDATA, "-m", "fast", "-w", "stop"], { stream: true });
+}
+
+export async function isReady(env: Env): Promise<boolean> {
+  return (await run("pg_isready", ["-q", "-h", socketDir, "-p", String(env.POSTGRES_PORT)], { timeoutMs: 10_000 })).code === 0;
+}

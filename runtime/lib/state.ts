@@ -1,0 +1,43 @@
+/**
+ * The runtime's own marker in PGDATA, so every start knows what this data directory is:
+ * - absent: a database this image did not create (adopted): backups wait for `init-backups`;
+ * - backups "pending": created here, stanza or first full backup not done yet (retried);
+ * - backups "active": stanza created and first full backup taken for `stanza`.
+ * It lives in PGDATA so backups, restores and clones carry it along with the data.
+ */
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface RuntimeState {
+  backups: "pending" | "active";
+  stanza?: string;
+  initializedAt: string;
+  activeSince?: string;
+}
+
+export const stateFileName = "postgres-ba.state.json";
+
+export function readState(pgdata: string): RuntimeState | undefined {
+  try {
+    return JSON.parse(readFileSync(join(pgdata, stateFileName), "utf8")) as RuntimeState;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+}
+
+/** Atomic replace, so a crash never leaves half a file. */
+export function writeState(pgdata: string, state: RuntimeState): void {
+  const target = join(pgdata, stateFileName);
+  writeFileSync(`${target}.tmp`, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
+  renameSync(`${target}.tmp`, target);
+}
+
+export type BackupState = "active" | "pending" | "adopted";
+
+/** What this data directory needs before WAL can be archived and scheduled backups run. */
+export function backupState(pgdata: string, stanza: string | undefined): BackupState {
+  const state = readState(pgdata);
+  if (!state) return "adopted";
+  return state.backups === "active" && state.stanza === stanza ? "active" : "pending";
+}

@@ -1,0 +1,53 @@
+/**
+ * pgbackrest.conf (no secrets: it is readable by the postgres group) and the environment that
+ * carries the S3 keys to pgBackRest, which reads PGBACKREST_<OPTION> variables.
+ */
+import { s3Endpoint, type BackupEnv } from "../env/parse.js";
+
+export const pgbackrestConfPath = "/etc/pgbackrest/pgbackrest.conf";
+export const spoolPath = "/var/spool/pgbackrest";
+export const logPath = "/var/log/pgbackrest";
+
+export function renderPgbackrestConf(env: BackupEnv): string {
+  const { host, port } = s3Endpoint(env);
+  const yn = (b: boolean) => (b ? "y" : "n");
+  const global: Array<[string, string | number | undefined]> = [
+    ["repo1-type", "s3"],
+    ["repo1-path", env.S3_PATH],
+    ["repo1-s3-bucket", env.S3_BUCKET],
+    ["repo1-s3-endpoint", host],
+    ["repo1-s3-region", env.S3_REGION],
+    ["repo1-s3-uri-style", env.S3_URI_STYLE],
+    ["repo1-storage-port", port],
+    ["repo1-storage-verify-tls", yn(env.S3_VERIFY_TLS)],
+    ["repo1-storage-ca-file", env.S3_CA_FILE],
+    ["repo1-retention-full", env.RETENTION_FULL],
+    ["repo1-retention-diff", env.RETENTION_DIFF],
+    ["repo1-bundle", yn(env.PGBACKREST_REPO_BUNDLE || env.PGBACKREST_REPO_BLOCK)],
+    ["repo1-block", yn(env.PGBACKREST_REPO_BLOCK)],
+    ["compress-type", env.PGBACKREST_COMPRESS_TYPE],
+    ["process-max", env.PGBACKREST_PROCESS_MAX],
+    ["start-fast", "y"],
+    ["archive-async", yn(env.ARCHIVE_ASYNC)],
+    ["spool-path", spoolPath],
+    ["log-path", logPath],
+    ["log-level-console", "info"],
+    ["log-level-file", "detail"],
+  ];
+  const stanza: Array<[string, string | number]> = [
+    ["pg1-path", env.PGDATA],
+    ["pg1-port", env.POSTGRES_PORT],
+    ["pg1-socket-path", "/var/run/postgresql"],
+  ];
+  const section = (entries: Array<[string, string | number | undefined]>) =>
+    entries.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join("\n");
+  return `# Managed by postgres-ba: rewritten from environment variables at every start.\n# S3 keys are not here: they reach pgBackRest through its environment only.\n[global]\n${section(global)}\n\n[${env.PGBACKREST_STANZA}]\n${section(stanza)}\n`;
+}
+
+/** Secrets for pgBackRest, passed only in child process environments. */
+export function pgbackrestSecretEnv(env: BackupEnv): Record<string, string> {
+  return {
+    PGBACKREST_REPO1_S3_KEY: env.S3_ACCESS_KEY,
+    PGBACKREST_REPO1_S3_KEY_SECRET: env.S3_SECRET_KEY,
+  };
+}

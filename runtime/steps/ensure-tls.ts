@@ -1,0 +1,69 @@
+/**
+ * TLS is always on. Generates what is missing and never overwrites what exists:
+ * - the CA in CA_DIR (shared by a cluster's members through one volume);
+ * - this server's certificate in SSL_CERT_DIR, signed by that CA, for SERVER_NAME, the container
+ *   host name and localhost; plus root.crt, the CA certificate clients and replicas verify with.
+ * Existing certificates are validated (key matches, not expired) instead of replaced.
+ */
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { exitCodes } from "../lib/exit-codes.js";
+import { generateCa, generateServerCert, inspectCert } from "../lib/tls.js";
+import { tlsPaths } from "../lib/tls-paths.js";
+import { did, FatalError, type Step } from "./step.js";
+
+export const ensureTls: Step = {
+  name: "ensure-tls",
+  run({ env }) {
+    const p = tlsPaths(env);
+    const done: string[] = [];
+    const haveCert = existsSync(p.serverCert);
+    const haveKey = existsSync(p.serverKey);
+    if (haveCert !== haveKey) {
+      throw new FatalError(
+        `SSL_CERT_DIR ${env.SSL_CERT_DIR} has ${haveCert ? "server.crt but no server.key" : "server.key but no server.crt"}. ` +
+          "Fix: provide both files, or remove the one present so a new pair is generated.",
+        exitCodes.dataDirectory,
+      );
+    }
+    if (!haveCert) {
+      if (!existsSync(p.caCert)) {
+        const ca = generateCa(`postgres-ba CA ${env.SERVER_NAME}`);
+        writeFileSync(p.caKey, ca.key, { mode: 0o600, flag: "wx" });
+        writeFileSync(p.caCert, ca.cert, { mode: 0o644, flag: "wx" });
+        done.push(`generated CA ${p.caCert}`);
+      } else if (!existsSync(p.caKey)) {
+        throw new FatalError(
+          `CA_DIR ${env.CA_DIR} has ca.crt but no ca.key, so no server certificate can be signed. ` +
+            `Fix: provide server.crt and server.key in ${env.SSL_CERT_DIR}, or mount the CA directory with its key.`,
+          exitCodes.dataDirectory,
+        );
+      }
+      const ca = { cert: readFileSync(p.caCert, "utf8"), key: readFileSync(p.caKey, "utf8") };
+      const names = [...new Set([env.SERVER_NAME, hostname(), "localhost"])];
+      const server = generateServerCert(ca, names, ["127.0.0.1", "::1"]);
+      writeFileSync(p.serverKey, server.key, { mode: 0o600, flag: "wx" });
+      writeFileSync(p.serverCert, server.cert, { mode: 0o644, flag: "wx" });
+      done.push(`generated server certificate for ${names.join(", ")}, valid 10 years`);
+    } else {
+      const caPem = existsSync(p.rootCert) ? readFileSync(p.rootCert, "utf8") : existsSync(p.caCert) ? readFileSync(p.caCert, "utf8") : undefined;
+      let facts;
+      try {
+        facts = inspectCert(readFileSync(p.serverCert, "utf8"), readFileSync(p.serverKey, "utf8"), caPem);
+      } catch (e) {
+        throw new FatalError(`${p.serverCert} or ${p.serverKey} cannot be read as PEM (${(e as Error).message}). Fix: provide a valid PEM certificate and key.`, exitCodes.dataDirectory);
+      }
+      if (!facts.matchesKey) throw new FatalError(`${p.serverKey} does not belong to ${p.serverCert}. Fix: provide the matching key.`, exitCodes.dataDirectory);
+      if (facts.notAfter.getTime() < Date.now()) {
+        throw new FatalError(`${p.serverCert} expired on ${facts.notAfter.toISOString()}. Fix: provide a new certificate, or remove server.crt and server.key to generate one.`, exitCodes.dataDirectory);
+      }
+      if (facts.signedBy === false) done.push(`WARNING: ${p.serverCert} is not signed by ${caPem === undefined ? "" : "root.crt/ca.crt"}: clients verifying with that CA will refuse it`);
+      done.push(`kept existing server certificate (valid until ${facts.notAfter.toISOString().slice(0, 10)})`);
+    }
+    if (!existsSync(p.rootCert) && existsSync(p.caCert)) {
+      copyFileSync(p.caCert, p.rootCert);
+      done.push("root.crt from the CA");
+    }
+    return did(done.join("; "));
+  },
+};

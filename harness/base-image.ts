@@ -11,6 +11,8 @@ import { containerEngine } from "./engine.js";
 import { projectRoot } from "./paths.js";
 
 export const officialBaseImage = "postgres:18-alpine";
+/** The bare Debian sid root file system the stand-in is built on (also a base for test images). */
+export const standInRootfsImage = "postgres-pgbackrest-stand-in-rootfs:sid";
 const standInDir = join(projectRoot, "harness", "stand-in-base");
 
 /** The stand-in's tag changes whenever its recipe does, so an old one is never reused by mistake. */
@@ -46,18 +48,17 @@ async function buildStandInBase(tag: string): Promise<void> {
   if (cli !== "podman" && !existsSync("/usr/sbin/debootstrap")) {
     throw new Error(`Cannot pull ${officialBaseImage} and cannot build a stand-in (debootstrap missing): pull the base image or set POSTGRES_BA_BASE_IMAGE.`);
   }
-  const rootfsTag = "postgres-pgbackrest-stand-in-rootfs:sid";
   console.log(`[base-image] ${officialBaseImage} cannot be pulled here; building the stand-in ${tag} from Debian sid`);
-  if (!(await imageExists(rootfsTag))) {
+  if (!(await imageExists(standInRootfsImage))) {
     const dir = mkdtempSync("/var/tmp/postgres-ba-rootfs-");
     try {
       await $({ quiet: true })`debootstrap --variant=minbase sid ${dir} ${debianMirror()}`;
-      await $({ quiet: true })`tar -C ${dir} -c . | ${cli} import - ${rootfsTag}`;
+      await $({ quiet: true })`tar -C ${dir} -c . | ${cli} import - ${standInRootfsImage}`;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  await $({ quiet: true })`${cli} build --format docker --build-arg ROOTFS_IMAGE=${rootfsTag} -t ${tag} ${standInDir}`;
+  await $({ quiet: true })`${cli} build --format docker --build-arg ROOTFS_IMAGE=${standInRootfsImage} -t ${tag} ${standInDir}`;
 }
 
 /** The Debian mirror this machine already uses (the only archive reachable here). */

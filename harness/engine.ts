@@ -36,9 +36,29 @@ let cached: Promise<ContainerEngine> | undefined;
 export function containerEngine(): Promise<ContainerEngine> {
   cached ??= findOrProvision().then((engine) => {
     exportEngineEnv(engine);
+    if (engine.cli === "podman" && !existsSync("/run/systemd/system")) startHealthCheckTicker();
     return engine;
   });
   return cached;
+}
+
+/**
+ * Podman runs health checks from systemd timers; without systemd (these VMs) they never run,
+ * and anything waiting for "healthy" (PostgreSqlContainer does) waits forever. This stands in
+ * for the timer: containers still "starting" get `podman healthcheck run` every half second.
+ * It runs only while this process lives and never keeps it alive.
+ */
+function startHealthCheckTicker(): void {
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    void (async () => {
+      const ids = (await $({ nothrow: true, quiet: true })`podman ps --filter health=starting --format {{.ID}}`).stdout.split("\n").filter(Boolean);
+      await Promise.all(ids.map((id) => $({ nothrow: true, quiet: true })`podman healthcheck run ${id}`));
+    })().finally(() => (busy = false));
+  }, 500);
+  timer.unref();
 }
 
 async function findOrProvision(): Promise<ContainerEngine> {

@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import { build } from "esbuild";
 import { $ } from "zx";
 import { baseImage, imageExists } from "./base-image.js";
@@ -18,21 +18,26 @@ export const bundlePath = join(imageDir, "build", "postgres-ba.mjs");
 
 /** Bundles the runtime into the single file the image runs. */
 export async function bundleRuntime(): Promise<string> {
-  mkdirSync(join(imageDir, "build"), { recursive: true });
+  await bundle(join(runtimeDir, "main.ts"), bundlePath);
+  return bundlePath;
+}
+
+/** One self-contained ES module for the Node inside an image. */
+export async function bundle(entry: string, outfile: string): Promise<void> {
+  mkdirSync(dirname(outfile), { recursive: true });
   await build({
-    entryPoints: [join(runtimeDir, "main.ts")],
+    entryPoints: [entry],
     bundle: true,
     platform: "node",
     format: "esm",
     // Debian bookworm-based images ship Node 18.
     target: "node18",
-    outfile: bundlePath,
+    outfile,
     legalComments: "none",
     logLevel: "warning",
     // CommonJS dependencies (node-forge, croner) call require() for Node built-ins.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   });
-  return bundlePath;
 }
 
 function filesUnder(dir: string): string[] {
@@ -43,9 +48,9 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-function contentHash(base: string): string {
-  const hash = createHash("sha256").update(base);
-  for (const file of [...filesUnder(imageDir), ...filesUnder(runtimeDir), join(projectRoot, "package-lock.json")].sort()) {
+export function contentHash(seed: string, files: string[]): string {
+  const hash = createHash("sha256").update(seed);
+  for (const file of [...files].sort()) {
     hash.update(relative(projectRoot, file)).update(String(statSync(file).mode & 0o111)).update(readFileSync(file));
   }
   return hash.digest("hex").slice(0, 12);
@@ -59,7 +64,7 @@ export function productImage(): Promise<string> {
     if (process.env.POSTGRES_BA_IMAGE) return process.env.POSTGRES_BA_IMAGE;
     const { cli } = await containerEngine();
     const base = await baseImage();
-    const tag = `${imageName}:${contentHash(base)}`;
+    const tag = `${imageName}:${contentHash(base, [...filesUnder(imageDir), ...filesUnder(runtimeDir), join(projectRoot, "package-lock.json")])}`;
     if (await imageExists(tag)) return tag;
     const started = Date.now();
     await bundleRuntime();

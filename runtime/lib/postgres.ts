@@ -30,5 +30,7 @@ export async function stopTempServer(env: Env): Promise<void> {
 }
 
 export async function isReady(env: Env): Promise<boolean> {
-  return (await run("pg_isready", ["-q", "-h", socketDir, "-p", String(env.POSTGRES_PORT)], { timeoutMs: 10_000 })).code === 0;
+  // With the real role and database: pg_isready's default role may not exist and each probe would log a FATAL.
+  const target = ["-U", env.POSTGRES_USER, "-d", "postgres"];
+  return (await run("pg_isready", ["-q", "-h", socketDir, "-p", String(env.POSTGRES_PORT), ...target], { timeoutMs: 10_000 })).code === 0;
 }

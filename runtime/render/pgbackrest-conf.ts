@@ -37,11 +37,21 @@ export function renderPgbackrestConf(env: BackupEnv): string {
   const stanza: Array<[string, string | number]> = [
     ["pg1-path", env.PGDATA],
     ["pg1-port", env.POSTGRES_PORT],
+    // The superuser may not be called postgres (POSTGRES_USER); local socket auth is trust.
+    ["pg1-user", env.POSTGRES_USER],
     ["pg1-socket-path", "/var/run/postgresql"],
   ];
   const section = (entries: Array<[string, string | number | undefined]>) =>
     entries.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join("\n");
-  return `# Managed by postgres-ba: rewritten from environment variables at every start.\n# S3 keys are not here: they reach pgBackRest through its environment only.\n[global]\n${section(global)}\n\n[${env.PGBACKREST_STANZA}]\n${section(stanza)}\n`;
+  return [
+    "# Managed by postgres-ba: rewritten from environment variables at every start.",
+    "# S3 keys are not here: they reach pgBackRest through its environment only.",
+    `[global]\n${section(global)}`,
+    // archive-push runs for every WAL segment inside PostgreSQL's log: only problems go there
+    // (the full detail stays in log-path).
+    "[global:archive-push]\nlog-level-console=warn",
+    `[${env.PGBACKREST_STANZA}]\n${section(stanza)}`,
+  ].join("\n\n") + "\n";
 }
 
 /** Secrets for pgBackRest, passed only in child process environments. */

@@ -1,0 +1,7 @@
+/** The harness's public API: fixtures downstream teams import. */
+export { containerEngine, type ContainerEngine } from "./engine.js";
+export { baseImage, officialBaseImage } from "./base-image.js";
+export { productImage, imageName } from "./image.js";
+export { S3Container, StartedS3Container, type BucketConfig } from "./s3.js";
+export { PrimaryContainer, StartedPrimaryContainer, type BackupInfo, type StanzaInfo, type Schedule } from "./primary.js";
+export { pollUntil } from "./poll.js";

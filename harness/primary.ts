@@ -1,0 +1,171 @@
+/**
+ * Primary fixture: our image under @testcontainers/postgresql's PostgreSqlContainer, unchanged
+ * (itself a drop-in check: downstream teams already use that module with the official image).
+ * `new PrimaryContainer(image).withBucket(bucket).start()` gives a typed started object with
+ * helpers for SQL over verified TLS, pgBackRest, backups, logs, restart and stop.
+ */
+import { PostgreSqlContainer, StartedPostgreSqlContainer } from "@testcontainers/postgresql";
+import pg from "pg";
+import { $ } from "zx";
+import { containerEngine } from "./engine.js";
+import { pollUntil } from "./poll.js";
+import type { BucketConfig } from "./s3.js";
+
+/** Schedules as cron expressions (seconds allowed) or "off". */
+export interface Schedule {
+  full?: string;
+  diff?: string;
+  incr?: string;
+}
+
+/** One backup as `pgbackrest info --output=json` lists it (the fields tests use). */
+export interface BackupInfo {
+  label: string;
+  type: "full" | "diff" | "incr";
+  prior: string | null;
+  reference: string[] | null;
+  timestamp: { start: number; stop: number };
+  archive: { start: string; stop: string };
+  info: { size: number; delta: number; repository: { size: number; delta: number } };
+}
+
+export interface StanzaInfo {
+  name: string;
+  status: { code: number; message: string };
+  backup: BackupInfo[];
+  archive: Array<{ id: string; min: string | null; max: string | null }>;
+}
+
+export interface ExecOutput {
+  exitCode: number;
+  output: string;
+}
+
+const sslDir = "/var/lib/postgresql/ssl";
+
+export class PrimaryContainer extends PostgreSqlContainer {
+  private stanza?: string;
+
+  /** Back up to this bucket under `stanza`. Without it the container runs in drop-in mode. */
+  withBucket(bucket: BucketConfig, stanza = "main"): this {
+    this.stanza = stanza;
+    return this.withEnvironment({ ...bucket.env, PGBACKREST_STANZA: stanza }).withCopyContentToContainer([{ ...bucket.caFile, mode: 0o644 }]);
+  }
+
+  withSchedule(schedule: Schedule): this {
+    const env: Record<string, string> = {};
+    if (schedule.full) env.BACKUP_SCHEDULE_FULL = schedule.full;
+    if (schedule.diff) env.BACKUP_SCHEDULE_DIFF = schedule.diff;
+    if (schedule.incr) env.BACKUP_SCHEDULE_INCR = schedule.incr;
+    return this.withEnvironment(env);
+  }
+
+  override async start(): Promise<StartedPrimaryContainer> {
+    await containerEngine();
+    return new StartedPrimaryContainer(await super.start(), this.stanza);
+  }
+}
+
+export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
+  constructor(
+    started: StartedPostgreSqlContainer,
+    readonly stanza: string | undefined,
+  ) {
+    // Reuse the started container and its credentials; the wrapper only adds helpers.
+    super((started as unknown as { startedTestContainer: ConstructorParameters<typeof StartedPostgreSqlContainer>[0] }).startedTestContainer,
+      started.getDatabase(), started.getUsername(), started.getPassword());
+  }
+
+  /** The CA clients verify the server with (generated inside the container on first start). */
+  async rootCert(): Promise<string> {
+    return (await this.execOk(["cat", `${sslDir}/root.crt`])).output;
+  }
+
+  /** A client connected with sslmode=verify-full against the container's CA. */
+  async connect(database = this.getDatabase()): Promise<pg.Client> {
+    const client = new pg.Client({
+      host: this.getHost(),
+      port: this.getPort(),
+      user: this.getUsername(),
+      password: this.getPassword(),
+      database,
+      ssl: { ca: await this.rootCert(), rejectUnauthorized: true, servername: "localhost" },
+    });
+    await client.connect();
+    return client;
+  }
+
+  /** Runs one statement over verified TLS and returns its rows. */
+  async sql<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
+    const client = await this.connect();
+    try {
+      return (await client.query<R>(text, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** Runs a command in the container as postgres. */
+  async execAsPostgres(command: string[]): Promise<ExecOutput> {
+    return this.exec(command, { user: "postgres" });
+  }
+
+  async execOk(command: string[], user?: string): Promise<ExecOutput> {
+    const r = await this.exec(command, user ? { user } : undefined);
+    if (r.exitCode !== 0) throw new Error(`${command.join(" ")} exited ${r.exitCode}: ${r.output.slice(-2000)}`);
+    return r;
+  }
+
+  /** pgBackRest for this container's stanza, through the image's own command. */
+  pgbackrest(args: string[]): Promise<ExecOutput> {
+    return this.exec(["postgres-ba", "pgbackrest", ...args]);
+  }
+
+  /** The stanza as `pgbackrest info --output=json` reports it. */
+  async stanzaInfo(): Promise<StanzaInfo | undefined> {
+    const r = await this.exec(["postgres-ba", "info", "--json"]);
+    if (r.exitCode !== 0) throw new Error(`postgres-ba info --json exited ${r.exitCode}: ${r.output.slice(-1000)}`);
+    const json = r.output.slice(r.output.indexOf("["));
+    return (JSON.parse(json) as StanzaInfo[]).find((s) => s.name === this.stanza);
+  }
+
+  async backups(): Promise<BackupInfo[]> {
+    return (await this.stanzaInfo())?.backup ?? [];
+  }
+
+  /** Waits until at least `count` backups of `type` are listed. */
+  waitForBackups(type: BackupInfo["type"], count = 1, timeoutMs = 120_000): Promise<BackupInfo[]> {
+    return pollUntil(`${count} ${type} backup(s) in ${this.stanza}`, async () => {
+      const found = (await this.backups()).filter((b) => b.type === type);
+      return found.length >= count ? found : undefined;
+    }, { timeoutMs, intervalMs: 1000 });
+  }
+
+  /**
+   * Everything the container printed so far (stdout and stderr), across restarts, as text.
+   * (The inherited logs() is testcontainers' live stream.)
+   */
+  async logText(): Promise<string> {
+    const { cli } = await containerEngine();
+    const r = await $({ quiet: true, nothrow: true })`${cli} logs ${this.getId()} 2>&1`;
+    return r.stdout;
+  }
+
+  /** Waits until the log matches, e.g. the schedule's start line. */
+  waitForLog(pattern: RegExp, timeoutMs = 120_000): Promise<string> {
+    return pollUntil(`log line ${pattern}`, async () => {
+      const logs = await this.logText();
+      return pattern.test(logs) ? logs : undefined;
+    }, { timeoutMs, intervalMs: 500 });
+  }
+
+  /** Restarts the container (data volume kept) and waits until it accepts TLS connections again. */
+  override async restart(): Promise<void> {
+    await super.restart();
+    await pollUntil("server accepting connections after restart", async () => (await this.sql("SELECT 1 AS ok"))[0]?.ok === 1, { timeoutMs: 120_000 });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop({ removeVolumes: true });
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * S3 fixture: a real S3 server over TLS (test CA) on the test network, reachable by containers
+ * as https://s3:9000 and by the tests through a mapped port. The server is s3rver in a small
+ * container of its own (MinIO cannot be pulled here). A fresh bucket per test, with a helper to
+ * list its objects.
+ */
+import { randomBytes } from "node:crypto";
+import { copyFileSync } from "node:fs";
+import { Agent } from "node:https";
+import { join } from "node:path";
+import {
+  CreateBucketCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type ListObjectsV2CommandOutput,
+} from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from "testcontainers";
+import { $ } from "zx";
+import { imageExists, standInRootfsImage } from "./base-image.js";
+import { containerEngine } from "./engine.js";
+import { bundle, contentHash } from "./image.js";
+import { projectRoot } from "./paths.js";
+import { testCa, testServerCert } from "./test-ca.js";
+
+const s3Port = 9000;
+const s3Alias = "s3";
+const caPathInContainers = "/etc/postgres-ba/s3-ca.crt";
+
+/** What a product container needs to reach one bucket. */
+export interface BucketConfig {
+  name: string;
+  /** S3_* variables (keys included) for the product container. */
+  env: Record<string, string>;
+  /** The CA to copy into the product container at env.S3_CA_FILE. */
+  caFile: { content: string; target: string };
+}
+
+export class S3Container {
+  private network?: StartedNetwork;
+
+  withNetwork(network: StartedNetwork): this {
+    this.network = network;
+    return this;
+  }
+
+  async start(): Promise<StartedS3Container> {
+    if (!this.network) throw new Error("S3Container needs withNetwork(): product containers reach it by its network alias");
+    const accessKey = `test-${randomBytes(6).toString("hex")}`;
+    const secretKey = randomBytes(24).toString("base64url");
+    const cert = testServerCert([s3Alias, "localhost"]);
+    const image = await s3ServerImage();
+    const container = await new GenericContainer(image)
+      .withNetwork(this.network)
+      .withNetworkAliases(s3Alias)
+      .withExposedPorts(s3Port)
+      .withEnvironment({ S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_PORT: String(s3Port), TLS_CERT: "/opt/s3/tls.crt", TLS_KEY: "/opt/s3/tls.key" })
+      .withCopyContentToContainer([
+        { content: cert.cert, target: "/opt/s3/tls.crt", mode: 0o644 },
+        { content: cert.key, target: "/opt/s3/tls.key", mode: 0o644 },
+      ])
+      .withWaitStrategy(Wait.forLogMessage("s3-server: listening"))
+      .withStartupTimeout(60_000)
+      .start();
+    return new StartedS3Container(container, accessKey, secretKey);
+  }
+}
+
+export class StartedS3Container {
+  readonly client: S3Client;
+
+  constructor(
+    readonly container: StartedTestContainer,
+    private readonly accessKey: string,
+    private readonly secretKey: string,
+  ) {
+    this.client = new S3Client({
+      endpoint: `https://localhost:${container.getMappedPort(s3Port)}`,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: { accessKeyId: accessKey, secretAccessKey: secretKey },
+      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: testCa().cert }) }),
+    });
+  }
+
+  /** Creates a new bucket and returns what a product container needs to use it. */
+  async createBucket(prefix = "bucket"): Promise<BucketConfig> {
+    const name = `${prefix}-${randomBytes(4).toString("hex")}`.toLowerCase().replace(/[^a-z0-9-]/g, "-");
+    await this.client.send(new CreateBucketCommand({ Bucket: name }));
+    return {
+      name,
+      env: {
+        S3_BUCKET: name,
+        S3_ENDPOINT: s3Alias,
+        S3_PORT: String(s3Port),
+        S3_URI_STYLE: "path",
+        S3_REGION: "us-east-1",
+        S3_ACCESS_KEY: this.accessKey,
+        S3_SECRET_KEY: this.secretKey,
+        S3_CA_FILE: caPathInContainers,
+      },
+      caFile: { content: testCa().cert, target: caPathInContainers },
+    };
+  }
+
+  /** Every object key in the bucket under prefix (all levels). */
+  async listObjects(bucket: string, prefix = ""): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page: ListObjectsV2CommandOutput = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys;
+  }
+
+  /** The secret key, for tests that prove it never leaks. */
+  get secret(): string {
+    return this.secretKey;
+  }
+
+  async stop(): Promise<void> {
+    this.client.destroy();
+    await this.container.stop({ removeVolumes: true });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}
+
+/** The s3rver image: the bundled server on a plain Node image (built once per content). */
+export async function s3ServerImage(): Promise<string> {
+  if (process.env.POSTGRES_BA_S3_IMAGE) return process.env.POSTGRES_BA_S3_IMAGE;
+  const { cli } = await containerEngine();
+  const nodeBase = (await imageExists(standInRootfsImage)) ? standInRootfsImage : "node:22-alpine";
+  const source = join(projectRoot, "harness", "s3");
+  const tag = `postgres-pgbackrest-s3rver:${contentHash(nodeBase, [join(source, "server.ts"), join(source, "Dockerfile"), join(projectRoot, "package-lock.json")])}`;
+  if (await imageExists(tag)) return tag;
+  const context = join(projectRoot, "image", "build", "s3");
+  await bundle(join(source, "server.ts"), join(context, "s3-server.mjs"));
+  copyFileSync(join(source, "Dockerfile"), join(context, "Dockerfile"));
+  await $({ quiet: true })`${cli} build --build-arg ${`NODE_BASE=${nodeBase}`} -t ${tag} ${context}`;
+  return tag;
+}

@@ -1,0 +1,26 @@
+declare module "s3rver/lib/models/account.js" {
+  const Account: {
+    DUMMY_ACCOUNT: {
+      createKeyPair(accessKeyId: string, secretAccessKey: string): void;
+      revokeAccessKey(accessKeyId: string): void;
+    };
+  };
+  export default Account;
+}
+
+declare module "s3rver" {
+  interface S3rverOptions {
+    address?: string;
+    port?: number;
+    directory?: string;
+    vhostBuckets?: boolean;
+    silent?: boolean;
+    key?: Buffer;
+    cert?: Buffer;
+  }
+  export default class S3rver {
+    constructor(options: S3rverOptions);
+    run(): Promise<unknown>;
+    close(): Promise<void>;
+  }
+}

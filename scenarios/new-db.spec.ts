@@ -1,0 +1,69 @@
+import { Network, type StartedNetwork } from "testcontainers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PrimaryContainer, productImage, S3Container, pollUntil, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+
+describe("@new-db a new database initializes, serves TLS and backs itself up to S3", () => {
+  let network: StartedNetwork;
+  let s3: StartedS3Container;
+  let bucket: BucketConfig;
+  let db: StartedPrimaryContainer;
+
+  beforeAll(async () => {
+    network = await new Network().start();
+    s3 = await new S3Container().withNetwork(network).start();
+    bucket = await s3.createBucket("new-db");
+    db = await new PrimaryContainer(await productImage())
+      .withNetwork(network)
+      .withBucket(bucket)
+      // Seconds-level schedule so the test sees a scheduled backup without waiting 30 minutes.
+      .withSchedule({ incr: "*/20 * * * * *" })
+      .start();
+  });
+
+  afterAll(async () => {
+    await db?.stop({ removeVolumes: true });
+    await s3?.stop();
+    await network?.stop();
+  });
+
+  it("accepts a client with sslmode=verify-full against the generated CA", async () => {
+    const [row] = await db.sql<{ ssl: boolean; user: string }>("SELECT s.ssl, current_user AS user FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()");
+    expect(row).toEqual({ ssl: true, user: db.getUsername() });
+  });
+
+  it("creates the stanza in the bucket", async () => {
+    const keys = await pollUntil("stanza files in the bucket", async () => {
+      const k = await s3.listObjects(bucket.name, "pgbackrest/");
+      return k.includes("pgbackrest/backup/main/backup.info") && k.includes("pgbackrest/archive/main/archive.info") ? k : undefined;
+    });
+    expect(keys).toContain("pgbackrest/backup/main/backup.info.copy");
+  });
+
+  it("takes a first full backup, listed by pgbackrest info and stored in the bucket", async () => {
+    const [full] = await db.waitForBackups("full", 1);
+    expect(full.type).toBe("full");
+    expect(full.prior).toBeNull();
+    const keys = await s3.listObjects(bucket.name, `pgbackrest/backup/main/${full.label}/`);
+    expect(keys).toContain(`pgbackrest/backup/main/${full.label}/backup.manifest`);
+  });
+
+  it("archives WAL: a forced segment switch reaches the repository", async () => {
+    await db.waitForLog(/schedule: started/);
+    await db.sql("CREATE TABLE IF NOT EXISTS wal_probe (id int)");
+    await db.sql("INSERT INTO wal_probe SELECT generate_series(1, 1000)");
+    const [{ segment }] = await db.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment");
+    await db.sql("SELECT pg_switch_wal()");
+    const archived = await pollUntil(`segment ${segment} in the bucket`, async () =>
+      (await s3.listObjects(bucket.name, "pgbackrest/archive/main/")).find((k) => k.includes(`/${segment}-`)),
+    );
+    expect(archived).toMatch(new RegExp(`^pgbackrest/archive/main/18-1/${segment.slice(0, 16)}/${segment}-[0-9a-f]{40}\\.zst$`));
+    const [archiver] = await db.sql<{ failed_count: string }>("SELECT failed_count FROM pg_stat_archiver");
+    expect(Number(archiver.failed_count)).toBe(0);
+  });
+
+  it("runs the backup schedule: a scheduled incremental backup appears", async () => {
+    const [incr] = await db.waitForBackups("incr", 1, 120_000);
+    expect(incr.prior).toMatch(/F$/);
+    expect(await db.logText()).toMatch(/\[postgres-ba\] schedule: started: .*incr "\*\/20 \* \* \* \* \*" next /);
+  });
+});

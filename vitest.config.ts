@@ -1,0 +1,30 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two projects: `unit` (pure functions, no containers, seconds) and `scenarios` (real
+ * containers). The global setup provisions the engine and builds the images once, before any
+ * worker starts, so workers share them. Two workers: these machines have two cores, and a
+ * scenario spends most of its time waiting on PostgreSQL and pgBackRest.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["runtime/**/*.test.ts", "harness/**/*.test.ts"],
+        },
+      },
+      {
+        test: {
+          name: "scenarios",
+          include: ["scenarios/**/*.spec.ts"],
+          globalSetup: ["harness/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});

@@ -32,11 +32,12 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
   });
 
   it("creates the stanza in the bucket", async () => {
+    const stanzaFiles = ["backup/main/backup.info", "backup/main/backup.info.copy", "archive/main/archive.info", "archive/main/archive.info.copy"].map((f) => `pgbackrest/${f}`);
     const keys = await pollUntil("stanza files in the bucket", async () => {
       const k = await s3.listObjects(bucket.name, "pgbackrest/");
-      return k.includes("pgbackrest/backup/main/backup.info") && k.includes("pgbackrest/archive/main/archive.info") ? k : undefined;
+      return stanzaFiles.every((f) => k.includes(f)) ? k : undefined;
     });
-    expect(keys).toContain("pgbackrest/backup/main/backup.info.copy");
+    expect(keys).toEqual(expect.arrayContaining(stanzaFiles));
   });
 
   it("takes a first full backup, listed by pgbackrest info and stored in the bucket", async () => {

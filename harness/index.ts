@@ -5,3 +5,4 @@ export { productImage, imageName } from "./image.js";
 export { S3Container, StartedS3Container, type BucketConfig } from "./s3.js";
 export { PrimaryContainer, StartedPrimaryContainer, type BackupInfo, type StanzaInfo, type Schedule } from "./primary.js";
 export { pollUntil } from "./poll.js";
+export { OneShotContainer, type OneShotResult } from "./one-shot.js";

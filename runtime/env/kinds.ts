@@ -8,7 +8,7 @@ import { Cron } from "croner";
 export class KindError extends Error {}
 
 export interface Kind<T> {
-  /** What a valid value looks like, e.g. "whole number 1-64". */
+  /** What a valid value looks like, as a noun phrase: "a whole number 1-64", "one of a, b". */
   readonly expects: string;
   parse(raw: string): T;
 }
@@ -29,7 +29,7 @@ export function pattern(regex: RegExp, expects: string): Kind<string> {
 }
 
 export function int(min: number, max: number): Kind<number> {
-  const expects = `whole number ${min}-${max}`;
+  const expects = `a whole number ${min}-${max}`;
   return {
     expects,
     parse(raw) {
@@ -63,14 +63,14 @@ export function oneOf<const T extends string>(...values: T[]): Kind<T> {
 }
 
 /** Absolute path. */
-export const path: Kind<string> = pattern(/^\/\S*$/, "absolute path");
+export const path: Kind<string> = pattern(/^\/\S*$/, "an absolute path");
 
 /**
  * A cron expression (5 fields, or 6 with seconds first) or "off". Returns null for off.
  * Seconds are allowed so that tests can run a schedule in seconds.
  */
 export const cron: Kind<string | null> = {
-  expects: 'cron expression ("m h dom mon dow", optional leading seconds field) or "off"',
+  expects: 'a cron expression ("m h dom mon dow", optional leading seconds field) or "off"',
   parse(raw) {
     const v = raw.trim();
     if (v.toLowerCase() === "off") return null;

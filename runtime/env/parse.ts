@@ -67,7 +67,7 @@ export function parseEnv(source: RawEnv, readFile: ReadFile = (p) => readFileSyn
       throw new ConfigError(
         `${spec.name}=${shown(spec, raw)}`,
         `expected ${e.message}`,
-        `set ${spec.name} to a ${e.message}${def ? `, or unset it for the default (${def})` : ""}`,
+        `set ${spec.name} to ${e.message}${def ? `, or unset it for the default (${def})` : ""}`,
       );
     }
   }

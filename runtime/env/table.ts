@@ -34,9 +34,9 @@ export const envTable = [
   // --- the official image's contract ---
   v({ name: "POSTGRES_PASSWORD", kind: text, group: "PostgreSQL (official image)", fileForm: true, secret: true,
       doc: "Superuser password, set at initialization. Required for a new database unless POSTGRES_HOST_AUTH_METHOD=trust." }),
-  v({ name: "POSTGRES_USER", kind: pattern(/^[^\s"]{1,63}$/, "role name of 1-63 characters without spaces or double quotes"), group: "PostgreSQL (official image)", fileForm: true,
+  v({ name: "POSTGRES_USER", kind: pattern(/^[^\s"]{1,63}$/, "a role name of 1-63 characters without spaces or double quotes"), group: "PostgreSQL (official image)", fileForm: true,
       default: "postgres", doc: "Superuser name, created at initialization." }),
-  v({ name: "POSTGRES_DB", kind: pattern(/^[^"]{1,63}$/, "database name of 1-63 characters without double quotes"), group: "PostgreSQL (official image)", fileForm: true,
+  v({ name: "POSTGRES_DB", kind: pattern(/^[^"]{1,63}$/, "a database name of 1-63 characters without double quotes"), group: "PostgreSQL (official image)", fileForm: true,
       default: (raw) => raw("POSTGRES_USER"), defaultDoc: "POSTGRES_USER", doc: "Database created at initialization." }),
   v({ name: "POSTGRES_INITDB_ARGS", kind: text, group: "PostgreSQL (official image)", fileForm: true, default: "",
       doc: 'Extra initdb arguments, split like a shell would (quotes respected, nothing expanded), e.g. "--data-checksums --locale=C".' }),
@@ -57,7 +57,7 @@ export const envTable = [
       doc: "Restore the latest backup from S3 when PGDATA is empty (not available in this version)." }),
 
   // --- pgBackRest ---
-  v({ name: "PGBACKREST_STANZA", kind: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "stanza name of letters, digits, '_', '.', '-'"), group: "Backups",
+  v({ name: "PGBACKREST_STANZA", kind: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "a stanza name of letters, digits, '_', '.', '-'"), group: "Backups",
       doc: "Enables backups under this stanza name. Unset: drop-in mode, no backup features (TLS stays on)." }),
   v({ name: "PGBACKREST_PROCESS_MAX", kind: int(1, 64), group: "Backups", default: () => String(Math.min(8, availableParallelism())), defaultDoc: "CPU count, at most 8",
       doc: "Parallel processes for backup, restore and async archiving (pgBackRest process-max)." }),
@@ -85,16 +85,16 @@ export const envTable = [
       doc: 'When to take incremental backups; "off" disables. A leading seconds field is allowed ("*/20 * * * * *").' }),
 
   // --- S3 ---
-  v({ name: "S3_BUCKET", kind: pattern(/^[a-z0-9][a-z0-9.-]{1,62}$/, "S3 bucket name (3-63 lowercase letters, digits, '.', '-')"), group: "S3 repository",
+  v({ name: "S3_BUCKET", kind: pattern(/^[a-z0-9][a-z0-9.-]{1,62}$/, "an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"), group: "S3 repository",
       doc: "Bucket holding the repository. Required when PGBACKREST_STANZA is set." }),
   v({ name: "S3_ACCESS_KEY", kind: text, group: "S3 repository", fileForm: true, secret: true,
       doc: "Access key id. Required when PGBACKREST_STANZA is set. Reaches pgBackRest only through its environment." }),
   v({ name: "S3_SECRET_KEY", kind: text, group: "S3 repository", fileForm: true, secret: true,
       doc: "Secret access key. Required when PGBACKREST_STANZA is set. Never written to a file or a log." }),
-  v({ name: "S3_ENDPOINT", kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "host name, host:port or https://host[:port]"), group: "S3 repository",
+  v({ name: "S3_ENDPOINT", kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "a host name, host:port or https://host[:port]"), group: "S3 repository",
       default: "s3.amazonaws.com", doc: "S3 endpoint. A port here overrides S3_PORT." }),
-  v({ name: "S3_REGION", kind: pattern(/^[a-z0-9-]{1,64}$/, "region such as us-east-1"), group: "S3 repository", default: "us-east-1", doc: "S3 region." }),
-  v({ name: "S3_PATH", kind: pattern(/^\/[^\s]*$/, "path starting with /"), group: "S3 repository", default: "/pgbackrest",
+  v({ name: "S3_REGION", kind: pattern(/^[a-z0-9-]{1,64}$/, "a region such as us-east-1"), group: "S3 repository", default: "us-east-1", doc: "S3 region." }),
+  v({ name: "S3_PATH", kind: pattern(/^\/[^\s]*$/, "a path starting with /"), group: "S3 repository", default: "/pgbackrest",
       doc: "Repository path inside the bucket. Use a different path (or stanza) per cluster." }),
   v({ name: "S3_URI_STYLE", kind: oneOf("host", "path"), group: "S3 repository", default: "host",
       doc: "host: bucket.endpoint (AWS). path: endpoint/bucket (MinIO and most self-hosted S3)." }),
@@ -113,7 +113,7 @@ export const envTable = [
       doc: "Certificate authority (ca.crt, ca.key): generated when absent, shared by a cluster's members." }),
   v({ name: "SSL_CERT_DIR", kind: path, group: "TLS", default: "/var/lib/postgresql/ssl",
       doc: "Server certificate (server.crt, server.key, root.crt): generated from the CA when absent, never overwritten." }),
-  v({ name: "SERVER_NAME", kind: pattern(/^[A-Za-z0-9.-]{1,253}$/, "host name"), group: "TLS", default: () => hostname(), defaultDoc: "container host name",
+  v({ name: "SERVER_NAME", kind: pattern(/^[A-Za-z0-9.-]{1,253}$/, "a host name"), group: "TLS", default: () => hostname(), defaultDoc: "container host name",
       doc: "Common name and first subject alternative name of a generated server certificate." }),
 ] as const;
 

@@ -6,3 +6,4 @@ export { S3Container, StartedS3Container, type BucketConfig } from "./s3.js";
 export { PrimaryContainer, StartedPrimaryContainer, type BackupInfo, type StanzaInfo, type Schedule } from "./primary.js";
 export { pollUntil } from "./poll.js";
 export { OneShotContainer, type OneShotResult } from "./one-shot.js";
+export { connectVerified, queryVerified, rootCertOf, type Credentials } from "./pg-client.js";

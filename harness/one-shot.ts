@@ -5,14 +5,14 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { $ } from "zx";
 import { containerEngine } from "./engine.js";
 
 export interface OneShotResult {
   exitCode: number;
   output: string;
-  /** Entries found under each path given to withListing() after the exit (tar -t names). */
+  /** Entries under each path given to withListing() after the exit, relative to it ("" is the path itself). */
   listings: Record<string, string[]>;
 }
 
@@ -81,7 +81,7 @@ export class OneShotContainer {
       const listings: Record<string, string[]> = {};
       for (const path of this.listed) {
         const tar = await sh`${cli} cp ${`${id}:${path}`} - | tar -t`;
-        listings[path] = tar.stdout.split("\n").filter(Boolean);
+        listings[path] = tar.stdout.split("\n").filter(Boolean).map((name) => relativeEntry(name, basename(path))).sort();
       }
       return { exitCode, output, listings };
     } finally {
@@ -89,4 +89,11 @@ export class OneShotContainer {
       await sh`${cli} rm -f -v ${id}`;
     }
   }
+}
+
+/** Engines name the archived directory "/" or by its base name: both become "" (and "a/b" stays). */
+function relativeEntry(name: string, base: string): string {
+  const trimmed = name.replace(/^\/+/, "").replace(/\/+$/, "");
+  if (trimmed === base) return "";
+  return trimmed.startsWith(`${base}/`) ? trimmed.slice(base.length + 1) : trimmed;
 }

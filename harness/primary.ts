@@ -8,6 +8,7 @@ import { PostgreSqlContainer, StartedPostgreSqlContainer } from "@testcontainers
 import pg from "pg";
 import { $ } from "zx";
 import { containerEngine } from "./engine.js";
+import { connectVerified, queryVerified, type Credentials } from "./pg-client.js";
 import { pollUntil } from "./poll.js";
 import type { BucketConfig } from "./s3.js";
 
@@ -40,8 +41,6 @@ export interface ExecOutput {
   exitCode: number;
   output: string;
 }
-
-const sslDir = "/var/lib/postgresql/ssl";
 
 export class PrimaryContainer extends PostgreSqlContainer {
   private stanza?: string;
@@ -76,38 +75,18 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
       started.getDatabase(), started.getUsername(), started.getPassword());
   }
 
-  /** The CA clients verify the server with (generated inside the container on first start). */
-  async rootCert(): Promise<string> {
-    return (await this.execOk(["cat", `${sslDir}/root.crt`])).output;
+  private credentials(database = this.getDatabase()): Credentials {
+    return { user: this.getUsername(), password: this.getPassword(), database };
   }
 
   /** A client connected with sslmode=verify-full against the container's CA. */
-  async connect(database = this.getDatabase()): Promise<pg.Client> {
-    const client = new pg.Client({
-      host: this.getHost(),
-      port: this.getPort(),
-      user: this.getUsername(),
-      password: this.getPassword(),
-      database,
-      ssl: { ca: await this.rootCert(), rejectUnauthorized: true, servername: "localhost" },
-    });
-    await client.connect();
-    return client;
+  connect(database?: string): Promise<pg.Client> {
+    return connectVerified(this, this.credentials(database));
   }
 
   /** Runs one statement over verified TLS and returns its rows. */
-  async sql<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
-    const client = await this.connect();
-    try {
-      return (await client.query<R>(text, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
-
-  /** Runs a command in the container as postgres. */
-  async execAsPostgres(command: string[]): Promise<ExecOutput> {
-    return this.exec(command, { user: "postgres" });
+  sql<R extends pg.QueryResultRow = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<R[]> {
+    return queryVerified<R>(this, this.credentials(), text, params);
   }
 
   async execOk(command: string[], user?: string): Promise<ExecOutput> {

@@ -27,7 +27,8 @@ export interface BackupInfo {
   reference: string[] | null;
   timestamp: { start: number; stop: number };
   archive: { start: string; stop: string };
-  info: { size: number; delta: number; repository: { size: number; delta: number } };
+  /** Bytes; with repo1-bundle pgBackRest reports only the repository delta (what this backup stored). */
+  info: { size: number; delta: number; repository: { size?: number; delta: number } };
 }
 
 export interface StanzaInfo {

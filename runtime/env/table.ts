@@ -85,7 +85,7 @@ export const envTable = [
       doc: 'When to take incremental backups; "off" disables. A leading seconds field is allowed ("*/20 * * * * *").' }),
 
   // --- S3 ---
-  v({ name: "S3_BUCKET", kind: pattern(/^[a-z0-9][a-z0-9.-]{1,62}$/, "an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"), group: "S3 repository",
+  v({ name: "S3_BUCKET", kind: pattern(/^[a-z0-9][a-z0-9.-]{2,62}$/, "an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"), group: "S3 repository",
       doc: "Bucket holding the repository. Required when PGBACKREST_STANZA is set." }),
   v({ name: "S3_ACCESS_KEY", kind: text, group: "S3 repository", fileForm: true, secret: true,
       doc: "Access key id. Required when PGBACKREST_STANZA is set. Reaches pgBackRest only through its environment." }),

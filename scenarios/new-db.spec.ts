@@ -62,6 +62,17 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
     expect(Number(archiver.failed_count)).toBe(0);
   });
 
+  it("keeps the S3 secret out of logs, process arguments and files", async () => {
+    const secret = s3.secret;
+    expect(await db.logText()).not.toContain(secret);
+    const args = await db.execOk(["sh", "-c", "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done"]);
+    expect(args.output).toContain("postgres");
+    expect(args.output).not.toContain(secret);
+    // grep reads the secret from the container's environment, so it is not an argument either.
+    const files = await db.exec(["sh", "-c", 'grep -rlF -- "$S3_SECRET_KEY" /etc /var/lib/postgresql /var/log /var/spool /tmp; echo "grep exit $?"']);
+    expect(files.output.trim()).toBe("grep exit 1");
+  });
+
   it("runs the backup schedule: a scheduled incremental backup appears", async () => {
     const [incr] = await db.waitForBackups("incr", 1, 120_000);
     expect(incr.prior).toMatch(/F$/);

@@ -62,7 +62,7 @@ export const envTable = [
   v({ name: "PGBACKREST_PROCESS_MAX", kind: int(1, 64), group: "Backups", default: () => String(Math.min(8, availableParallelism())), defaultDoc: "CPU count, at most 8",
       doc: "Parallel processes for backup, restore and async archiving (pgBackRest process-max)." }),
   v({ name: "PGBACKREST_COMPRESS_TYPE", kind: oneOf("zst", "lz4", "gz", "bz2", "none"), group: "Backups", default: "zst",
-      doc: "Compression of backups and WAL. zst is about 3x faster than gz at a similar ratio (docs/decisions.md)." }),
+      doc: "Compression of backups and WAL. zst is about 3x faster than gz at a similar size (README: Behaviour and choices)." }),
   v({ name: "PGBACKREST_REPO_BUNDLE", kind: bool, group: "Backups", default: "true",
       doc: "Bundle small files into larger repository objects (fewer S3 requests); needed for block incremental." }),
   v({ name: "PGBACKREST_REPO_BLOCK", kind: bool, group: "Backups", default: "true",

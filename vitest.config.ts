@@ -8,11 +8,14 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    reporters: ["default", "./harness/summary-reporter.ts"],
     projects: [
       {
         test: {
           name: "unit",
           include: ["runtime/**/*.test.ts", "harness/**/*.test.ts"],
+          // Seconds-fast unit tests run (and fail) before any container starts.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -23,6 +26,7 @@ export default defineConfig({
           testTimeout: 300_000,
           hookTimeout: 300_000,
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,8 +1,8 @@
 /**
  * S3 fixture: a real S3 server over TLS (test CA) on the test network, reachable by containers
- * as https://s3:9000 and by the tests through a mapped port. The server is s3rver in a small
- * container of its own (MinIO cannot be pulled here). A fresh bucket per test, with a helper to
- * list its objects.
+ * as https://s3:9000 and by the tests through a mapped port. MinIO (@testcontainers/minio) where
+ * its image can be pulled, otherwise s3rver in a small container of its own; POSTGRES_BA_S3=minio
+ * or s3rver forces one. A fresh bucket per test, with a helper to list its objects.
  */
 import { randomBytes } from "node:crypto";
 import { copyFileSync } from "node:fs";
@@ -16,7 +16,9 @@ import {
 } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from "testcontainers";
+import { MinioContainer } from "@testcontainers/minio";
 import { $ } from "zx";
+import type { PemPair } from "../runtime/lib/tls.js";
 import { imageExists, standInRootfsImage } from "./base-image.js";
 import { containerEngine } from "./engine.js";
 import { bundle, contentHash } from "./image.js";
@@ -49,19 +51,9 @@ export class S3Container {
     const accessKey = `test-${randomBytes(6).toString("hex")}`;
     const secretKey = randomBytes(24).toString("base64url");
     const cert = testServerCert([s3Alias, "localhost"]);
-    const image = await s3ServerImage();
-    const container = await new GenericContainer(image)
-      .withNetwork(this.network)
-      .withNetworkAliases(s3Alias)
-      .withExposedPorts(s3Port)
-      .withEnvironment({ S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_PORT: String(s3Port), TLS_CERT: "/opt/s3/tls.crt", TLS_KEY: "/opt/s3/tls.key" })
-      .withCopyContentToContainer([
-        { content: cert.cert, target: "/opt/s3/tls.crt", mode: 0o644 },
-        { content: cert.key, target: "/opt/s3/tls.key", mode: 0o644 },
-      ])
-      .withWaitStrategy(Wait.forLogMessage("s3-server: listening"))
-      .withStartupTimeout(60_000)
-      .start();
+    const container = (await s3Backend()) === "minio"
+      ? await startMinio(this.network, accessKey, secretKey, cert)
+      : await startS3rver(this.network, accessKey, secretKey, cert);
     return new StartedS3Container(container, accessKey, secretKey);
   }
 }
@@ -128,6 +120,55 @@ export class StartedS3Container {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
+}
+
+export type S3Backend = "minio" | "s3rver";
+export const minioImage = process.env.POSTGRES_BA_MINIO_IMAGE ?? "docker.io/minio/minio:latest";
+let backend: Promise<S3Backend> | undefined;
+
+/** POSTGRES_BA_S3 when set, else MinIO if its image is here or can be pulled (fails fast offline). */
+export function s3Backend(): Promise<S3Backend> {
+  backend ??= (async () => {
+    const wanted = process.env.POSTGRES_BA_S3;
+    if (wanted === "minio" || wanted === "s3rver") return wanted;
+    if (wanted) throw new Error(`POSTGRES_BA_S3=${JSON.stringify(wanted)}: expected minio or s3rver (or unset for automatic)`);
+    const { cli } = await containerEngine();
+    if (await imageExists(minioImage)) return "minio";
+    return (await $({ nothrow: true, quiet: true })`${cli} pull ${minioImage}`.timeout("300s")).exitCode === 0 ? "minio" : "s3rver";
+  })();
+  return backend;
+}
+
+/** MinIO over TLS: it serves HTTPS when its certs directory holds public.crt and private.key. */
+async function startMinio(network: StartedNetwork, accessKey: string, secretKey: string, cert: PemPair): Promise<StartedTestContainer> {
+  return new MinioContainer(minioImage)
+    .withUsername(accessKey)
+    .withPassword(secretKey)
+    .withNetwork(network)
+    .withNetworkAliases(s3Alias)
+    .withCopyContentToContainer([
+      { content: cert.cert, target: "/certs/public.crt", mode: 0o644 },
+      { content: cert.key, target: "/certs/private.key", mode: 0o600 },
+    ])
+    .withCommand(["server", "--certs-dir", "/certs", "--console-address", ":9001", "/data"])
+    .withWaitStrategy(Wait.forHttp("/minio/health/live", s3Port).usingTls().allowInsecure())
+    .withStartupTimeout(60_000)
+    .start();
+}
+
+async function startS3rver(network: StartedNetwork, accessKey: string, secretKey: string, cert: PemPair): Promise<StartedTestContainer> {
+  return new GenericContainer(await s3ServerImage())
+    .withNetwork(network)
+    .withNetworkAliases(s3Alias)
+    .withExposedPorts(s3Port)
+    .withEnvironment({ S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_PORT: String(s3Port), TLS_CERT: "/opt/s3/tls.crt", TLS_KEY: "/opt/s3/tls.key" })
+    .withCopyContentToContainer([
+      { content: cert.cert, target: "/opt/s3/tls.crt", mode: 0o644 },
+      { content: cert.key, target: "/opt/s3/tls.key", mode: 0o644 },
+    ])
+    .withWaitStrategy(Wait.forLogMessage("s3-server: listening"))
+    .withStartupTimeout(60_000)
+    .start();
 }
 
 /** The s3rver image: the bundled server on a plain Node image (built once per content). */

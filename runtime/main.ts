@@ -12,8 +12,8 @@ import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
 import { FatalError } from "./steps/step.js";
 
 function usage(): string {
-  const lines = Object.values(commands).map((c) => `  postgres-ba ${c.usage.padEnd(36)} ${c.summary}`);
-  return `usage:\n${lines.join("\n")}\n  postgres-ba entrypoint [postgres args]     Run the container lifecycle (the image's entrypoint).\n`;
+  const all = [...Object.values(commands), { usage: "entrypoint [postgres args]", summary: "Run the container lifecycle (the image's entrypoint)." }];
+  return `usage:\n${all.map((c) => `  postgres-ba ${c.usage.padEnd(36)} ${c.summary}`).join("\n")}\n`;
 }
 
 async function main(argv: string[]): Promise<number> {

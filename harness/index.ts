@@ -3,7 +3,7 @@ export { containerEngine, type ContainerEngine } from "./engine.js";
 export { baseImage, officialBaseImage } from "./base-image.js";
 export { productImage, imageName } from "./image.js";
 export { S3Container, StartedS3Container, type BucketConfig } from "./s3.js";
-export { PrimaryContainer, StartedPrimaryContainer, type BackupInfo, type StanzaInfo, type Schedule } from "./primary.js";
+export { PrimaryContainer, RestoredCloneContainer, StartedPrimaryContainer, removeVolume, type BackupInfo, type RestoreTarget, type StanzaInfo, type Schedule } from "./primary.js";
 export { pollUntil } from "./poll.js";
 export { OneShotContainer, type OneShotResult } from "./one-shot.js";
 export { connectVerified, queryVerified, rootCertOf, type Credentials } from "./pg-client.js";

@@ -43,13 +43,49 @@ export interface ExecOutput {
   output: string;
 }
 
+/** Where recovery stops; at most one. Without any, everything archived is replayed. */
+export interface RestoreTarget {
+  time?: string;
+  lsn?: string;
+  xid?: string;
+  name?: string;
+  immediate?: boolean;
+  action?: "promote" | "pause" | "shutdown";
+  /** A backup label to restore instead of letting the image choose. */
+  set?: string;
+}
+
 export class PrimaryContainer extends PostgreSqlContainer {
   private stanza?: string;
+  private bucket?: BucketConfig;
 
   /** Back up to this bucket under `stanza`. Without it the container runs in drop-in mode. */
   withBucket(bucket: BucketConfig, stanza = "main"): this {
     this.stanza = stanza;
+    this.bucket = bucket;
     return this.withEnvironment({ ...bucket.env, PGBACKREST_STANZA: stanza }).withCopyContentToContainer([{ ...bucket.caFile, mode: 0o644 }]);
+  }
+
+  /** Restore from the bucket when the data volume is empty (RESTORE_FROM_BACKUP), optionally to a target. */
+  withRestore(target: RestoreTarget = {}): this {
+    const env: Record<string, string> = { RESTORE_FROM_BACKUP: "true" };
+    if (target.time) env.RESTORE_TARGET_TIME = target.time;
+    if (target.lsn) env.RESTORE_TARGET_LSN = target.lsn;
+    if (target.xid) env.RESTORE_TARGET_XID = target.xid;
+    if (target.name) env.RESTORE_TARGET_NAME = target.name;
+    if (target.immediate) env.RESTORE_TARGET_IMMEDIATE = "true";
+    if (target.action) env.RESTORE_TARGET_ACTION = target.action;
+    if (target.set) env.RESTORE_SET = target.set;
+    return this.withEnvironment(env);
+  }
+
+  /**
+   * Keep /var/lib/postgresql in a named volume, so a later container (a restart after a crash,
+   * a new image) finds the same data. A bind mount whose source is a name is a named volume to
+   * both Docker and Podman. Remove it with removeVolume().
+   */
+  withDataVolume(name: string): this {
+    return this.withBindMounts([{ source: name, target: "/var/lib/postgresql", mode: "rw" }]);
   }
 
   withSchedule(schedule: Schedule): this {
@@ -62,14 +98,46 @@ export class PrimaryContainer extends PostgreSqlContainer {
 
   override async start(): Promise<StartedPrimaryContainer> {
     await containerEngine();
-    return new StartedPrimaryContainer(await super.start(), this.stanza);
+    // The image's own readiness (TCP, and writable after a restore) instead of the module's
+    // socket-agnostic pg_isready; polled fast so tests do not wait for the image's 10 s interval.
+    this.withHealthCheck({ test: ["CMD", "docker-healthcheck.sh"], interval: 250, timeout: 5000, retries: 10_000, startPeriod: 0 });
+    return new StartedPrimaryContainer(await super.start(), this.stanza, this.bucket);
   }
+}
+
+/**
+ * A new container restored from a primary's bucket and stanza, optionally to a target, that
+ * never writes to that repository (PGBACKREST_READ_ONLY): what downstream teams use to test
+ * their restores without touching the original.
+ */
+export class RestoredCloneContainer extends PrimaryContainer {
+  constructor(image: string, source: StartedPrimaryContainer) {
+    super(image);
+    if (!source.bucket || !source.stanza) throw new Error("RestoredCloneContainer needs a source started withBucket()");
+    this.withBucket(source.bucket, source.stanza)
+      .withUsername(source.getUsername())
+      .withPassword(source.getPassword())
+      .withDatabase(source.getDatabase())
+      .withEnvironment({ PGBACKREST_READ_ONLY: "true" })
+      .withRestore();
+  }
+
+  withTarget(target: RestoreTarget): this {
+    return this.withRestore(target);
+  }
+}
+
+/** Removes a named data volume (after the containers using it are gone). */
+export async function removeVolume(name: string): Promise<void> {
+  const { cli } = await containerEngine();
+  await $({ quiet: true, nothrow: true })`${cli} volume rm -f ${name}`;
 }
 
 export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
   constructor(
     started: StartedPostgreSqlContainer,
     readonly stanza: string | undefined,
+    readonly bucket: BucketConfig | undefined,
   ) {
     // Reuse the started container and its credentials; the wrapper only adds helpers.
     super((started as unknown as { startedTestContainer: ConstructorParameters<typeof StartedPostgreSqlContainer>[0] }).startedTestContainer,
@@ -119,6 +187,22 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
       const found = (await this.backups()).filter((b) => b.type === type);
       return found.length >= count ? found : undefined;
     }, { timeoutMs, intervalMs: 1000 });
+  }
+
+  /** Switches to a new WAL segment and waits until the finished one is archived (pg_stat_archiver). */
+  async archiveCurrentWal(timeoutMs = 60_000): Promise<string> {
+    const [{ segment }] = await this.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment");
+    await this.sql("SELECT pg_switch_wal()");
+    await pollUntil(`WAL segment ${segment} archived`, async () => {
+      const [row] = await this.sql<{ last: string | null }>("SELECT last_archived_wal AS last FROM pg_stat_archiver");
+      return row.last !== null && row.last.slice(0, 24) >= segment;
+    }, { timeoutMs });
+    return segment;
+  }
+
+  /** Waits until the first backup of a new database is taken and the schedule runs. */
+  waitForBackupsActive(timeoutMs = 120_000): Promise<string> {
+    return this.waitForLog(/\[postgres-ba\] schedule: started/, timeoutMs);
   }
 
   /**

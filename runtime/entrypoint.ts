@@ -9,7 +9,7 @@ import type { Env } from "./env/table.js";
 import { BackupError, initBackups, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
 import { log, logError } from "./lib/log.js";
-import { isReady } from "./lib/postgres.js";
+import { isReady, psql } from "./lib/postgres.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
 import { runServer } from "./lib/server.js";
 import { backupState } from "./lib/state.js";
@@ -21,13 +21,14 @@ import { configurePostgres } from "./steps/configure-postgres.js";
 import { ensureTls } from "./steps/ensure-tls.js";
 import { initDatabase } from "./steps/init-database.js";
 import { prepareDirectories } from "./steps/prepare-directories.js";
+import { restoreFromBackup } from "./steps/restore-from-backup.js";
 import type { Context, Step } from "./steps/step.js";
 import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
 
 /** Before the privilege drop: checks that touch nothing, then directory ownership. */
 const asRoot: Step[] = [checkOldLayout, verifyMinimumEnv, prepareDirectories];
-/** As postgres. */
-const asPostgres: Step[] = [ensureTls, initDatabase, configurePostgres, configurePgbackrest];
+/** As postgres. pgbackrest.conf comes first: a restore needs it. */
+const asPostgres: Step[] = [configurePgbackrest, restoreFromBackup, ensureTls, initDatabase, configurePostgres];
 
 export async function entrypoint(argv: string[]): Promise<number> {
   // `docker run image -c shared_buffers=1GB` means "postgres with these flags", as upstream.
@@ -40,14 +41,14 @@ export async function entrypoint(argv: string[]): Promise<number> {
     env,
     serverArgs: args.slice(1),
     account,
-    databaseExisted: existsSync(join(env.PGDATA, "PG_VERSION")) && statSync(join(env.PGDATA, "PG_VERSION")).size > 0,
+    hasDatabase: () => existsSync(join(env.PGDATA, "PG_VERSION")) && statSync(join(env.PGDATA, "PG_VERSION")).size > 0,
   };
   for (const step of asRoot) await runStep(step, ctx);
   if (isRoot()) becomeAccount(account);
   for (const step of asPostgres) await runStep(step, ctx);
 
   const server = runServer(env, ctx.serverArgs, backupsEnabled(env) ? pgbackrestSecretEnv(env) : {});
-  const scheduler = backupsEnabled(env)
+  const scheduler = backupsEnabled(env) && !env.PGBACKREST_READ_ONLY
     ? new BackupScheduler(scheduledJobs(env), (type) => scheduledBackup(env, type), (m) => log("schedule", m))
     : undefined;
   void afterServerStart(env, server.exited, scheduler);
@@ -64,15 +65,19 @@ async function runStep(step: Step, ctx: Context): Promise<void> {
 
 /** Once the server accepts connections: first backup of a new database, then the schedule. */
 async function afterServerStart(env: Env, exited: Promise<number>, scheduler: BackupScheduler | undefined): Promise<void> {
-  if (!backupsEnabled(env) || !scheduler) {
-    log("bootstrap-backups", "skipped: PGBACKREST_STANZA is not set (drop-in mode)");
-    return;
-  }
   let stopped = false;
   void exited.then(() => (stopped = true));
-  while (!(await isReady(env))) {
+  // After a restore the server accepts read-only connections while it replays WAL: wait for the
+  // promotion (unless a paused recovery was asked for) before reporting and backing up.
+  const recovering = () => existsSync(join(env.PGDATA, "recovery.signal")) && env.RESTORE_TARGET_ACTION !== "pause";
+  while (!(await isReady(env)) || recovering()) {
     if (stopped) return;
     await new Promise((r) => setTimeout(r, 500));
+  }
+  log("server", await describeServer(env));
+  if (!backupsEnabled(env) || !scheduler) {
+    log("bootstrap-backups", `skipped: ${backupsEnabled(env) ? "PGBACKREST_READ_ONLY: the repository is only restored from" : "PGBACKREST_STANZA is not set (drop-in mode)"}`);
+    return;
   }
   const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
   if (state === "adopted") {
@@ -85,6 +90,16 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
   if (stopped) return;
   scheduler.start();
   log("schedule", `started: ${scheduler.describe()}`);
+}
+
+/** One line a person can check after a restore: writable or not, and on which timeline. */
+async function describeServer(env: Env): Promise<string> {
+  try {
+    const [recovery, timeline] = (await psql(env, "SELECT pg_is_in_recovery(), (SELECT timeline_id FROM pg_control_checkpoint());")).split("|");
+    return recovery === "t" ? `accepting connections, in recovery (read-only), timeline ${timeline}` : `accepting connections as a writable primary on timeline ${timeline}`;
+  } catch (e) {
+    return `accepting connections (state unknown: ${(e as Error).message})`;
+  }
 }
 
 async function bootstrap(env: BackupEnv): Promise<void> {

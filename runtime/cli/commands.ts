@@ -24,12 +24,19 @@ function backupEnv(): BackupEnv {
   return env;
 }
 
+/** For commands that write to the repository. */
+function writableBackupEnv(): BackupEnv {
+  const env = backupEnv();
+  if (env.PGBACKREST_READ_ONLY) throw new FatalError("PGBACKREST_READ_ONLY=true: this container only restores from the repository and never writes to it. Fix: unset PGBACKREST_READ_ONLY.", exitCodes.usage);
+  return env;
+}
+
 export const commands: Record<string, Command> = {
   "init-backups": {
     usage: "init-backups",
     summary: "Create the stanza and take the first full backup (for a database this image did not create); the schedule then runs it.",
     async run() {
-      const env = backupEnv();
+      const env = writableBackupEnv();
       if (backupState(env.PGDATA, env.PGBACKREST_STANZA) === "active") {
         console.log(`stanza ${env.PGBACKREST_STANZA} is already active for this database: nothing to do`);
         return 0;
@@ -44,7 +51,7 @@ export const commands: Record<string, Command> = {
     summary: "Take a backup now.",
     async run([type]) {
       if (!["full", "diff", "incr"].includes(type)) throw new FatalError(`backup type ${JSON.stringify(type ?? "")} is not one of full, diff, incr. Fix: postgres-ba backup full`, exitCodes.usage);
-      await takeBackup(backupEnv(), type as BackupType);
+      await takeBackup(writableBackupEnv(), type as BackupType);
       return 0;
     },
   },

@@ -76,6 +76,8 @@ export function parseEnv(source: RawEnv, readFile: ReadFile = (p) => readFileSyn
   return env;
 }
 
+const restoreTargets = ["RESTORE_TARGET_TIME", "RESTORE_TARGET_LSN", "RESTORE_TARGET_XID", "RESTORE_TARGET_NAME", "RESTORE_TARGET_IMMEDIATE"] as const;
+
 /** Rules between variables; each throws a ConfigError when broken. */
 const crossRules: Array<(env: Env, source: RawEnv) => void> = [
   (env) => {
@@ -96,8 +98,14 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     }
   },
   (env) => {
-    if (env.RESTORE_FROM_BACKUP) {
-      throw new ConfigError("RESTORE_FROM_BACKUP=true", "restore from S3 is not available in this version of the image", "unset RESTORE_FROM_BACKUP (see the README's roadmap)");
+    const targets = restoreTargets.filter((name) => env[name] !== undefined && env[name] !== false);
+    if (targets.length > 1) {
+      throw new ConfigError(targets.join(" and "), "only one recovery target can be set", `keep one of ${targets.join(", ")}`);
+    }
+    const restoreOnly = ["RESTORE_DELTA", "RESTORE_SET", ...restoreTargets] as const;
+    const stray = restoreOnly.find((name) => env[name] !== undefined && env[name] !== false);
+    if (stray && !env.RESTORE_FROM_BACKUP) {
+      throw new ConfigError(stray, "only applies to a restore, but RESTORE_FROM_BACKUP is not true", `set RESTORE_FROM_BACKUP=true, or unset ${stray}`);
     }
   },
   (env) => {

@@ -6,7 +6,7 @@
 import { availableParallelism, hostname } from "node:os";
 import { bool, cron, int, oneOf, path, pattern, text, type Kind } from "./kinds.js";
 
-export type Group = "PostgreSQL (official image)" | "Mode" | "Backups" | "Schedule" | "S3 repository" | "Replication" | "TLS";
+export type Group = "PostgreSQL (official image)" | "Mode" | "Restore" | "Backups" | "Schedule" | "S3 repository" | "Replication" | "TLS";
 
 /** Raw values already read, for defaults that depend on another variable. */
 export type RawLookup = (name: string) => string | undefined;
@@ -54,7 +54,27 @@ export const envTable = [
   v({ name: "PG_MODE", kind: oneOf("primary", "replica"), group: "Mode", default: "primary",
       doc: "primary: read-write server that backs itself up. replica: streaming standby (not available in this version)." }),
   v({ name: "RESTORE_FROM_BACKUP", kind: bool, group: "Mode", default: "false",
-      doc: "Restore the latest backup from S3 when PGDATA is empty (not available in this version)." }),
+      doc: "When PGDATA is empty: restore from S3 (latest backup and all archived WAL unless a RESTORE_TARGET_* is set), then run as a primary on the same stanza. A valid PGDATA is never overwritten." }),
+
+  // --- restore ---
+  v({ name: "RESTORE_TARGET_TIME", kind: pattern(/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$/, "a timestamp with time zone, e.g. 2026-11-25 14:30:00+00"), group: "Restore",
+      doc: "Point in time to recover to. The newest backup that ended before it is used." }),
+  v({ name: "RESTORE_TARGET_LSN", kind: pattern(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, "an LSN such as 0/3000060"), group: "Restore",
+      doc: "WAL position to recover to. The newest backup that ended before it is used." }),
+  v({ name: "RESTORE_TARGET_XID", kind: pattern(/^\d+$/, "a transaction id"), group: "Restore",
+      doc: "Transaction id to recover to (set RESTORE_SET when it precedes the latest backup)." }),
+  v({ name: "RESTORE_TARGET_NAME", kind: pattern(/^.{1,63}$/, "a restore point name (pg_create_restore_point)"), group: "Restore",
+      doc: "Named restore point to recover to (set RESTORE_SET when it precedes the latest backup)." }),
+  v({ name: "RESTORE_TARGET_IMMEDIATE", kind: bool, group: "Restore", default: "false",
+      doc: "Stop recovery as soon as the backup is consistent (no WAL replayed past its end)." }),
+  v({ name: "RESTORE_TARGET_ACTION", kind: oneOf("promote", "pause", "shutdown"), group: "Restore", default: "promote",
+      doc: "What the server does at the target. promote: writable primary. pause (pgBackRest's own default) leaves it read-only until pg_wal_replay_resume()." }),
+  v({ name: "RESTORE_SET", kind: pattern(/^\d{8}-\d{6}F(_\d{8}-\d{6}[DI])?$/, "a backup label such as 20261125-025952F"), group: "Restore",
+      doc: "Restore this backup instead of choosing one." }),
+  v({ name: "RESTORE_DELTA", kind: bool, group: "Restore", default: "false",
+      doc: "Explicit opt-in: with RESTORE_FROM_BACKUP=true, repair an existing PGDATA with a delta restore (only changed files are fetched). Without it an existing database is never touched." }),
+  v({ name: "PGBACKREST_READ_ONLY", kind: bool, group: "Restore", default: "false",
+      doc: "Use the repository only to restore: no WAL archiving, no backups, no stanza changes. For restore drills and clones that must not write into the original's stanza." }),
 
   // --- pgBackRest ---
   v({ name: "PGBACKREST_STANZA", kind: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "a stanza name of letters, digits, '_', '.', '-'"), group: "Backups",

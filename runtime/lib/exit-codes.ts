@@ -4,6 +4,8 @@ export const exitCodes = {
   config: 78,
   /** The data directory cannot be used as it is (old layout, permissions, damaged TLS files). */
   dataDirectory: 73,
+  /** The repository cannot provide what was asked (no backup, wrong keys, unreachable S3, failed restore). */
+  repository: 69,
   /** A command that failed for another reason (pgBackRest, PostgreSQL). */
   failure: 1,
   /** Wrong usage of the postgres-ba command. */

@@ -6,7 +6,7 @@
  * It lives in PGDATA so backups, restores and clones carry it along with the data.
  */
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 export interface RuntimeState {
   backups: "pending" | "active";
@@ -40,4 +40,16 @@ export function backupState(pgdata: string, stanza: string | undefined): BackupS
   const state = readState(pgdata);
   if (!state) return "adopted";
   return state.backups === "active" && state.stanza === stanza ? "active" : "pending";
+}
+
+/**
+ * The "restore in progress" marker: beside PGDATA (pgBackRest needs PGDATA itself empty), in a
+ * directory on the same volume that prepare-directories hands to postgres.
+ */
+export function runtimeDir(pgdata: string): string {
+  return join(dirname(pgdata), ".postgres-ba");
+}
+
+export function restoreMarkerPath(pgdata: string): string {
+  return join(runtimeDir(pgdata), `${basename(pgdata)}.restore-in-progress`);
 }

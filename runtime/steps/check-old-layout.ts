@@ -9,8 +9,8 @@ import { FatalError, skipped, type Step } from "./step.js";
 
 export const checkOldLayout: Step = {
   name: "check-old-layout",
-  run({ env, databaseExisted }) {
-    if (databaseExisted) return skipped("PGDATA already holds a database");
+  run({ env, hasDatabase }) {
+    if (hasDatabase()) return skipped("PGDATA already holds a database");
     const root = "/var/lib/postgresql";
     const suspects = [join(root, "data"), ...listDirs(root).filter((d) => /^\d+$/.test(d)).map((d) => join(root, d, "docker"))];
     const found = suspects.find((dir) => dir !== env.PGDATA && existsSync(join(dir, "PG_VERSION")));

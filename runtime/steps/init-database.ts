@@ -21,8 +21,8 @@ export const initDbDir = "/docker-entrypoint-initdb.d";
 export const initDatabase: Step = {
   name: "init-database",
   async run(ctx) {
-    const { env, serverArgs, databaseExisted } = ctx;
-    if (databaseExisted) return skipped("PostgreSQL Database directory appears to contain a database; Skipping initialization");
+    const { env, serverArgs, hasDatabase } = ctx;
+    if (hasDatabase()) return skipped("PostgreSQL Database directory appears to contain a database; Skipping initialization");
     // Fail before initdb when the scripts are unreadable, so no half-initialized database is left.
     const initFiles = readdirSync(initDbDir).sort().map((f) => join(initDbDir, f));
     let initdbArgs: string[];

@@ -6,6 +6,7 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { backupsEnabled } from "../env/parse.js";
+import { runtimeDir } from "../lib/state.js";
 import { isRoot, type Account } from "../lib/user.js";
 import { logPath, spoolPath } from "../render/pgbackrest-conf.js";
 import { did, type Step } from "./step.js";
@@ -18,6 +19,7 @@ export const prepareDirectories: Step = {
       ["/var/run/postgresql", 0o3775],
       [env.CA_DIR, 0o700],
       [env.SSL_CERT_DIR, 0o700],
+      [runtimeDir(env.PGDATA), 0o700],
     ];
     if (env.POSTGRES_INITDB_WALDIR) owned.push([env.POSTGRES_INITDB_WALDIR, 0o700]);
     if (backupsEnabled(env)) owned.push([logPath, 0o770], [spoolPath, 0o750], ["/etc/pgbackrest", 0o750]);

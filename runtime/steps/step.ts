@@ -7,8 +7,8 @@ export interface Context {
   /** postgres server arguments, without the leading "postgres". */
   serverArgs: string[];
   account: Account;
-  /** PG_VERSION was present when the container started (checked once, like the official image). */
-  databaseExisted: boolean;
+  /** PGDATA holds a database (PG_VERSION): checked live, since a restore creates one mid-lifecycle. */
+  hasDatabase(): boolean;
 }
 
 /** A step says what it did, or why it skipped; the entrypoint logs one line either way. */

@@ -4,8 +4,9 @@ import { did, FatalError, skipped, type Step } from "./step.js";
 
 export const verifyMinimumEnv: Step = {
   name: "verify-minimum-env",
-  run({ env, databaseExisted }) {
-    if (databaseExisted) return skipped("database exists; the password was set at its initialization");
+  run({ env, hasDatabase }) {
+    if (hasDatabase()) return skipped("database exists; the password was set at its initialization");
+    if (env.RESTORE_FROM_BACKUP) return skipped("the database and its users come from the backup");
     if (!env.POSTGRES_PASSWORD && env.POSTGRES_HOST_AUTH_METHOD !== "trust") {
       throw new FatalError(
         "POSTGRES_PASSWORD: database is uninitialized and superuser password is not specified. " +

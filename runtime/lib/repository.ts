@@ -1,0 +1,47 @@
+/**
+ * What the repository holds, read with `pgbackrest info` (read-only: nothing in the bucket
+ * changes), with S3 failures translated into their cause and fix.
+ */
+import { s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { failureReason, pgbackrest } from "./pgbackrest.js";
+import type { RepoBackup } from "./restore-plan.js";
+
+export interface StanzaState {
+  /** pgBackRest's stanza status: 0 ok, 1 missing stanza path, 2 no valid backups, 3 missing stanza data, 99 other. */
+  code: number;
+  backups: RepoBackup[];
+  systemIds: string[];
+}
+
+export class RepositoryError extends Error {}
+
+export async function readStanza(env: BackupEnv): Promise<StanzaState> {
+  const result = await pgbackrest(env, ["info", "--output=json"], { timeoutMs: 120_000 });
+  if (result.code !== 0) throw new RepositoryError(explainS3Failure(env, failureReason(result)));
+  const [stanza] = JSON.parse(result.stdout) as Array<{
+    status: { code: number; message: string };
+    backup?: RepoBackup[];
+    db?: Array<{ "system-id": number | string }>;
+    repo?: Array<{ status: { code: number; message: string } }>;
+  }>;
+  if (stanza.status.code === 99) {
+    const detail = stanza.repo?.map((r) => r.status.message).join("; ") || stanza.status.message;
+    throw new RepositoryError(explainS3Failure(env, detail));
+  }
+  return { code: stanza.status.code, backups: stanza.backup ?? [], systemIds: (stanza.db ?? []).map((d) => String(d["system-id"])) };
+}
+
+/** Turns pgBackRest's S3 errors into one line naming the cause and the variables to check. */
+export function explainS3Failure(env: BackupEnv, detail: string): string {
+  const { host, port } = s3Endpoint(env);
+  const where = `s3://${env.S3_BUCKET}${env.S3_PATH} at ${host}:${port}`;
+  if (/\b403\b|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(detail)) {
+    return `S3 refused the credentials for ${where} (${detail}). Fix: check S3_ACCESS_KEY and S3_SECRET_KEY`;
+  }
+  if (/NoSuchBucket|\b404\b/.test(detail)) return `the bucket of ${where} does not exist (${detail}). Fix: check S3_BUCKET and S3_ENDPOINT`;
+  if (/certificate|verify|TLS|SSL/i.test(detail)) return `TLS to ${where} failed (${detail}). Fix: set S3_CA_FILE to the CA that signed the S3 server's certificate`;
+  if (/HostConnectError|unable to (connect|get address)|connection refused|timed? ?out|getaddrinfo|Name or service not known/i.test(detail)) {
+    return `cannot reach the S3 endpoint of ${where} (${detail}). Fix: check S3_ENDPOINT and S3_PORT, and that the container can reach it`;
+  }
+  return `the repository ${where} cannot be read (${detail})`;
+}

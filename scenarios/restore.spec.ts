@@ -1,0 +1,80 @@
+import { Network, type StartedNetwork } from "testcontainers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PrimaryContainer, pollUntil, productImage, S3Container, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+
+describe("@restore a lost database comes back from S3 with every committed row", () => {
+  let network: StartedNetwork;
+  let s3: StartedS3Container;
+  let bucket: BucketConfig;
+  let restored: StartedPrimaryContainer;
+  let fullLabel: string;
+  const credentials = { user: "shop", password: "restore-me", database: "shop" };
+
+  beforeAll(async () => {
+    const image = await productImage();
+    network = await new Network().start();
+    s3 = await new S3Container().withNetwork(network).start();
+    bucket = await s3.createBucket("restore");
+    const original = await new PrimaryContainer(image)
+      .withNetwork(network).withBucket(bucket)
+      .withUsername(credentials.user).withPassword(credentials.password).withDatabase(credentials.database)
+      .start();
+    await original.waitForBackupsActive();
+    await original.sql("CREATE TABLE orders (id int PRIMARY KEY, item text)");
+    await original.sql("INSERT INTO orders SELECT g, 'before backup ' || g FROM generate_series(1, 1000) g");
+    const r = await original.exec(["postgres-ba", "backup", "full"]);
+    expect(r.exitCode, r.output).toBe(0);
+    fullLabel = (await original.backups()).at(-1)!.label;
+    // Committed after the last backup: only the archived WAL holds these.
+    await original.sql("INSERT INTO orders SELECT g, 'after backup ' || g FROM generate_series(1001, 1500) g");
+    await original.sql("UPDATE orders SET item = 'changed after backup' WHERE id = 7");
+    await original.archiveCurrentWal();
+    // The disk dies: container and volume are gone.
+    await original.stop({ removeVolumes: true });
+
+    restored = await new PrimaryContainer(image)
+      .withNetwork(network).withBucket(bucket)
+      .withUsername(credentials.user).withPassword(credentials.password).withDatabase(credentials.database)
+      .withRestore()
+      .start();
+  });
+
+  afterAll(async () => {
+    await restored?.stop({ removeVolumes: true });
+    await s3?.stop();
+    await network?.stop();
+  });
+
+  it("restores the latest backup and replays the archived WAL: every committed row is back", async () => {
+    const [row] = await restored.sql<{ n: string; after: string; changed: string }>(
+      "SELECT count(*) AS n, count(*) FILTER (WHERE item LIKE 'after backup%') AS after, (SELECT item FROM orders WHERE id = 7) AS changed FROM orders");
+    expect(row).toEqual({ n: "1500", after: "500", changed: "changed after backup" });
+    const logs = await restored.waitForLog(/\[postgres-ba\] server: /);
+    expect(logs).toMatch(new RegExp(`restore-from-backup: restored: backup ${fullLabel} \\(full, ended [^)]+\\), recovery to the end of the archived WAL, then promote, in [\\d.]+ s`));
+    expect(logs).toMatch(/\[postgres-ba\] server: accepting connections as a writable primary on timeline 2/);
+  });
+
+  it("accepts writes as a primary", async () => {
+    await restored.sql("INSERT INTO orders VALUES (2001, 'after restore')");
+    const [row] = await restored.sql<{ recovery: boolean }>("SELECT pg_is_in_recovery() AS recovery");
+    expect(row.recovery).toBe(false);
+  });
+
+  it("archives the new timeline's WAL into the same stanza", async () => {
+    const segment = await restored.archiveCurrentWal();
+    expect(segment.slice(0, 8)).toBe("00000002");
+    const keys = await pollUntil(`segment ${segment} in the bucket`, async () => {
+      const k = await s3.listObjects(bucket.name, "pgbackrest/archive/main/");
+      return k.some((key) => key.includes(`/${segment}-`)) ? k : undefined;
+    });
+    expect(keys).toContain("pgbackrest/archive/main/18-1/00000002.history");
+  });
+
+  it("takes a new incremental backup on the same stanza", async () => {
+    const r = await restored.exec(["postgres-ba", "backup", "incr"]);
+    expect(r.exitCode, r.output).toBe(0);
+    const backups = await restored.backups();
+    expect(backups.map((b) => b.type)).toEqual(["full", "full", "incr"]);
+    expect(backups[2].prior).toBe(fullLabel);
+  });
+});

@@ -3,7 +3,7 @@
  * and reports its exit code, its output, and what it left in given paths, so tests can prove
  * that an error touched nothing. Works with the docker and podman CLIs alike.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { $ } from "zx";
@@ -72,7 +72,8 @@ export class OneShotContainer {
           mkdirSync(join(staging, dirname(f.path)), { recursive: true });
           writeFileSync(join(staging, f.path), f.content, { mode: f.mode });
         }
-        await $({ quiet: true })`tar -C ${staging} -c . | ${cli} cp - ${`${id}:/`}`;
+        // Top-level entries only: archiving "." would carry the 0700 temp directory's mode onto "/".
+        await $({ quiet: true })`tar -C ${staging} -c ${readdirSync(staging)} | ${cli} cp - ${`${id}:/`}`;
       }
       await sh`${cli} start -a ${id}`.timeout(timeoutMs);
       // The container's own output only (the CLI may add its own warnings on stderr).

@@ -107,7 +107,7 @@ export class PrimaryContainer extends PostgreSqlContainer {
 
 /**
  * A new container restored from a primary's bucket and stanza, optionally to a target, that
- * never writes to that repository (PGBACKREST_READ_ONLY): what downstream teams use to test
+ * never writes to that repository (REPO_READ_ONLY): what downstream teams use to test
  * their restores without touching the original.
  */
 export class RestoredCloneContainer extends PrimaryContainer {
@@ -118,7 +118,7 @@ export class RestoredCloneContainer extends PrimaryContainer {
       .withUsername(source.getUsername())
       .withPassword(source.getPassword())
       .withDatabase(source.getDatabase())
-      .withEnvironment({ PGBACKREST_READ_ONLY: "true" })
+      .withEnvironment({ REPO_READ_ONLY: "true" })
       .withRestore();
   }
 

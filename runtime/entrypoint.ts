@@ -10,11 +10,12 @@ import { BackupError, initBackups, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
 import { log, logError } from "./lib/log.js";
 import { isReady, psql } from "./lib/postgres.js";
+import { clearReady, markReady } from "./lib/readiness.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
 import { runServer } from "./lib/server.js";
 import { backupState } from "./lib/state.js";
 import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
-import { pgbackrestSecretEnv } from "./render/pgbackrest-conf.js";
+import { pgbackrestChildEnv } from "./render/pgbackrest-conf.js";
 import { checkOldLayout } from "./steps/check-old-layout.js";
 import { configurePgbackrest } from "./steps/configure-pgbackrest.js";
 import { configurePostgres } from "./steps/configure-postgres.js";
@@ -47,11 +48,13 @@ export async function entrypoint(argv: string[]): Promise<number> {
   if (isRoot()) becomeAccount(account);
   for (const step of asPostgres) await runStep(step, ctx);
 
-  const server = runServer(env, ctx.serverArgs, backupsEnabled(env) ? pgbackrestSecretEnv(env) : {});
-  const scheduler = backupsEnabled(env) && !env.PGBACKREST_READ_ONLY
+  clearReady();
+  const expectPromotion = existsSync(join(env.PGDATA, "recovery.signal")) && env.RESTORE_TARGET_ACTION !== "pause";
+  const server = runServer(env, ctx.serverArgs, backupsEnabled(env) ? pgbackrestChildEnv(env, process.env) : {});
+  const scheduler = backupsEnabled(env) && !env.REPO_READ_ONLY
     ? new BackupScheduler(scheduledJobs(env), (type) => scheduledBackup(env, type), (m) => log("schedule", m))
     : undefined;
-  void afterServerStart(env, server.exited, scheduler);
+  void afterServerStart(env, server.exited, scheduler, expectPromotion);
   const status = await server.exited;
   scheduler?.stop();
   log("entrypoint", `PostgreSQL exited with status ${status}`);
@@ -64,19 +67,20 @@ async function runStep(step: Step, ctx: Context): Promise<void> {
 }
 
 /** Once the server accepts connections: first backup of a new database, then the schedule. */
-async function afterServerStart(env: Env, exited: Promise<number>, scheduler: BackupScheduler | undefined): Promise<void> {
+async function afterServerStart(env: Env, exited: Promise<number>, scheduler: BackupScheduler | undefined, expectPromotion: boolean): Promise<void> {
   let stopped = false;
   void exited.then(() => (stopped = true));
   // After a restore the server accepts read-only connections while it replays WAL: wait for the
   // promotion (unless a paused recovery was asked for) before reporting and backing up.
-  const recovering = () => existsSync(join(env.PGDATA, "recovery.signal")) && env.RESTORE_TARGET_ACTION !== "pause";
-  while (!(await isReady(env)) || recovering()) {
+  while (!(await isReady(env)) || (expectPromotion && (await inRecovery(env)))) {
     if (stopped) return;
     await new Promise((r) => setTimeout(r, 500));
   }
-  log("server", await describeServer(env));
+  const description = await describeServer(env);
+  markReady(description);
+  log("server", description);
   if (!backupsEnabled(env) || !scheduler) {
-    log("bootstrap-backups", `skipped: ${backupsEnabled(env) ? "PGBACKREST_READ_ONLY: the repository is only restored from" : "PGBACKREST_STANZA is not set (drop-in mode)"}`);
+    log("bootstrap-backups", `skipped: ${backupsEnabled(env) ? "REPO_READ_ONLY: the repository is only restored from" : "PGBACKREST_STANZA is not set (drop-in mode)"}`);
     return;
   }
   const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
@@ -90,6 +94,10 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
   if (stopped) return;
   scheduler.start();
   log("schedule", `started: ${scheduler.describe()}`);
+}
+
+async function inRecovery(env: Env): Promise<boolean> {
+  return (await psql(env, "SELECT pg_is_in_recovery();").catch(() => "t")) === "t";
 }
 
 /** One line a person can check after a restore: writable or not, and on which timeline. */

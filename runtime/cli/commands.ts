@@ -27,7 +27,7 @@ function backupEnv(): BackupEnv {
 /** For commands that write to the repository. */
 function writableBackupEnv(): BackupEnv {
   const env = backupEnv();
-  if (env.PGBACKREST_READ_ONLY) throw new FatalError("PGBACKREST_READ_ONLY=true: this container only restores from the repository and never writes to it. Fix: unset PGBACKREST_READ_ONLY.", exitCodes.usage);
+  if (env.REPO_READ_ONLY) throw new FatalError("REPO_READ_ONLY=true: this container only restores from the repository and never writes to it. Fix: unset REPO_READ_ONLY.", exitCodes.usage);
   return env;
 }
 

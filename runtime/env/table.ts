@@ -1,5 +1,7 @@
 /**
- * Every environment variable the image reads: the one source of truth for parsing, error
+ * Every environment variable the image reads. Names starting with PGBACKREST_ are reserved for
+ * real pgBackRest options with the same meaning (pgBackRest reads PGBACKREST_<OPTION> itself).
+ * the one source of truth for parsing, error
  * messages, `postgres-ba env` and the README's variable table (a unit test fails when the README
  * drifts from this table).
  */
@@ -73,7 +75,7 @@ export const envTable = [
       doc: "Restore this backup instead of choosing one." }),
   v({ name: "RESTORE_DELTA", kind: bool, group: "Restore", default: "false",
       doc: "Explicit opt-in: with RESTORE_FROM_BACKUP=true, repair an existing PGDATA with a delta restore (only changed files are fetched). Without it an existing database is never touched." }),
-  v({ name: "PGBACKREST_READ_ONLY", kind: bool, group: "Restore", default: "false",
+  v({ name: "REPO_READ_ONLY", kind: bool, group: "Restore", default: "false",
       doc: "Use the repository only to restore: no WAL archiving, no backups, no stanza changes. For restore drills and clones that must not write into the original's stanza." }),
 
   // --- pgBackRest ---
@@ -83,9 +85,9 @@ export const envTable = [
       doc: "Parallel processes for backup, restore and async archiving (pgBackRest process-max)." }),
   v({ name: "PGBACKREST_COMPRESS_TYPE", kind: oneOf("zst", "lz4", "gz", "bz2", "none"), group: "Backups", default: "zst",
       doc: "Compression of backups and WAL. zst is about 3x faster than gz at a similar size (README: Behaviour and choices)." }),
-  v({ name: "PGBACKREST_REPO_BUNDLE", kind: bool, group: "Backups", default: "true",
+  v({ name: "BACKUP_BUNDLE", kind: bool, group: "Backups", default: "true",
       doc: "Bundle small files into larger repository objects (fewer S3 requests); needed for block incremental." }),
-  v({ name: "PGBACKREST_REPO_BLOCK", kind: bool, group: "Backups", default: "true",
+  v({ name: "BACKUP_BLOCK_INCREMENTAL", kind: bool, group: "Backups", default: "true",
       doc: "Block incremental backups: store only changed blocks of a changed file." }),
   v({ name: "RETENTION_FULL", kind: int(1, 9999999), group: "Backups", default: "4",
       doc: "Full backups to keep (pgBackRest repo1-retention-full); older ones and their WAL are expired after each backup." }),

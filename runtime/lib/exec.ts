@@ -57,7 +57,7 @@ export async function runOk(file: string, args: readonly string[], opts: ExecOpt
 }
 
 /** The runtime's environment with overrides; an override of undefined removes the variable. */
-function mergeEnv(overrides: ExecOptions["env"] = {}): NodeJS.ProcessEnv {
+export function mergeEnv(overrides: ExecOptions["env"] = {}): NodeJS.ProcessEnv {
   const merged: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) delete merged[k];

@@ -1,6 +1,6 @@
 /** Runs pgBackRest for the configured stanza, with the S3 keys in its environment only. */
 import type { BackupEnv } from "../env/parse.js";
-import { pgbackrestSecretEnv } from "../render/pgbackrest-conf.js";
+import { pgbackrestChildEnv } from "../render/pgbackrest-conf.js";
 import { run, type ExecOptions, type ExecResult } from "./exec.js";
 
 export type BackupType = "full" | "diff" | "incr";
@@ -9,7 +9,7 @@ export function pgbackrest(env: BackupEnv, args: readonly string[], opts: ExecOp
   return run("pgbackrest", [`--stanza=${env.PGBACKREST_STANZA}`, ...args], {
     timeoutMs: 24 * 3600_000,
     ...opts,
-    env: { ...opts.env, ...pgbackrestSecretEnv(env) },
+    env: { ...opts.env, ...pgbackrestChildEnv(env, process.env) },
   });
 }
 

@@ -18,7 +18,8 @@ export class RepositoryError extends Error {}
 export async function readStanza(env: BackupEnv): Promise<StanzaState> {
   const result = await pgbackrest(env, ["info", "--output=json"], { timeoutMs: 120_000 });
   if (result.code !== 0) throw new RepositoryError(explainS3Failure(env, failureReason(result)));
-  const [stanza] = JSON.parse(result.stdout) as Array<{
+  // JSON follows any warning pgBackRest printed first.
+  const [stanza] = JSON.parse(result.stdout.slice(result.stdout.indexOf("["))) as Array<{
     status: { code: number; message: string };
     backup?: RepoBackup[];
     db?: Array<{ "system-id": number | string }>;

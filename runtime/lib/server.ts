@@ -5,14 +5,14 @@
  */
 import { spawn } from "node:child_process";
 import type { Env } from "../env/table.js";
+import { mergeEnv } from "./exec.js";
 
 const relayed = ["SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const;
 
-export function runServer(env: Env, serverArgs: string[], childEnv: Record<string, string>): { exited: Promise<number> } {
-  const child = spawn("postgres", serverArgs, {
-    stdio: "inherit",
-    env: { ...process.env, ...childEnv, PGDATA: env.PGDATA, PGPORT: String(env.POSTGRES_PORT) },
-  });
+/** `overrides` are added to the inherited environment; undefined removes a variable. */
+export function runServer(env: Env, serverArgs: string[], overrides: Record<string, string | undefined>): { exited: Promise<number> } {
+  const childEnv = mergeEnv({ ...overrides, PGDATA: env.PGDATA, PGPORT: String(env.POSTGRES_PORT) });
+  const child = spawn("postgres", serverArgs, { stdio: "inherit", env: childEnv });
   const handlers = relayed.map((signal) => {
     const handler = () => child.kill(signal);
     process.on(signal, handler);

@@ -23,8 +23,8 @@ export function renderPgbackrestConf(env: BackupEnv): string {
     ["repo1-storage-ca-file", env.S3_CA_FILE],
     ["repo1-retention-full", env.RETENTION_FULL],
     ["repo1-retention-diff", env.RETENTION_DIFF],
-    ["repo1-bundle", yn(env.PGBACKREST_REPO_BUNDLE || env.PGBACKREST_REPO_BLOCK)],
-    ["repo1-block", yn(env.PGBACKREST_REPO_BLOCK)],
+    ["repo1-bundle", yn(env.BACKUP_BUNDLE || env.BACKUP_BLOCK_INCREMENTAL)],
+    ["repo1-block", yn(env.BACKUP_BLOCK_INCREMENTAL)],
     ["compress-type", env.PGBACKREST_COMPRESS_TYPE],
     ["process-max", env.PGBACKREST_PROCESS_MAX],
     ["start-fast", "y"],
@@ -54,9 +54,17 @@ export function renderPgbackrestConf(env: BackupEnv): string {
   ].join("\n\n") + "\n";
 }
 
-/** Secrets for pgBackRest, passed only in child process environments. */
-export function pgbackrestSecretEnv(env: BackupEnv): Record<string, string> {
+/**
+ * The environment of every process that runs pgBackRest (our commands, and PostgreSQL, whose
+ * archive_command does): the S3 keys, which exist nowhere else, and no other PGBACKREST_*
+ * variable. pgBackRest reads each PGBACKREST_<OPTION> as an option, so a container variable
+ * such as PGBACKREST_STANZA must not reach it beside pgbackrest.conf, the single source.
+ * Keys mapped to undefined are removed from the inherited environment.
+ */
+export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const cleared = Object.fromEntries(Object.keys(inherited).filter((k) => k.startsWith("PGBACKREST_")).map((k) => [k, undefined]));
   return {
+    ...cleared,
     PGBACKREST_REPO1_S3_KEY: env.S3_ACCESS_KEY,
     PGBACKREST_REPO1_S3_KEY_SECRET: env.S3_SECRET_KEY,
   };

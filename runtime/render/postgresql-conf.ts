@@ -28,7 +28,7 @@ export function renderPostgresqlConf(env: Env, archive: ArchiveState): string {
     `max_wal_senders = ${env.MAX_WAL_SENDERS}`,
     `max_replication_slots = ${env.MAX_REPLICATION_SLOTS}`,
   ];
-  if (backupsEnabled(env) && !env.PGBACKREST_READ_ONLY) {
+  if (backupsEnabled(env) && !env.REPO_READ_ONLY) {
     lines.push("archive_mode = on", `archive_timeout = ${env.ARCHIVE_TIMEOUT}`);
     if (archive === "pgbackrest") {
       lines.push(`archive_command = ${quote(`pgbackrest --stanza=${env.PGBACKREST_STANZA} archive-push %p`)}`);

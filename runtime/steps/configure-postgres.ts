@@ -23,7 +23,7 @@ export const configurePostgres: Step = {
     if (included !== conf) writeFileSync(confPath, included);
     const hbaPath = join(env.PGDATA, "pg_hba.conf");
     writeFileSync(hbaPath, withHbaBlock(readFileSync(hbaPath, "utf8")));
-    const archiving = !backupsEnabled(env) ? "archiving off (drop-in mode)" : env.PGBACKREST_READ_ONLY ? "archiving off (PGBACKREST_READ_ONLY)" : archive === "pgbackrest" ? "WAL archived to pgBackRest" : "WAL not archived until the first full backup";
+    const archiving = !backupsEnabled(env) ? "archiving off (drop-in mode)" : env.REPO_READ_ONLY ? "archiving off (REPO_READ_ONLY)" : archive === "pgbackrest" ? "WAL archived to pgBackRest" : "WAL not archived until the first full backup";
     return did(`${managedConfName} written (ssl on, wal_level replica, ${archiving}); replication only over hostssl`);
   },
 };

@@ -1,0 +1,17 @@
+/**
+ * Readiness is decided in one place, the runtime, and published as a file the health check
+ * requires: the server accepts connections and, after a restore, has been promoted (checked
+ * with pg_is_in_recovery(), since recovery.signal disappears a moment before the server becomes
+ * writable). Cleared at every start; it lives outside the data volume.
+ */
+import { rmSync, writeFileSync } from "node:fs";
+
+export const readyMarker = "/var/run/postgresql/.postgres-ba-ready";
+
+export function clearReady(): void {
+  rmSync(readyMarker, { force: true });
+}
+
+export function markReady(description: string): void {
+  writeFileSync(readyMarker, `${description}\n`);
+}

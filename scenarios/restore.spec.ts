@@ -7,7 +7,7 @@ describe("@restore a lost database comes back from S3 with every committed row",
   let s3: StartedS3Container;
   let bucket: BucketConfig;
   let restored: StartedPrimaryContainer;
-  let fullLabel: string;
+  let incrLabel: string;
   const credentials = { user: "shop", password: "restore-me", database: "shop" };
 
   beforeAll(async () => {
@@ -22,9 +22,12 @@ describe("@restore a lost database comes back from S3 with every committed row",
     await original.waitForBackupsActive();
     await original.sql("CREATE TABLE orders (id int PRIMARY KEY, item text)");
     await original.sql("INSERT INTO orders SELECT g, 'before backup ' || g FROM generate_series(1, 1000) g");
-    const r = await original.exec(["postgres-ba", "backup", "full"]);
+    const r = await original.exec(["postgres-ba", "backup", "incr"]);
     expect(r.exitCode, r.output).toBe(0);
-    fullLabel = (await original.backups()).at(-1)!.label;
+    // The first full (taken while the database was brand new) and an incremental on top of it.
+    const labels = (await original.backups()).map((b) => b.label);
+    expect(labels).toHaveLength(2);
+    incrLabel = labels[1];
     // Committed after the last backup: only the archived WAL holds these.
     await original.sql("INSERT INTO orders SELECT g, 'after backup ' || g FROM generate_series(1001, 1500) g");
     await original.sql("UPDATE orders SET item = 'changed after backup' WHERE id = 7");
@@ -50,7 +53,7 @@ describe("@restore a lost database comes back from S3 with every committed row",
       "SELECT count(*) AS n, count(*) FILTER (WHERE item LIKE 'after backup%') AS after, (SELECT item FROM orders WHERE id = 7) AS changed FROM orders");
     expect(row).toEqual({ n: "1500", after: "500", changed: "changed after backup" });
     const logs = await restored.waitForLog(/\[postgres-ba\] server: /);
-    expect(logs).toMatch(new RegExp(`restore-from-backup: restored: backup ${fullLabel} \\(full, ended [^)]+\\), recovery to the end of the archived WAL, then promote, in [\\d.]+ s`));
+    expect(logs).toMatch(new RegExp(`restore-from-backup: restored: backup ${incrLabel} \\(incr, ended [^)]+\\), recovery to the end of the archived WAL, then promote, in [\\d.]+ s`));
     expect(logs.match(/\[postgres-ba\] server: .*/)?.[0]).toBe("[postgres-ba] server: accepting connections as a writable primary on timeline 2");
   });
 
@@ -70,11 +73,12 @@ describe("@restore a lost database comes back from S3 with every committed row",
     expect(keys).toContain("pgbackrest/archive/main/18-1/00000002.history");
   });
 
-  it("takes a new incremental backup on the same stanza", async () => {
+  it("continues the same stanza without a second stanza-create or full backup", async () => {
+    expect(await restored.logText()).toMatch(/bootstrap-backups: skipped: stanza main is active/);
     const r = await restored.exec(["postgres-ba", "backup", "incr"]);
     expect(r.exitCode, r.output).toBe(0);
     const backups = await restored.backups();
-    expect(backups.map((b) => b.type)).toEqual(["full", "full", "incr"]);
-    expect(backups[2].prior).toBe(fullLabel);
+    expect(backups.map((b) => b.type)).toEqual(["full", "incr", "incr"]);
+    expect(backups[2].prior).toBe(incrLabel);
   });
 });

@@ -7,7 +7,7 @@ import { log } from "./log.js";
 import type { BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest, type BackupType } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
-import { readState, writeState } from "./state.js";
+import { markStanzaActive } from "./state.js";
 
 export class BackupError extends Error {}
 
@@ -20,13 +20,7 @@ export async function initBackups(env: BackupEnv): Promise<void> {
   await psql(env, "SELECT pg_reload_conf();");
   log("init-backups", "archive_command now pushes WAL to pgBackRest");
   await takeBackup(env, "full");
-  const previous = readState(env.PGDATA);
-  writeState(env.PGDATA, {
-    initializedAt: previous?.initializedAt ?? new Date().toISOString(),
-    backups: "active",
-    stanza: env.PGBACKREST_STANZA,
-    activeSince: new Date().toISOString(),
-  });
+  markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
 }
 
 export async function takeBackup(env: BackupEnv, type: BackupType): Promise<void> {

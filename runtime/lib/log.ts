@@ -6,8 +6,9 @@ export function log(topic: string, message: string): void {
   process.stdout.write(`${timestamp()} [postgres-ba] ${topic}: ${message}\n`);
 }
 
+/** Always one line, whatever the message holds, so the cause is the line a user greps for. */
 export function logError(topic: string, message: string): void {
-  process.stderr.write(`${timestamp()} [postgres-ba] ${topic}: ERROR: ${message}\n`);
+  process.stderr.write(`${timestamp()} [postgres-ba] ${topic}: ERROR: ${message.trim().replace(/\s*\n\s*/g, " | ")}\n`);
 }
 
 function timestamp(): string {

@@ -33,7 +33,9 @@ export async function readStanza(env: BackupEnv): Promise<StanzaState> {
 }
 
 /** Turns pgBackRest's S3 errors into one line naming the cause and the variables to check. */
-export function explainS3Failure(env: BackupEnv, detail: string): string {
+export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
+  // pgBackRest follows the cause with a dump of the HTTP request: the first line is the cause.
+  const detail = fullDetail.trim().split("\n")[0].replace(/:$/, "");
   const { host, port } = s3Endpoint(env);
   const where = `s3://${env.S3_BUCKET}${env.S3_PATH} at ${host}:${port}`;
   if (/\b403\b|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(detail)) {

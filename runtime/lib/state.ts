@@ -33,6 +33,18 @@ export function writeState(pgdata: string, state: RuntimeState): void {
   renameSync(`${target}.tmp`, target);
 }
 
+/** Records that `stanza` holds this database's backups: WAL is archived and the schedule runs. */
+export function markStanzaActive(pgdata: string, stanza: string): void {
+  const previous = readState(pgdata);
+  const now = new Date().toISOString();
+  writeState(pgdata, {
+    initializedAt: previous?.initializedAt ?? now,
+    backups: "active",
+    stanza,
+    activeSince: previous?.backups === "active" && previous.stanza === stanza ? previous.activeSince ?? now : now,
+  });
+}
+
 export type BackupState = "active" | "pending" | "adopted";
 
 /** What this data directory needs before WAL can be archived and scheduled backups run. */

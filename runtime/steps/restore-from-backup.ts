@@ -12,7 +12,7 @@ import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest } from "../lib/pgbackrest.js";
 import { readStanza, RepositoryError } from "../lib/repository.js";
 import { planRestore, RestorePlanError } from "../lib/restore-plan.js";
-import { restoreMarkerPath } from "../lib/state.js";
+import { markStanzaActive, restoreMarkerPath } from "../lib/state.js";
 import { did, FatalError, skipped, type Step } from "./step.js";
 
 export const restoreFromBackup: Step = {
@@ -54,6 +54,9 @@ export const restoreFromBackup: Step = {
     if (result.code !== 0) {
       throw new FatalError(`restore of ${plan.set} failed: ${failureReason(result)}. PGDATA is marked unfinished; the next start resumes it with a delta restore.`, exitCodes.repository);
     }
+    // The marker inside a backup is whatever it was while that backup ran ("pending" in the very
+    // first full). The stanza we restored from is active by definition: continue on it.
+    markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
     rmSync(marker);
     const how = interrupted ? "resumed an interrupted restore with --delta" : delta ? "delta restore over the existing PGDATA" : "restored";
     return did(`${how}: ${plan.summary}, in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -5,5 +5,5 @@ export { productImage, imageName } from "./image.js";
 export { S3Container, StartedS3Container, type BucketConfig } from "./s3.js";
 export { PrimaryContainer, RestoredCloneContainer, StartedPrimaryContainer, removeVolume, type BackupInfo, type RestoreTarget, type StanzaInfo, type Schedule } from "./primary.js";
 export { pollUntil } from "./poll.js";
-export { OneShotContainer, type OneShotResult } from "./one-shot.js";
+export { DetachedContainer, OneShotContainer, type OneShotResult } from "./one-shot.js";
 export { connectVerified, queryVerified, rootCertOf, type Credentials } from "./pg-client.js";

@@ -28,6 +28,8 @@ export class OneShotContainer {
   private command: string[] = [];
   private network?: string;
   private listed: string[] = [];
+  private volumes: Array<[string, string]> = [];
+  private user?: string;
 
   constructor(private readonly image: string) {}
 
@@ -51,30 +53,63 @@ export class OneShotContainer {
     return this;
   }
 
+  /** Mounts a named volume (created on first use). */
+  withVolume(name: string, target: string): this {
+    this.volumes.push([name, target]);
+    return this;
+  }
+
+  withUser(user: string): this {
+    this.user = user;
+    return this;
+  }
+
   /** After the exit, list what exists under this path (to prove nothing was written there). */
   withListing(path: string): this {
     this.listed.push(path);
     return this;
   }
 
-  async run(timeoutMs = 120_000): Promise<OneShotResult> {
+  /** Creates the container with its files in place, not started. */
+  private async create(): Promise<string> {
     const { cli } = await containerEngine();
     const sh = $({ quiet: true, nothrow: true });
     const envArgs = Object.entries(this.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
     const net = this.network ? ["--network", this.network] : [];
-    const created = await sh`${cli} create --label org.testcontainers=true ${net} ${envArgs} ${this.image} ${this.command}`;
+    const vols = this.volumes.flatMap(([name, target]) => ["-v", `${name}:${target}`]);
+    const user = this.user ? ["--user", this.user] : [];
+    const created = await sh`${cli} create --label org.testcontainers=true ${net} ${vols} ${user} ${envArgs} ${this.image} ${this.command}`;
     if (created.exitCode !== 0) throw new Error(`${cli} create failed: ${created.stderr}`);
     const id = created.stdout.trim().split("\n").pop()!;
-    const staging = mkdtempSync(join(tmpdir(), "one-shot-"));
-    try {
-      if (this.files.length) {
+    if (this.files.length) {
+      const staging = mkdtempSync(join(tmpdir(), "one-shot-"));
+      try {
         for (const f of this.files) {
           mkdirSync(join(staging, dirname(f.path)), { recursive: true });
           writeFileSync(join(staging, f.path), f.content, { mode: f.mode });
         }
         // Top-level entries only: archiving "." would carry the 0700 temp directory's mode onto "/".
         await $({ quiet: true })`tar -C ${staging} -c ${readdirSync(staging)} | ${cli} cp - ${`${id}:/`}`;
+      } finally {
+        rmSync(staging, { recursive: true, force: true });
       }
+    }
+    return id;
+  }
+
+  /** Starts it in the background, for tests that interrupt it (kill it mid-way). */
+  async startDetached(): Promise<DetachedContainer> {
+    const { cli } = await containerEngine();
+    const id = await this.create();
+    await $({ quiet: true })`${cli} start ${id}`;
+    return new DetachedContainer(cli, id);
+  }
+
+  async run(timeoutMs = 120_000): Promise<OneShotResult> {
+    const { cli } = await containerEngine();
+    const sh = $({ quiet: true, nothrow: true });
+    const id = await this.create();
+    try {
       await sh`${cli} start -a ${id}`.timeout(timeoutMs);
       // The container's own output only (the CLI may add its own warnings on stderr).
       const output = (await sh`${cli} logs ${id} 2>&1`).stdout;
@@ -86,9 +121,30 @@ export class OneShotContainer {
       }
       return { exitCode, output, listings };
     } finally {
-      rmSync(staging, { recursive: true, force: true });
       await sh`${cli} rm -f -v ${id}`;
     }
+  }
+}
+
+export class DetachedContainer {
+  constructor(private readonly cli: string, readonly id: string) {}
+
+  async exec(command: string[]): Promise<{ exitCode: number; output: string }> {
+    const r = await $({ quiet: true, nothrow: true })`${this.cli} exec ${this.id} ${command}`;
+    return { exitCode: r.exitCode ?? 1, output: r.stdout + r.stderr };
+  }
+
+  /** SIGKILL, as when the host loses power or the orchestrator gives up: no cleanup runs. */
+  async kill(): Promise<void> {
+    await $({ quiet: true, nothrow: true })`${this.cli} kill ${this.id}`;
+  }
+
+  async logs(): Promise<string> {
+    return (await $({ quiet: true, nothrow: true })`${this.cli} logs ${this.id} 2>&1`).stdout;
+  }
+
+  async remove(): Promise<void> {
+    await $({ quiet: true, nothrow: true })`${this.cli} rm -f ${this.id}`;
   }
 }
 

@@ -7,6 +7,7 @@
 import { PostgreSqlContainer, StartedPostgreSqlContainer } from "@testcontainers/postgresql";
 import pg from "pg";
 import { $ } from "zx";
+import { parseInfoJson } from "../runtime/lib/repository.js";
 import { containerEngine } from "./engine.js";
 import { connectVerified, queryVerified, type Credentials } from "./pg-client.js";
 import { pollUntil } from "./poll.js";
@@ -36,6 +37,8 @@ export interface StanzaInfo {
   status: { code: number; message: string };
   backup: BackupInfo[];
   archive: Array<{ id: string; min: string | null; max: string | null }>;
+  /** The clusters the stanza belongs to (more than one only after an upgrade). */
+  db: Array<{ id: number; "system-id": string; version: string }>;
 }
 
 export interface ExecOutput {
@@ -173,8 +176,7 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
   async stanzaInfo(): Promise<StanzaInfo | undefined> {
     const r = await this.exec(["postgres-ba", "info", "--json"]);
     if (r.exitCode !== 0) throw new Error(`postgres-ba info --json exited ${r.exitCode}: ${r.output.slice(-1000)}`);
-    const json = r.output.slice(r.output.indexOf("["));
-    return (JSON.parse(json) as StanzaInfo[]).find((s) => s.name === this.stanza);
+    return (parseInfoJson(r.output) as StanzaInfo[]).find((s) => s.name === this.stanza);
   }
 
   async backups(): Promise<BackupInfo[]> {

@@ -7,12 +7,14 @@ import { log } from "./log.js";
 import type { BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest, type BackupType } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
+import { readStanza, RepositoryError } from "./repository.js";
 import { markStanzaActive } from "./state.js";
 
 export class BackupError extends Error {}
 
 /** Creates the stanza, turns archiving on, takes the first full backup, marks the stanza active. */
 export async function initBackups(env: BackupEnv): Promise<void> {
+  await refuseForeignStanza(env);
   const created = await pgbackrest(env, ["stanza-create"]);
   if (created.code !== 0) throw new BackupError(`stanza-create for ${env.PGBACKREST_STANZA} failed: ${failureReason(created)}`);
   log("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in s3://${env.S3_BUCKET}${env.S3_PATH}`);
@@ -31,4 +33,26 @@ export async function takeBackup(env: BackupEnv, type: BackupType): Promise<void
   const label = result.stdout.match(/new backup label = (\S+)/)?.[1] ?? "";
   const note = /no prior backup exists, (\w+) backup has been changed to full/.test(result.stdout) ? " (no prior full backup: taken as full)" : "";
   log("backup", `${type} backup ${label} finished in ${((Date.now() - started) / 1000).toFixed(1)} s${note}`);
+}
+
+/**
+ * A repository path holding another cluster's stanza is never taken over: pgBackRest would
+ * refuse too, but only with "backup and archive info files exist but do not match the database".
+ * Read-only; nothing in the bucket changes.
+ */
+async function refuseForeignStanza(env: BackupEnv): Promise<void> {
+  const ours = await psql(env, "SELECT system_identifier FROM pg_control_system();");
+  let theirs: string[];
+  try {
+    theirs = (await readStanza(env)).systemIds;
+  } catch (e) {
+    if (e instanceof RepositoryError) throw new BackupError(e.message);
+    throw e;
+  }
+  if (theirs.length > 0 && !theirs.includes(ours)) {
+    throw new BackupError(
+      `stanza ${env.PGBACKREST_STANZA} in s3://${env.S3_BUCKET}${env.S3_PATH} belongs to another cluster (system id ${theirs.join(", ")}; this database is ${ours}); nothing in the bucket was changed. ` +
+        "Fix: give this database its own S3_PATH or PGBACKREST_STANZA, or remove that stanza if it is no longer needed",
+    );
+  }
 }

@@ -18,18 +18,17 @@ export class RepositoryError extends Error {}
 export async function readStanza(env: BackupEnv): Promise<StanzaState> {
   const result = await pgbackrest(env, ["info", "--output=json"], { timeoutMs: 120_000 });
   if (result.code !== 0) throw new RepositoryError(explainS3Failure(env, failureReason(result)));
-  // JSON follows any warning pgBackRest printed first.
-  const [stanza] = JSON.parse(result.stdout.slice(result.stdout.indexOf("["))) as Array<{
+  const [stanza] = parseInfoJson(result.stdout) as Array<{
     status: { code: number; message: string };
     backup?: RepoBackup[];
-    db?: Array<{ "system-id": number | string }>;
+    db?: Array<{ "system-id": string }>;
     repo?: Array<{ status: { code: number; message: string } }>;
   }>;
   if (stanza.status.code === 99) {
     const detail = stanza.repo?.map((r) => r.status.message).join("; ") || stanza.status.message;
     throw new RepositoryError(explainS3Failure(env, detail));
   }
-  return { code: stanza.status.code, backups: stanza.backup ?? [], systemIds: (stanza.db ?? []).map((d) => String(d["system-id"])) };
+  return { code: stanza.status.code, backups: stanza.backup ?? [], systemIds: (stanza.db ?? []).map((d) => d["system-id"]) };
 }
 
 /** Turns pgBackRest's S3 errors into one line naming the cause and the variables to check. */
@@ -47,4 +46,13 @@ export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
     return `cannot reach the S3 endpoint of ${where} (${detail}). Fix: check S3_ENDPOINT and S3_PORT, and that the container can reach it`;
   }
   return `the repository ${where} cannot be read (${detail})`;
+}
+
+/**
+ * `pgbackrest info --output=json`, with system ids kept exact: they are 64-bit integers, which
+ * JSON.parse would round (7711948422081253392 becomes 7711948422081253000). JSON starts at the
+ * first "[", after any warning pgBackRest printed.
+ */
+export function parseInfoJson(stdout: string): unknown {
+  return JSON.parse(stdout.slice(stdout.indexOf("[")).replace(/"system-id":\s*(\d+)/g, '"system-id":"$1"'));
 }

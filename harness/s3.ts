@@ -107,6 +107,17 @@ export class StartedS3Container {
     return keys;
   }
 
+  /** Freezes the S3 server (fault injection: requests hang as on a dead network path). */
+  async pause(): Promise<void> {
+    const { cli } = await containerEngine();
+    await $({ quiet: true })`${cli} pause ${this.container.getId()}`;
+  }
+
+  async unpause(): Promise<void> {
+    const { cli } = await containerEngine();
+    await $({ quiet: true })`${cli} unpause ${this.container.getId()}`;
+  }
+
   /** The secret key, for tests that prove it never leaks. */
   get secret(): string {
     return this.secretKey;

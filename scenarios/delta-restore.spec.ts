@@ -1,0 +1,59 @@
+import { randomBytes } from "node:crypto";
+import { Network, type StartedNetwork } from "testcontainers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OneShotContainer, PrimaryContainer, productImage, removeVolume, S3Container, type BucketConfig, type StartedS3Container } from "../harness/index.js";
+
+describe("@delta-restore a damaged data directory is repaired in place, and only on explicit request", () => {
+  let network: StartedNetwork;
+  let s3: StartedS3Container;
+  let bucket: BucketConfig;
+  let image: string;
+  let tableFile: string;
+  const volume = `delta-${randomBytes(4).toString("hex")}`;
+  const creds = { user: "app", password: "delta-pw", database: "app" };
+  const primary = () => new PrimaryContainer(image)
+    .withNetwork(network).withBucket(bucket).withDataVolume(volume)
+    .withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database)
+    .withSchedule({ full: "off", diff: "off", incr: "off" });
+
+  beforeAll(async () => {
+    image = await productImage();
+    network = await new Network().start();
+    s3 = await new S3Container().withNetwork(network).start();
+    bucket = await s3.createBucket("delta");
+    const db = await primary().start();
+    await db.waitForBackupsActive();
+    await db.sql("CREATE TABLE orders (id int PRIMARY KEY, note text)");
+    await db.sql("INSERT INTO orders SELECT g, 'order ' || g FROM generate_series(1, 2000) g");
+    [{ path: tableFile }] = await db.sql<{ path: string }>("SELECT pg_relation_filepath('orders') AS path");
+    await db.archiveCurrentWal();
+    await db.stop();
+  });
+
+  afterAll(async () => {
+    await s3?.stop();
+    await network?.stop();
+    await removeVolume(volume);
+  });
+
+  it("never overwrites a valid data directory, even with RESTORE_FROM_BACKUP=true", async () => {
+    await using db = await primary().withRestore().start();
+    expect(await db.logText()).toContain("restore-from-backup: skipped: PGDATA already holds a database, which is never overwritten; set RESTORE_DELTA=true to repair it with a delta restore");
+    expect(await db.sql("SELECT count(*)::int AS n FROM orders")).toEqual([{ n: 2000 }]);
+  });
+
+  it("repairs a damaged PGDATA with a delta restore when RESTORE_DELTA=true", async () => {
+    // Damage: the table's file is gone and pg_control is garbage.
+    const damage = await new OneShotContainer(image).withVolume(volume, "/var/lib/postgresql")
+      .withCommand(["sh", "-c", `rm "$PGDATA/${tableFile}" && head -c 8192 /dev/urandom > "$PGDATA/global/pg_control" && echo damaged`]).run();
+    expect(damage.output).toContain("damaged");
+    // Proof of the damage: the server no longer starts on it.
+    const broken = await new OneShotContainer(image).withVolume(volume, "/var/lib/postgresql").withEnvironment({ POSTGRES_PASSWORD: "unused" }).run();
+    expect(broken.exitCode).not.toBe(0);
+    expect(broken.output).toMatch(/control file|pg_control/i);
+
+    await using repaired = await primary().withRestore().withEnvironment({ RESTORE_DELTA: "true" }).start();
+    expect(await repaired.sql("SELECT count(*)::int AS n, max(note) FILTER (WHERE id = 2000) AS last FROM orders")).toEqual([{ n: 2000, last: "order 2000" }]);
+    expect(await repaired.logText()).toMatch(/restore-from-backup: delta restore over the existing PGDATA: backup \d{8}-\d{6}F/);
+  });
+});

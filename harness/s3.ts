@@ -54,7 +54,7 @@ export class S3Container {
     const container = (await s3Backend()) === "minio"
       ? await startMinio(this.network, accessKey, secretKey, cert)
       : await startS3rver(this.network, accessKey, secretKey, cert);
-    return new StartedS3Container(container, accessKey, secretKey);
+    return new StartedS3Container(container, accessKey, secretKey, this.network);
   }
 }
 
@@ -65,6 +65,7 @@ export class StartedS3Container {
     readonly container: StartedTestContainer,
     private readonly accessKey: string,
     private readonly secretKey: string,
+    private readonly network: StartedNetwork,
   ) {
     this.client = new S3Client({
       endpoint: `https://localhost:${container.getMappedPort(s3Port)}`,
@@ -116,6 +117,18 @@ export class StartedS3Container {
   async unpause(): Promise<void> {
     const { cli } = await containerEngine();
     await $({ quiet: true })`${cli} unpause ${this.container.getId()}`;
+  }
+
+  /** Takes the server off the test network: requests fail at once, as when S3 is down. */
+  async isolate(): Promise<void> {
+    const { cli } = await containerEngine();
+    await $({ quiet: true })`${cli} network disconnect ${this.network.getName()} ${this.container.getId()}`;
+  }
+
+  /** Puts it back under its alias. */
+  async reconnect(): Promise<void> {
+    const { cli } = await containerEngine();
+    await $({ quiet: true })`${cli} network connect --alias ${s3Alias} ${this.network.getName()} ${this.container.getId()}`;
   }
 
   /** The secret key, for tests that prove it never leaks. */

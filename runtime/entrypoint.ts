@@ -8,7 +8,7 @@ import { backupsEnabled, parseEnv, type BackupEnv } from "./env/parse.js";
 import type { Env } from "./env/table.js";
 import { BackupError, initBackups, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
-import { log, logError } from "./lib/log.js";
+import { log, logBackup, logError } from "./lib/log.js";
 import { isReady, psql } from "./lib/postgres.js";
 import { clearReady, markReady } from "./lib/readiness.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
@@ -52,7 +52,7 @@ export async function entrypoint(argv: string[]): Promise<number> {
   const expectPromotion = existsSync(join(env.PGDATA, "recovery.signal")) && env.RESTORE_TARGET_ACTION !== "pause";
   const server = runServer(env, ctx.serverArgs, backupsEnabled(env) ? pgbackrestChildEnv(env, process.env) : {});
   const scheduler = backupsEnabled(env) && !env.REPO_READ_ONLY
-    ? new BackupScheduler(scheduledJobs(env), (type) => scheduledBackup(env, type), (m) => log("schedule", m))
+    ? new BackupScheduler(scheduledJobs(env), (type) => scheduledBackup(env, type), (m) => logBackup("schedule", m))
     : undefined;
   void afterServerStart(env, server.exited, scheduler, expectPromotion);
   const status = await server.exited;
@@ -93,7 +93,7 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
   }
   if (stopped) return;
   scheduler.start();
-  log("schedule", `started: ${scheduler.describe()}`);
+  logBackup("schedule", `started: ${scheduler.describe()}`);
 }
 
 async function inRecovery(env: Env): Promise<boolean> {
@@ -113,10 +113,10 @@ async function describeServer(env: Env): Promise<string> {
 async function bootstrap(env: BackupEnv): Promise<void> {
   try {
     await initBackups(env);
-    log("bootstrap-backups", `stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
+    logBackup("bootstrap-backups", `stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
   } catch (e) {
     if (!(e instanceof BackupError)) throw e;
-    logError("bootstrap-backups", `${e.message}; the next scheduled backup or restart tries again`);
+    logBackup("bootstrap-backups", `${e.message}; the next scheduled backup or restart tries again`, true);
   }
 }
 
@@ -124,7 +124,7 @@ async function bootstrap(env: BackupEnv): Promise<void> {
 async function scheduledBackup(env: BackupEnv, type: "full" | "diff" | "incr"): Promise<void> {
   const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
   if (state === "adopted") {
-    log("schedule", `${type} tick skipped: backups are not initialized for this database; run postgres-ba init-backups`);
+    logBackup("schedule", `${type} tick skipped: backups are not initialized for this database; run postgres-ba init-backups`);
     return;
   }
   if (state === "pending") return bootstrap(env);

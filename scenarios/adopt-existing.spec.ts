@@ -70,7 +70,7 @@ describe("@adopt-existing a database created by the official image is adopted, b
     expect(r.output).toContain("stanza main created and first full backup taken");
     expect((await adopted.backups()).map((b) => b.type)).toEqual(["full"]);
     const [{ archive_command }] = await adopted.sql<{ archive_command: string }>("SHOW archive_command");
-    expect(archive_command).toBe("pgbackrest --stanza=main archive-push %p");
+    expect(archive_command).toBe("/usr/bin/pgbackrest --stanza=main archive-push %p");
     await adopted.waitForBackups("incr", 1, 60_000);
   });
 

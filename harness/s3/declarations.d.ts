@@ -24,3 +24,20 @@ declare module "s3rver" {
     close(): Promise<void>;
   }
 }
+
+declare module "s3rver/lib/stores/filesystem.js" {
+  export interface ListOptions {
+    delimiter?: string;
+    prefix?: string;
+    startAfter?: string;
+    maxKeys?: number;
+  }
+  export interface ListResult {
+    objects: Array<{ key: string }>;
+    commonPrefixes: string[];
+    isTruncated: boolean;
+  }
+  export default class FilesystemStore {
+    listObjects(bucket: string, options: ListOptions): Promise<ListResult>;
+  }
+}

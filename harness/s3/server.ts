@@ -7,12 +7,35 @@ import { readFileSync } from "node:fs";
 import S3rver from "s3rver";
 // s3rver keeps its accounts in this module; it has no option for custom keys.
 import Account from "s3rver/lib/models/account.js";
+import FilesystemStore, { type ListOptions } from "s3rver/lib/stores/filesystem.js";
 
 const { S3_ACCESS_KEY, S3_SECRET_KEY, S3_PORT = "9000", S3_DATA_DIR = "/tmp/s3", TLS_CERT, TLS_KEY } = process.env;
 if (!S3_ACCESS_KEY || !S3_SECRET_KEY || !TLS_CERT || !TLS_KEY) {
   console.error("s3-server: S3_ACCESS_KEY, S3_SECRET_KEY, TLS_CERT and TLS_KEY are required");
   process.exit(64);
 }
+/**
+ * s3rver lists with a delimiter by walking directories and skipping those below a common prefix
+ * before it has seen their objects, so a "directory" that holds only deeper objects is never
+ * reported (ENVIRONMENT.md's "one level" quirk). pgBackRest deletes an expired backup by listing
+ * its path, and would leave most of it behind. Here: list recursively, then group by delimiter
+ * as S3 does. maxKeys is not applied to delimited listings (test buckets are small).
+ */
+const listObjects = FilesystemStore.prototype.listObjects;
+FilesystemStore.prototype.listObjects = async function (this: unknown, bucket: string, options: ListOptions) {
+  const { delimiter = "", prefix = "" } = options;
+  if (!delimiter) return listObjects.call(this, bucket, options);
+  const all = await listObjects.call(this, bucket, { ...options, delimiter: "", maxKeys: Infinity });
+  const commonPrefixes = new Set<string>();
+  const objects = all.objects.filter((o) => {
+    const rest = o.key.slice(prefix.length);
+    const at = rest.indexOf(delimiter);
+    if (at >= 0) commonPrefixes.add(prefix + rest.slice(0, at + delimiter.length));
+    return at < 0;
+  });
+  return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated: false };
+};
+
 Account.DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
 Account.DUMMY_ACCOUNT.createKeyPair(S3_ACCESS_KEY, S3_SECRET_KEY);
 

@@ -8,6 +8,7 @@ import { initBackups, takeBackup } from "../lib/backups.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest, type BackupType } from "../lib/pgbackrest.js";
 import { backupState } from "../lib/state.js";
+import { gatherStatus, renderStatus } from "../lib/status.js";
 import { FatalError } from "../steps/step.js";
 
 export interface Command {
@@ -61,6 +62,29 @@ export const commands: Record<string, Command> = {
     async run(args) {
       const result = await pgbackrest(backupEnv(), ["info", ...(args.includes("--json") ? ["--output=json"] : [])], { stream: true });
       return result.code;
+    },
+  },
+  status: {
+    usage: "status [--json]",
+    summary: "Last backups with age and size, WAL archiving, repository, schedule. Exit 2 on a problem (a monitoring probe).",
+    async run(args) {
+      const status = await gatherStatus(backupEnv());
+      console.log(args.includes("--json") ? JSON.stringify(status, null, 2) : renderStatus(status));
+      return status.problems.length ? exitCodes.probe : 0;
+    },
+  },
+  check: {
+    usage: "check",
+    summary: "pgbackrest check: the repository is reachable and WAL archiving works.",
+    async run() {
+      return (await pgbackrest(writableBackupEnv(), ["check"], { stream: true })).code;
+    },
+  },
+  verify: {
+    usage: "verify",
+    summary: "pgbackrest verify: every backup and WAL file in the repository is readable and intact.",
+    async run() {
+      return (await pgbackrest(backupEnv(), ["verify"], { stream: true })).code;
     },
   },
   pgbackrest: {

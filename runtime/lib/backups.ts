@@ -3,7 +3,7 @@
  * first full backup) and single backups. Used by the entrypoint, the schedule and the CLI.
  */
 import { writeManagedConf } from "../steps/configure-postgres.js";
-import { log } from "./log.js";
+import { logBackup } from "./log.js";
 import type { BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest, type BackupType } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
@@ -17,22 +17,22 @@ export async function initBackups(env: BackupEnv): Promise<void> {
   await refuseForeignStanza(env);
   const created = await pgbackrest(env, ["stanza-create"]);
   if (created.code !== 0) throw new BackupError(`stanza-create for ${env.PGBACKREST_STANZA} failed: ${failureReason(created)}`);
-  log("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in s3://${env.S3_BUCKET}${env.S3_PATH}`);
+  logBackup("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in s3://${env.S3_BUCKET}${env.S3_PATH}`);
   writeManagedConf(env, "pgbackrest");
   await psql(env, "SELECT pg_reload_conf();");
-  log("init-backups", "archive_command now pushes WAL to pgBackRest");
+  logBackup("init-backups", "archive_command now pushes WAL to pgBackRest");
   await takeBackup(env, "full");
   markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
 }
 
 export async function takeBackup(env: BackupEnv, type: BackupType): Promise<void> {
   const started = Date.now();
-  log("backup", `${type} backup started`);
+  logBackup("backup", `${type} backup started`);
   const result = await pgbackrest(env, ["backup", `--type=${type}`]);
   if (result.code !== 0) throw new BackupError(`${type} backup failed: ${failureReason(result)}`);
   const label = result.stdout.match(/new backup label = (\S+)/)?.[1] ?? "";
   const note = /no prior backup exists, (\w+) backup has been changed to full/.test(result.stdout) ? " (no prior full backup: taken as full)" : "";
-  log("backup", `${type} backup ${label} finished in ${((Date.now() - started) / 1000).toFixed(1)} s${note}`);
+  logBackup("backup", `${type} backup ${label} finished in ${((Date.now() - started) / 1000).toFixed(1)} s${note}`);
 }
 
 /**

@@ -6,6 +6,8 @@ export const exitCodes = {
   dataDirectory: 73,
   /** The repository cannot provide what was asked (no backup, wrong keys, unreachable S3, failed restore). */
   repository: 69,
+  /** `postgres-ba status` found a problem (old backup, failing archiving, unreachable repository). */
+  probe: 2,
   /** A command that failed for another reason (pgBackRest, PostgreSQL). */
   failure: 1,
   /** Wrong usage of the postgres-ba command. */

@@ -1,3 +1,5 @@
+import { appendFileSync } from "node:fs";
+
 /**
  * One log line per event, prefixed so it stands out among PostgreSQL's own lines:
  *   2026-11-25 02:50:00.123 UTC [postgres-ba] configure-postgres: wrote postgres-ba.conf
@@ -13,4 +15,18 @@ export function logError(topic: string, message: string): void {
 
 function timestamp(): string {
   return new Date().toISOString().replace("T", " ").replace("Z", " UTC");
+}
+
+/** The seed documents backup logs in this file; backup lines go there as well as to stdout. */
+export const backupLogFile = "/var/log/pgbackrest/backup-cron.log";
+
+/** A backup or schedule line: to the container log and appended to backupLogFile. */
+export function logBackup(topic: string, message: string, isError = false): void {
+  (isError ? logError : log)(topic, message);
+  const line = `${timestamp()} [postgres-ba] ${topic}: ${isError ? "ERROR: " : ""}${message.trim().replace(/\s*\n\s*/g, " | ")}\n`;
+  try {
+    appendFileSync(backupLogFile, line);
+  } catch {
+    // Not writable (drop-in mode has no pgBackRest directories): stdout still has the line.
+  }
 }

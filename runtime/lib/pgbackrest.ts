@@ -5,8 +5,16 @@ import { run, type ExecOptions, type ExecResult } from "./exec.js";
 
 export type BackupType = "full" | "diff" | "incr";
 
+/**
+ * The real binary. /usr/local/bin/pgbackrest is the image's shim for people's `docker exec`
+ * commands (it calls back into postgres-ba), so the runtime must not go through PATH.
+ */
+export const pgbackrestBinary = "/usr/bin/pgbackrest";
+
+/** Runs pgBackRest for the configured stanza (unless args name one already). */
 export function pgbackrest(env: BackupEnv, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  return run("pgbackrest", [`--stanza=${env.PGBACKREST_STANZA}`, ...args], {
+  const stanza = args.some((a) => a === "--stanza" || a.startsWith("--stanza=")) ? [] : [`--stanza=${env.PGBACKREST_STANZA}`];
+  return run(pgbackrestBinary, [...stanza, ...args], {
     timeoutMs: 24 * 3600_000,
     ...opts,
     env: { ...opts.env, ...pgbackrestChildEnv(env, process.env) },

@@ -23,6 +23,8 @@ export function renderPgbackrestConf(env: BackupEnv): string {
     ["repo1-storage-ca-file", env.S3_CA_FILE],
     ["repo1-retention-full", env.RETENTION_FULL],
     ["repo1-retention-diff", env.RETENTION_DIFF],
+    ["repo1-retention-archive", env.RETENTION_ARCHIVE],
+    ["archive-push-queue-max", env.ARCHIVE_PUSH_QUEUE_MAX?.replace(/B$/, "")],
     ["repo1-bundle", yn(env.BACKUP_BUNDLE || env.BACKUP_BLOCK_INCREMENTAL)],
     ["repo1-block", yn(env.BACKUP_BLOCK_INCREMENTAL)],
     ["compress-type", env.PGBACKREST_COMPRESS_TYPE],

@@ -5,6 +5,7 @@
  */
 import { backupsEnabled } from "../env/parse.js";
 import type { Env } from "../env/table.js";
+import { pgbackrestBinary } from "../lib/pgbackrest.js";
 import { tlsPaths } from "../lib/tls-paths.js";
 
 export const managedConfName = "postgres-ba.conf";
@@ -31,7 +32,7 @@ export function renderPostgresqlConf(env: Env, archive: ArchiveState): string {
   if (backupsEnabled(env) && !env.REPO_READ_ONLY) {
     lines.push("archive_mode = on", `archive_timeout = ${env.ARCHIVE_TIMEOUT}`);
     if (archive === "pgbackrest") {
-      lines.push(`archive_command = ${quote(`pgbackrest --stanza=${env.PGBACKREST_STANZA} archive-push %p`)}`);
+      lines.push(`archive_command = ${quote(`${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} archive-push %p`)}`);
     } else {
       // Before the first full backup no restore can use this WAL, so it is acknowledged and not
       // kept: pg_wal cannot fill up while the stanza does not exist yet (and nothing logs errors).

@@ -17,7 +17,7 @@ describe("renderPostgresqlConf", () => {
 
   it("discards WAL until the stanza is active, then archives it through pgBackRest", () => {
     expect(renderPostgresqlConf(backupEnv, "discard")).toMatch(/archive_mode = on\narchive_timeout = 60\n#.*\narchive_command = '\/bin\/true'/);
-    expect(renderPostgresqlConf(backupEnv, "pgbackrest")).toContain("archive_command = 'pgbackrest --stanza=main archive-push %p'");
+    expect(renderPostgresqlConf(backupEnv, "pgbackrest")).toContain("archive_command = '/usr/bin/pgbackrest --stanza=main archive-push %p'");
   });
 
   it("quotes values the PostgreSQL way", () => {

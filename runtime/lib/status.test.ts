@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { renderStatus, statusProblems, type Status } from "./status.js";
+
+const healthy: Omit<Status, "problems"> = {
+  stanza: "main",
+  state: "active",
+  repository: { reachable: true },
+  latest: { full: { label: "20261125-030000F", type: "full", ageSeconds: 3600, sizeBytes: 31_400_000 }, incr: { label: "20261125-030000F_20261125-033000I", type: "incr", ageSeconds: 1800 } },
+  archiving: { lastArchivedWal: "000000010000000000000005", lastArchivedAgeSeconds: 30, failedCount: 0, failing: false, waitingSegments: 0 },
+  schedule: [{ type: "incr", expression: "*/30 * * * *", next: "2026-11-25T04:00:00.000Z" }],
+};
+
+describe("statusProblems", () => {
+  it("finds none in a healthy state", () => {
+    expect(statusProblems(healthy, 90_000)).toEqual([]);
+  });
+
+  it("flags a newest backup older than the threshold, failing archiving, no repository, adoption", () => {
+    expect(statusProblems(healthy, 1000)).toEqual(["newest backup 20261125-030000F_20261125-033000I is 1800 s old, more than STATUS_MAX_BACKUP_AGE=1000"]);
+    expect(statusProblems({ ...healthy, archiving: { ...healthy.archiving, failing: true, lastFailedWal: "000000010000000000000006", waitingSegments: 3 } }, 90_000))
+      .toEqual(["WAL archiving is failing (last failed segment 000000010000000000000006, 3 segment(s) waiting in pg_wal)"]);
+    expect(statusProblems({ ...healthy, repository: { reachable: false, error: "cannot reach" }, latest: {} }, 90_000)).toEqual(["repository unreachable: cannot reach"]);
+    expect(statusProblems({ ...healthy, state: "adopted", latest: {} }, 90_000)).toEqual([
+      "backups are not initialized for this database: run postgres-ba init-backups", "no backup in the repository",
+    ]);
+  });
+});
+
+describe("renderStatus", () => {
+  it("reads as a short report", () => {
+    expect(renderStatus({ ...healthy, problems: [] })).toBe([
+      "stanza main: ok (backups active)",
+      "repository: reachable",
+      "last full: 20261125-030000F, 60 min ago, 31.4 MB",
+      "last diff: none",
+      "last incr: 20261125-030000F_20261125-033000I, 30 min ago",
+      "WAL archiving: ok; last archived 000000010000000000000005, 30 s ago; 0 failure(s) since start; 0 segment(s) waiting",
+      'schedule: incr "*/30 * * * *" next 2026-11-25T04:00:00.000Z',
+    ].join("\n"));
+  });
+});

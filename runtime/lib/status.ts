@@ -1,0 +1,101 @@
+/**
+ * `postgres-ba status`: what a person (or a monitoring probe) needs to trust the backups. The
+ * gathering does I/O; renderStatus and the problem rules are pure.
+ */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { BackupEnv } from "../env/parse.js";
+import { psql } from "./postgres.js";
+import { readStanza, RepositoryError } from "./repository.js";
+import type { RepoBackup } from "./restore-plan.js";
+import { nextRun, scheduledJobs } from "./scheduler.js";
+import { backupState, type BackupState } from "./state.js";
+
+export interface BackupSummary {
+  label: string;
+  type: string;
+  ageSeconds: number;
+  sizeBytes?: number;
+}
+
+export interface Status {
+  stanza: string;
+  state: BackupState;
+  repository: { reachable: boolean; error?: string };
+  latest: Partial<Record<"full" | "diff" | "incr", BackupSummary>>;
+  archiving: { lastArchivedWal?: string; lastArchivedAgeSeconds?: number; failedCount: number; lastFailedWal?: string; failing: boolean; waitingSegments: number };
+  schedule: Array<{ type: string; expression: string; next: string | null }>;
+  problems: string[];
+}
+
+type SizedBackup = RepoBackup & { info?: { size?: number } };
+
+export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<Status> {
+  const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
+  let repository: Status["repository"] = { reachable: true };
+  let backups: SizedBackup[] = [];
+  try {
+    backups = (await readStanza(env)).backups;
+  } catch (e) {
+    if (!(e instanceof RepositoryError)) throw e;
+    repository = { reachable: false, error: e.message };
+  }
+  const [lastWal, lastAt, failed, lastFailedWal, lastFailedAt] = (await psql(env,
+    "SELECT coalesce(last_archived_wal, ''), coalesce(extract(epoch FROM last_archived_time)::bigint::text, ''), failed_count, coalesce(last_failed_wal, ''), coalesce(extract(epoch FROM last_failed_time)::bigint::text, '') FROM pg_stat_archiver;")).split("|");
+  const waitingSegments = readdirSync(join(env.PGDATA, "pg_wal", "archive_status")).filter((f) => f.endsWith(".ready")).length;
+  const seconds = now.getTime() / 1000;
+  const archiving: Status["archiving"] = {
+    lastArchivedWal: lastWal || undefined,
+    lastArchivedAgeSeconds: lastAt ? Math.round(seconds - Number(lastAt)) : undefined,
+    failedCount: Number(failed),
+    lastFailedWal: lastFailedWal || undefined,
+    failing: Boolean(lastFailedAt) && (!lastAt || Number(lastFailedAt) >= Number(lastAt)),
+    waitingSegments,
+  };
+  const latest: Status["latest"] = {};
+  for (const b of backups) {
+    latest[b.type as "full" | "diff" | "incr"] = { label: b.label, type: b.type, ageSeconds: Math.round(seconds - b.timestamp.stop), sizeBytes: b.info?.size };
+  }
+  const status: Omit<Status, "problems"> = {
+    stanza: env.PGBACKREST_STANZA,
+    state,
+    repository,
+    latest,
+    archiving,
+    schedule: scheduledJobs(env).map((j) => ({ ...j, next: nextRun(j.expression, now)?.toISOString() ?? null })),
+  };
+  return { ...status, problems: statusProblems(status, env.STATUS_MAX_BACKUP_AGE) };
+}
+
+/** What makes the probe fail (exit 2). */
+export function statusProblems(s: Omit<Status, "problems">, maxAgeSeconds: number): string[] {
+  const problems: string[] = [];
+  if (s.state === "adopted") problems.push("backups are not initialized for this database: run postgres-ba init-backups");
+  if (!s.repository.reachable) problems.push(`repository unreachable: ${s.repository.error}`);
+  const newest = Object.values(s.latest).sort((a, b) => a!.ageSeconds - b!.ageSeconds)[0];
+  if (!newest && s.repository.reachable) problems.push("no backup in the repository");
+  if (newest && newest.ageSeconds > maxAgeSeconds) problems.push(`newest backup ${newest.label} is ${newest.ageSeconds} s old, more than STATUS_MAX_BACKUP_AGE=${maxAgeSeconds}`);
+  if (s.archiving.failing) problems.push(`WAL archiving is failing (last failed segment ${s.archiving.lastFailedWal}, ${s.archiving.waitingSegments} segment(s) waiting in pg_wal)`);
+  return problems;
+}
+
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} d`;
+}
+
+export function renderStatus(s: Status): string {
+  const lines = [`stanza ${s.stanza}: ${s.problems.length ? "PROBLEM" : "ok"} (backups ${s.state})`];
+  lines.push(`repository: ${s.repository.reachable ? "reachable" : `UNREACHABLE: ${s.repository.error}`}`);
+  for (const type of ["full", "diff", "incr"] as const) {
+    const b = s.latest[type];
+    lines.push(`last ${type}: ${b ? `${b.label}, ${age(b.ageSeconds)} ago${b.sizeBytes !== undefined ? `, ${(b.sizeBytes / 1e6).toFixed(1)} MB` : ""}` : "none"}`);
+  }
+  const a = s.archiving;
+  lines.push(`WAL archiving: ${a.failing ? "FAILING" : "ok"}; last archived ${a.lastArchivedWal ? `${a.lastArchivedWal}, ${age(a.lastArchivedAgeSeconds!)} ago` : "none yet"}; ${a.failedCount} failure(s) since start; ${a.waitingSegments} segment(s) waiting`);
+  lines.push(`schedule: ${s.schedule.length ? s.schedule.map((j) => `${j.type} "${j.expression}" next ${j.next ?? "never"}`).join("; ") : "off"}`);
+  for (const p of s.problems) lines.push(`problem: ${p}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,60 @@
+import { Network, type StartedNetwork } from "testcontainers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PrimaryContainer, productImage, S3Container, type BackupInfo, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+
+describe("@retention old backups and their WAL are expired after each backup", () => {
+  let network: StartedNetwork;
+  let s3: StartedS3Container;
+  let bucket: BucketConfig;
+  let db: StartedPrimaryContainer;
+  let before: BackupInfo[];
+
+  beforeAll(async () => {
+    network = await new Network().start();
+    s3 = await new S3Container().withNetwork(network).start();
+    bucket = await s3.createBucket("retention");
+    db = await new PrimaryContainer(await productImage()).withNetwork(network).withBucket(bucket)
+      .withEnvironment({ RETENTION_FULL: "1", RETENTION_DIFF: "1" })
+      .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    await db.waitForBackupsActive();
+    await db.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
+    // Two differentials on the first full, with WAL archived between them.
+    for (const type of ["diff", "diff"]) {
+      await db.archiveCurrentWal();
+      const r = await db.exec(["postgres-ba", "backup", type]);
+      expect(r.exitCode, r.output).toBe(0);
+    }
+    before = await db.backups();
+    await db.archiveCurrentWal();
+    const r = await db.exec(["postgres-ba", "backup", "full"]);
+    expect(r.exitCode, r.output).toBe(0);
+  });
+
+  afterAll(async () => {
+    await db?.stop({ removeVolumes: true });
+    await s3?.stop();
+    await network?.stop();
+  });
+
+  it("kept only the newest differential while the first full was the only full (RETENTION_DIFF=1)", () => {
+    expect(before.map((b) => b.type)).toEqual(["full", "diff"]);
+  });
+
+  it("expires the older full and everything on it once a new full exists (RETENTION_FULL=1)", async () => {
+    const after = await db.backups();
+    expect(after.map((b) => b.type)).toEqual(["full"]);
+    expect(after[0].label).not.toBe(before[0].label);
+    const keys = await s3.listObjects(bucket.name, "pgbackrest/backup/main/");
+    expect(keys.filter((k) => k.includes(before[0].label) && !k.includes("backup.history"))).toEqual([]);
+  });
+
+  it("expires the WAL older than the remaining full", async () => {
+    const [after] = await db.backups();
+    const archive = (await db.stanzaInfo())!.archive[0];
+    expect(archive.min! >= after.archive.start).toBe(true);
+    const keys = await s3.listObjects(bucket.name, "pgbackrest/archive/main/18-1/");
+    const segments = keys.map((k) => k.split("/").pop()!.slice(0, 24)).filter((s) => /^[0-9A-F]{24}$/.test(s));
+    expect(segments.length).toBeGreaterThan(0);
+    expect(segments.every((s) => s >= after.archive.start)).toBe(true);
+  });
+});

@@ -1,0 +1,79 @@
+import { Network, type StartedNetwork } from "testcontainers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PrimaryContainer, pollUntil, productImage, S3Container, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+
+interface StatusJson {
+  problems: string[];
+  latest: { full?: { label: string } };
+  archiving: { failing: boolean; waitingSegments: number };
+  repository: { reachable: boolean };
+}
+
+describe("@observability status, check and verify tell whether the backups can be trusted", () => {
+  let network: StartedNetwork;
+  let s3: StartedS3Container;
+  let db: StartedPrimaryContainer;
+  const status = async () => {
+    const r = await db.exec(["postgres-ba", "status", "--json"]);
+    return { exitCode: r.exitCode, json: JSON.parse(r.output) as StatusJson };
+  };
+
+  beforeAll(async () => {
+    network = await new Network().start();
+    s3 = await new S3Container().withNetwork(network).start();
+    db = await new PrimaryContainer(await productImage()).withNetwork(network).withBucket(await s3.createBucket("observe"))
+      .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    await db.waitForBackupsActive();
+  });
+
+  afterAll(async () => {
+    await db?.stop({ removeVolumes: true });
+    await s3?.stop();
+    await network?.stop();
+  });
+
+  it("reports a healthy primary and exits 0", async () => {
+    const [full] = await db.backups();
+    const r = await db.exec(["postgres-ba", "status"]);
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.output).toMatch(/^stanza main: ok \(backups active\)$/m);
+    expect(r.output).toMatch(new RegExp(`^last full: ${full.label}, \\d+ s ago, [\\d.]+ MB$`, "m"));
+    expect(r.output).toMatch(/^WAL archiving: ok; last archived [0-9A-F]{24}/m);
+    expect((await status()).json.latest.full?.label).toBe(full.label);
+  });
+
+  it("exits 2 when the newest backup is older than STATUS_MAX_BACKUP_AGE", async () => {
+    const r = await db.exec(["postgres-ba", "status"], { env: { STATUS_MAX_BACKUP_AGE: "1" } });
+    expect(r.exitCode).toBe(2);
+    expect(r.output).toMatch(/^problem: newest backup \d{8}-\d{6}F is \d+ s old, more than STATUS_MAX_BACKUP_AGE=1$/m);
+  });
+
+  it("passes pgbackrest check and verify", async () => {
+    const check = await db.exec(["postgres-ba", "check"]);
+    expect(check.exitCode, check.output).toBe(0);
+    const verify = await db.exec(["postgres-ba", "verify"]);
+    expect(verify.exitCode, verify.output).toBe(0);
+    expect(verify.output).toMatch(/verify command end: completed successfully/);
+  });
+
+  it("says archiving is failing while S3 is unreachable, keeps accepting writes, and recovers by itself", async () => {
+    await s3.isolate();
+    await db.sql("CREATE TABLE during_outage AS SELECT g FROM generate_series(1, 1000) g");
+    await db.sql("SELECT pg_switch_wal()");
+    const failing = await pollUntil("status reporting failing archiving", async () => {
+      const s = await status();
+      return s.json.archiving.failing ? s : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 1000 });
+    expect(failing.exitCode).toBe(2);
+    expect(failing.json.archiving.waitingSegments).toBeGreaterThan(0);
+    expect(failing.json.repository.reachable).toBe(false);
+    await db.sql("INSERT INTO during_outage VALUES (1001)");
+
+    await s3.reconnect();
+    const healthy = await pollUntil("archiving caught up", async () => {
+      const s = await status();
+      return s.exitCode === 0 && s.json.archiving.waitingSegments === 0 ? s : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 1000 });
+    expect(healthy.json.problems).toEqual([]);
+  });
+});

@@ -1,0 +1,49 @@
+import { Network, type StartedNetwork } from "testcontainers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PrimaryContainer, pollUntil, productImage, S3Container, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+
+describe("@wal-archiving WAL reaches S3 by itself within the configured timeout", () => {
+  let network: StartedNetwork;
+  let s3: StartedS3Container;
+  let bucket: BucketConfig;
+  let db: StartedPrimaryContainer;
+
+  beforeAll(async () => {
+    network = await new Network().start();
+    s3 = await new S3Container().withNetwork(network).start();
+    bucket = await s3.createBucket("wal");
+    db = await new PrimaryContainer(await productImage()).withNetwork(network).withBucket(bucket)
+      .withEnvironment({ ARCHIVE_TIMEOUT: "5" })
+      .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    await db.waitForBackupsActive();
+  });
+
+  afterAll(async () => {
+    await db?.stop({ removeVolumes: true });
+    await s3?.stop();
+    await network?.stop();
+  });
+
+  it("runs with archive_mode on, the configured archive_timeout and pgBackRest as archive_command", async () => {
+    const [row] = await db.sql<{ mode: string; timeout: string; command: string }>(
+      "SELECT current_setting('archive_mode') AS mode, current_setting('archive_timeout') AS timeout, current_setting('archive_command') AS command");
+    expect(row).toEqual({ mode: "on", timeout: "5s", command: "/usr/bin/pgbackrest --stanza=main archive-push %p" });
+  });
+
+  it("switches and archives a segment without being asked, once the timeout passes", async () => {
+    await db.sql("CREATE TABLE heartbeat AS SELECT now() AS at");
+    const [{ segment }] = await db.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment");
+    // No pg_switch_wal(): archive_timeout must do it.
+    const key = await pollUntil(`segment ${segment} in the bucket`, async () =>
+      (await s3.listObjects(bucket.name, "pgbackrest/archive/main/18-1/")).find((k) => k.includes(`/${segment}-`)), { timeoutMs: 60_000 });
+    expect(key).toMatch(/\.zst$/);
+    const [archiver] = await db.sql<{ failed_count: string; last: string }>("SELECT failed_count, last_archived_wal AS last FROM pg_stat_archiver");
+    expect(archiver.failed_count).toBe("0");
+    expect(archiver.last >= segment).toBe(true);
+  });
+
+  it("archives asynchronously through the spool directory outside pg_wal", async () => {
+    const spool = await db.execOk(["sh", "-c", "ls /var/spool/pgbackrest/archive/main/out | grep -c '\\.ok$'"]);
+    expect(Number(spool.output.trim())).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,81 @@
+import { Network, type StartedNetwork } from "testcontainers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PrimaryContainer, pollUntil, productImage, RestoredCloneContainer, S3Container, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+
+/** How long S3 is gone; several minutes by default, shorter for a quick local run. */
+const outageSeconds = Number(process.env.S3_OUTAGE_SECONDS ?? 150);
+
+describe("@s3-outage S3 down for minutes under continuous writes: nothing committed is lost", { timeout: (outageSeconds + 300) * 1000 }, () => {
+  let network: StartedNetwork;
+  let s3: StartedS3Container;
+  let image: string;
+  let db: StartedPrimaryContainer;
+  let committed = 0;
+  let writeErrors = 0;
+  let peakWaiting = 0;
+
+  beforeAll(async () => {
+    image = await productImage();
+    network = await new Network().start();
+    s3 = await new S3Container().withNetwork(network).start();
+    db = await new PrimaryContainer(image).withNetwork(network).withBucket(await s3.createBucket("outage"))
+      // A short archive_timeout so the outage spans many segments; no scheduled backups.
+      .withEnvironment({ ARCHIVE_TIMEOUT: "5" })
+      .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    await db.waitForBackupsActive();
+    await db.sql("CREATE TABLE ledger (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(), filler text)");
+
+    // One writer, one committed row at a time: `committed` is exactly what the server acknowledged.
+    const client = await db.connect();
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        try {
+          await client.query("INSERT INTO ledger (id, filler) VALUES ($1, repeat('x', 2000))", [committed + 1]);
+          committed++;
+        } catch {
+          writeErrors++;
+        }
+      }
+    })();
+    const waiting = async () => Number((await db.execOk(["sh", "-c", 'ls "$PGDATA/pg_wal/archive_status" | grep -c "\\.ready$" || true'])).output.trim());
+
+    await new Promise((r) => setTimeout(r, 5000));
+    await s3.isolate();
+    const outageEnds = Date.now() + outageSeconds * 1000;
+    while (Date.now() < outageEnds) {
+      peakWaiting = Math.max(peakWaiting, await waiting());
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    await s3.reconnect();
+    await new Promise((r) => setTimeout(r, 5000));
+    writing = false;
+    await writer;
+    await client.end();
+    await db.archiveCurrentWal(180_000);
+    await pollUntil("every waiting segment archived", async () => (await waiting()) === 0, { timeoutMs: 180_000, intervalMs: 1000 });
+  });
+
+  afterAll(async () => {
+    await db?.stop({ removeVolumes: true });
+    await s3?.stop();
+    await network?.stop();
+  });
+
+  it("kept accepting writes while S3 was unreachable, with WAL waiting locally", () => {
+    expect(writeErrors).toBe(0);
+    expect(committed).toBeGreaterThan(100);
+    expect(peakWaiting).toBeGreaterThan(0);
+  });
+
+  it("caught up by itself once S3 returned", async () => {
+    const r = await db.exec(["postgres-ba", "status"]);
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.output).toMatch(/WAL archiving: ok; .* 0 segment\(s\) waiting/);
+  });
+
+  it("restores a clone holding every committed row, including those written during the outage", async () => {
+    await using clone = await new RestoredCloneContainer(image, db).withNetwork(network).start();
+    expect(await clone.sql("SELECT count(*)::int AS n, max(id) AS last FROM ledger")).toEqual([{ n: committed, last: committed }]);
+  });
+});

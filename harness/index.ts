@@ -7,3 +7,4 @@ export { PrimaryContainer, RestoredCloneContainer, StartedPrimaryContainer, remo
 export { pollUntil } from "./poll.js";
 export { DetachedContainer, OneShotContainer, type OneShotResult } from "./one-shot.js";
 export { connectVerified, queryVerified, rootCertOf, type Credentials } from "./pg-client.js";
+export { BackupTestbed, StartedBackupTestbed } from "./testbed.js";

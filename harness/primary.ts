@@ -193,6 +193,9 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
 
   /** Switches to a new WAL segment and waits until the finished one is archived (pg_stat_archiver). */
   async archiveCurrentWal(timeoutMs = 60_000): Promise<string> {
+    // pg_switch_wal() does nothing on an empty segment (right after a backup, say), and that
+    // segment would then never be archived: write a record into it first.
+    await this.sql("SELECT pg_logical_emit_message(false, 'postgres-ba-test', 'switch')");
     const [{ segment }] = await this.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment");
     await this.sql("SELECT pg_switch_wal()");
     await pollUntil(`WAL segment ${segment} archived`, async () => {

@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseImage } from "../harness/base-image.js";
-import { OneShotContainer, PrimaryContainer, productImage, removeVolume, S3Container, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { OneShotContainer, PrimaryContainer, removeVolume, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 /** What the official image's entrypoint does on first start, reduced to plain initdb and postgres. */
 const officialStyleInit = `
@@ -17,18 +16,16 @@ echo created-by-plain-initdb
 `;
 
 describe("@adopt-existing a database created by the official image is adopted, backups start on request", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let image: string;
   let adopted: StartedPrimaryContainer;
   const volume = `adopt-${randomBytes(4).toString("hex")}`;
 
   beforeAll(async () => {
-    image = await productImage();
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    bucket = await s3.createBucket("adopt");
+    bed = await new BackupTestbed().start();
+    image = bed.image;
+    bucket = await bed.s3.createBucket("adopt");
     const made = await new OneShotContainer(await baseImage())
       .withVolume(volume, "/var/lib/postgresql")
       .withUser("postgres")
@@ -36,7 +33,7 @@ describe("@adopt-existing a database created by the official image is adopted, b
       .run();
     expect(made.output.trim().split("\n").pop(), made.output).toBe("created-by-plain-initdb");
     adopted = await new PrimaryContainer(image)
-      .withNetwork(network)
+      .withNetwork(bed.network)
       .withDataVolume(volume)
       .withBucket(bucket)
       .withUsername("legacy").withPassword("legacy-pw").withDatabase("legacy")
@@ -46,8 +43,7 @@ describe("@adopt-existing a database created by the official image is adopted, b
 
   afterAll(async () => {
     await adopted?.stop();
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
     await removeVolume(volume);
   });
 
@@ -61,7 +57,7 @@ describe("@adopt-existing a database created by the official image is adopted, b
   it("takes no backup by itself and prints the one command that starts them", async () => {
     const logs = await adopted.waitForLog(/bootstrap-backups: /);
     expect(logs).toContain("bootstrap-backups: skipped: this data directory was not created by this image; to start backups run: docker exec <container> postgres-ba init-backups");
-    expect(await s3.listObjects(bucket.name)).toEqual([]);
+    expect(await bed.s3.listObjects(bucket.name)).toEqual([]);
   });
 
   it("postgres-ba init-backups creates the stanza and the first full backup, then the schedule runs", async () => {
@@ -75,7 +71,7 @@ describe("@adopt-existing a database created by the official image is adopted, b
   });
 
   it("refuses to take over the stanza from another cluster, changing nothing in the bucket", async () => {
-    await using stranger = await new PrimaryContainer(image).withNetwork(network).withBucket(bucket)
+    await using stranger = await bed.primary(bucket)
       .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
     const logs = await stranger.waitForLog(/bootstrap-backups: ERROR/);
     expect(logs).toMatch(/bootstrap-backups: ERROR: stanza main in s3:\/\/adopt-[0-9a-f]+\/pgbackrest belongs to another cluster \(system id \d+; this database is \d+\); nothing in the bucket was changed\. Fix: give this database its own S3_PATH or PGBACKREST_STANZA/);

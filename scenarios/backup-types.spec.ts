@@ -1,10 +1,8 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, productImage, S3Container, type BackupInfo, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { type BackupInfo, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@backup-types full, differential and incremental backups, each on the right parent", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let db: StartedPrimaryContainer;
   let full: BackupInfo;
@@ -12,10 +10,9 @@ describe("@backup-types full, differential and incremental backups, each on the 
   let incr: BackupInfo;
 
   beforeAll(async () => {
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    bucket = await s3.createBucket("types");
-    db = await new PrimaryContainer(await productImage()).withNetwork(network).withBucket(bucket)
+    bed = await new BackupTestbed().start();
+    bucket = await bed.s3.createBucket("types");
+    db = await bed.primary(bucket)
       .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
     await db.waitForBackupsActive();
     await db.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10000) g");
@@ -29,8 +26,7 @@ describe("@backup-types full, differential and incremental backups, each on the 
 
   afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it("takes a full backup that depends on nothing", () => {
@@ -51,7 +47,7 @@ describe("@backup-types full, differential and incremental backups, each on the 
   });
 
   it("stores each one in the bucket under its label", async () => {
-    const keys = await s3.listObjects(bucket.name, "pgbackrest/backup/main/");
+    const keys = await bed.s3.listObjects(bucket.name, "pgbackrest/backup/main/");
     for (const b of [full, diff, incr]) expect(keys).toContain(`pgbackrest/backup/main/${b.label}/backup.manifest`);
   });
 

@@ -1,6 +1,5 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, productImage, S3Container, type BucketConfig, type StartedS3Container } from "../harness/index.js";
+import { OneShotContainer, type BucketConfig, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 interface BadConfig {
   what: string;
@@ -27,31 +26,28 @@ const cases: BadConfig[] = [
 ];
 
 describe("@config-errors invalid configuration stops the container before it touches anything", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let image: string;
   let untouched: string[];
 
   beforeAll(async () => {
-    image = await productImage();
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    bucket = await s3.createBucket("config-errors");
+    bed = await new BackupTestbed().start();
+    image = bed.image;
+    bucket = await bed.s3.createBucket("config-errors");
     // What /var/lib/postgresql holds in a container whose entrypoint did nothing.
     untouched = (await new OneShotContainer(image).withCommand(["true"]).withListing("/var/lib/postgresql").run()).listings["/var/lib/postgresql"];
   });
 
   afterAll(async () => {
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it.each(cases)("refuses $what", async ({ env, line }) => {
     const valid: Record<string, string | undefined> = { POSTGRES_PASSWORD: "pw", PGBACKREST_STANZA: "main", ...bucket.env };
     const merged = Object.fromEntries(Object.entries({ ...valid, ...env }).filter((e): e is [string, string] => e[1] !== undefined));
     const result = await new OneShotContainer(image)
-      .withNetwork(network.getName())
+      .withNetwork(bed.network.getName())
       .withEnvironment(merged)
       .withFile(bucket.caFile.target, bucket.caFile.content)
       .withListing("/var/lib/postgresql")
@@ -68,6 +64,6 @@ describe("@config-errors invalid configuration stops the container before it tou
   });
 
   it("leaves the bucket empty", async () => {
-    expect(await s3.listObjects(bucket.name)).toEqual([]);
+    expect(await bed.s3.listObjects(bucket.name)).toEqual([]);
   });
 });

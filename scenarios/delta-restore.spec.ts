@@ -1,26 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, PrimaryContainer, productImage, removeVolume, S3Container, type BucketConfig, type StartedS3Container } from "../harness/index.js";
+import { OneShotContainer, removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@delta-restore a damaged data directory is repaired in place, and only on explicit request", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let image: string;
   let tableFile: string;
   const volume = `delta-${randomBytes(4).toString("hex")}`;
   const creds = { user: "app", password: "delta-pw", database: "app" };
-  const primary = () => new PrimaryContainer(image)
-    .withNetwork(network).withBucket(bucket).withDataVolume(volume)
+  const primary = () => bed.primary(bucket).withDataVolume(volume)
     .withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database)
     .withSchedule({ full: "off", diff: "off", incr: "off" });
 
   beforeAll(async () => {
-    image = await productImage();
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    bucket = await s3.createBucket("delta");
+    bed = await new BackupTestbed().start();
+    image = bed.image;
+    bucket = await bed.s3.createBucket("delta");
     const db = await primary().start();
     await db.waitForBackupsActive();
     await db.sql("CREATE TABLE orders (id int PRIMARY KEY, note text)");
@@ -31,8 +27,7 @@ describe("@delta-restore a damaged data directory is repaired in place, and only
   });
 
   afterAll(async () => {
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
     await removeVolume(volume);
   });
 

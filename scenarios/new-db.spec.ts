@@ -1,20 +1,15 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, productImage, S3Container, pollUntil, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@new-db a new database initializes, serves TLS and backs itself up to S3", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let db: StartedPrimaryContainer;
 
   beforeAll(async () => {
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    bucket = await s3.createBucket("new-db");
-    db = await new PrimaryContainer(await productImage())
-      .withNetwork(network)
-      .withBucket(bucket)
+    bed = await new BackupTestbed().start();
+    bucket = await bed.s3.createBucket("new-db");
+    db = await bed.primary(bucket)
       // Seconds-level schedule so the test sees a scheduled backup without waiting 30 minutes.
       .withSchedule({ incr: "*/20 * * * * *" })
       .start();
@@ -22,8 +17,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
 
   afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it("accepts a client with sslmode=verify-full against the generated CA", async () => {
@@ -34,7 +28,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
   it("creates the stanza in the bucket", async () => {
     const stanzaFiles = ["backup/main/backup.info", "backup/main/backup.info.copy", "archive/main/archive.info", "archive/main/archive.info.copy"].map((f) => `pgbackrest/${f}`);
     const keys = await pollUntil("stanza files in the bucket", async () => {
-      const k = await s3.listObjects(bucket.name, "pgbackrest/");
+      const k = await bed.s3.listObjects(bucket.name, "pgbackrest/");
       return stanzaFiles.every((f) => k.includes(f)) ? k : undefined;
     });
     expect(keys).toEqual(expect.arrayContaining(stanzaFiles));
@@ -44,7 +38,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
     const [full] = await db.waitForBackups("full", 1);
     expect(full.type).toBe("full");
     expect(full.prior).toBeNull();
-    const keys = await s3.listObjects(bucket.name, `pgbackrest/backup/main/${full.label}/`);
+    const keys = await bed.s3.listObjects(bucket.name, `pgbackrest/backup/main/${full.label}/`);
     expect(keys).toContain(`pgbackrest/backup/main/${full.label}/backup.manifest`);
   });
 
@@ -55,7 +49,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
     const [{ segment }] = await db.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment");
     await db.sql("SELECT pg_switch_wal()");
     const archived = await pollUntil(`segment ${segment} in the bucket`, async () =>
-      (await s3.listObjects(bucket.name, "pgbackrest/archive/main/")).find((k) => k.includes(`/${segment}-`)),
+      (await bed.s3.listObjects(bucket.name, "pgbackrest/archive/main/")).find((k) => k.includes(`/${segment}-`)),
     );
     expect(archived).toMatch(new RegExp(`^pgbackrest/archive/main/18-1/${segment.slice(0, 16)}/${segment}-[0-9a-f]{40}\\.zst$`));
     const [archiver] = await db.sql<{ failed_count: string }>("SELECT failed_count FROM pg_stat_archiver");
@@ -63,7 +57,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
   });
 
   it("keeps the S3 secret out of logs, process arguments and files", async () => {
-    const secret = s3.secret;
+    const secret = bed.s3.secret;
     expect(await db.logText()).not.toContain(secret);
     const args = await db.execOk(["sh", "-c", "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < $f; echo; done"]);
     expect(args.output).toContain("postgres");

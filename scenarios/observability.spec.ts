@@ -1,6 +1,5 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, pollUntil, productImage, S3Container, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { pollUntil, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 interface StatusJson {
   problems: string[];
@@ -10,8 +9,7 @@ interface StatusJson {
 }
 
 describe("@observability status, check and verify tell whether the backups can be trusted", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let db: StartedPrimaryContainer;
   const status = async () => {
     const r = await db.exec(["postgres-ba", "status", "--json"]);
@@ -19,17 +17,15 @@ describe("@observability status, check and verify tell whether the backups can b
   };
 
   beforeAll(async () => {
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    db = await new PrimaryContainer(await productImage()).withNetwork(network).withBucket(await s3.createBucket("observe"))
+    bed = await new BackupTestbed().start();
+    db = await bed.primary(await bed.s3.createBucket("observe"))
       .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
     await db.waitForBackupsActive();
   });
 
   afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it("reports a healthy primary and exits 0", async () => {
@@ -57,7 +53,7 @@ describe("@observability status, check and verify tell whether the backups can b
   });
 
   it("says archiving is failing while S3 is unreachable, keeps accepting writes, and recovers by itself", async () => {
-    await s3.isolate();
+    await bed.s3.isolate();
     await db.sql("CREATE TABLE during_outage AS SELECT g FROM generate_series(1, 1000) g");
     await db.sql("SELECT pg_switch_wal()");
     const failing = await pollUntil("status reporting failing archiving", async () => {
@@ -69,7 +65,7 @@ describe("@observability status, check and verify tell whether the backups can b
     expect(failing.json.repository.reachable).toBe(false);
     await db.sql("INSERT INTO during_outage VALUES (1001)");
 
-    await s3.reconnect();
+    await bed.s3.reconnect();
     const healthy = await pollUntil("archiving caught up", async () => {
       const s = await status();
       return s.exitCode === 0 && s.json.archiving.waitingSegments === 0 ? s : undefined;

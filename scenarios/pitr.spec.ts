@@ -1,22 +1,17 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, productImage, RestoredCloneContainer, S3Container, type RestoreTarget, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { RestoredCloneContainer, type RestoreTarget, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@pitr point-in-time restores stop exactly between two batches of rows", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let image: string;
   let original: StartedPrimaryContainer;
   const targets: Record<string, RestoreTarget> = {};
   let backupsBefore: string[];
 
   beforeAll(async () => {
-    image = await productImage();
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    original = await new PrimaryContainer(image)
-      .withNetwork(network)
-      .withBucket(await s3.createBucket("pitr"))
+    bed = await new BackupTestbed().start();
+    image = bed.image;
+    original = await bed.primary(await bed.s3.createBucket("pitr"))
       // No backups of its own during the test, so any new backup would be a clone's.
       .withSchedule({ full: "off", diff: "off", incr: "off" })
       .start();
@@ -38,12 +33,11 @@ describe("@pitr point-in-time restores stop exactly between two batches of rows"
 
   afterAll(async () => {
     await original?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it.each(["time", "restore point", "lsn"])("restores to a %s: exactly the first batch, and the clone is writable", async (kind) => {
-    await using clone = await new RestoredCloneContainer(image, original).withNetwork(network).withTarget(targets[kind]).start();
+    await using clone = await new RestoredCloneContainer(image, original).withNetwork(bed.network).withTarget(targets[kind]).start();
     const [row] = await clone.sql<{ n: string; batches: string }>("SELECT count(*) AS n, string_agg(DISTINCT batch::text, ',') AS batches FROM events");
     expect(row).toEqual({ n: "100", batches: "1" });
     await clone.sql("INSERT INTO events VALUES (1000, 3)");
@@ -56,7 +50,7 @@ describe("@pitr point-in-time restores stop exactly between two batches of rows"
 
   it("leaves the original's stanza alone: clones archive no WAL and take no backup", async () => {
     // Promoted clones run on timeline 2; the original stays on timeline 1.
-    const keys = await s3.listObjects(original.bucket!.name);
+    const keys = await bed.s3.listObjects(original.bucket!.name);
     expect(keys.filter((k) => /\/00000002/.test(k))).toEqual([]);
     expect((await original.backups()).map((b) => b.label)).toEqual(backupsBefore);
     const [row] = await original.sql<{ n: string }>("SELECT count(*) AS n FROM events");

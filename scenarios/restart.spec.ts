@@ -1,23 +1,18 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, productImage, S3Container, type BackupInfo, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { type BackupInfo, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 /** Counts occurrences of a pattern in the container log. */
 const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.source, "g"))?.length ?? 0;
 
 describe("@restart a restarted primary keeps its data, certificates and stanza", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let db: StartedPrimaryContainer;
   let certBefore: string;
   let backupsBefore: BackupInfo[];
 
   beforeAll(async () => {
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    db = await new PrimaryContainer(await productImage())
-      .withNetwork(network)
-      .withBucket(await s3.createBucket("restart"))
+    bed = await new BackupTestbed().start();
+    db = await bed.primary(await bed.s3.createBucket("restart"))
       // Nothing scheduled: any backup after the restart would be an unscheduled one.
       .withSchedule({ full: "off", diff: "off", incr: "off" })
       .withCopyContentToContainer([{
@@ -36,8 +31,7 @@ describe("@restart a restarted primary keeps its data, certificates and stanza",
 
   afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it("keeps every row", async () => {

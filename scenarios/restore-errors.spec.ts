@@ -1,6 +1,5 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, PrimaryContainer, productImage, S3Container, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { OneShotContainer, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 interface FailedRestore {
   what: string;
@@ -19,7 +18,7 @@ const cases: FailedRestore[] = [
   // alone would pass here (MinIO and AWS refuse it with the same 403 this case gets).
   { what: "wrong S3 credentials", bucket: "with backups", env: { S3_ACCESS_KEY: "not-a-key-it-knows" }, exitCode: 69,
     line: /RESTORE_FROM_BACKUP=true: S3 refused the credentials for s3:\/\/restore-src-[0-9a-f]+\/pgbackrest at s3:9000 .*Fix: check S3_ACCESS_KEY and S3_SECRET_KEY/ },
-  { what: "an unreachable S3 endpoint", bucket: "with backups", env: { S3_ENDPOINT: "no-such-s3.invalid" }, exitCode: 69,
+  { what: "an unreachable S3 endpoint", bucket: "with backups", env: { S3_ENDPOINT: "no-such-bed.s3.invalid" }, exitCode: 69,
     line: /RESTORE_FROM_BACKUP=true: cannot reach the S3 endpoint of s3:\/\/restore-src-[0-9a-f]+\/pgbackrest at no-such-s3\.invalid:9000 .*Fix: check S3_ENDPOINT and S3_PORT/ },
   { what: "restore and replica at once", bucket: "with backups", env: { PG_MODE: "replica" }, exitCode: 78,
     line: /RESTORE_FROM_BACKUP=true with PG_MODE=replica: a container either restores a primary from S3 or clones a replica, not both/ },
@@ -30,35 +29,32 @@ const cases: FailedRestore[] = [
 ];
 
 describe("@restore-errors a restore that cannot succeed stops with the cause and changes nothing", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let image: string;
   let source: StartedPrimaryContainer;
   const buckets = {} as Record<FailedRestore["bucket"], BucketConfig>;
   const objectsBefore = {} as Record<FailedRestore["bucket"], string[]>;
 
   beforeAll(async () => {
-    image = await productImage();
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    buckets["with backups"] = await s3.createBucket("restore-src");
-    buckets.empty = await s3.createBucket("restore-empty");
-    source = await new PrimaryContainer(image).withNetwork(network).withBucket(buckets["with backups"])
+    bed = await new BackupTestbed().start();
+    image = bed.image;
+    buckets["with backups"] = await bed.s3.createBucket("restore-src");
+    buckets.empty = await bed.s3.createBucket("restore-empty");
+    source = await bed.primary(buckets["with backups"])
       .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
     await source.waitForBackupsActive();
     // Nothing may change in the repository while the failed restores run.
     await source.stop({ removeVolumes: true });
-    for (const b of ["with backups", "empty"] as const) objectsBefore[b] = await s3.listObjects(buckets[b].name);
+    for (const b of ["with backups", "empty"] as const) objectsBefore[b] = await bed.s3.listObjects(buckets[b].name);
   });
 
   afterAll(async () => {
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it.each(cases)("refuses $what", async ({ bucket, env, exitCode, line }) => {
     const result = await new OneShotContainer(image)
-      .withNetwork(network.getName())
+      .withNetwork(bed.network.getName())
       .withEnvironment({ ...buckets[bucket].env, PGBACKREST_STANZA: "main", RESTORE_FROM_BACKUP: "true", ...env })
       .withFile(buckets[bucket].caFile.target, buckets[bucket].caFile.content)
       .withListing("/var/lib/postgresql/18/docker")
@@ -71,6 +67,6 @@ describe("@restore-errors a restore that cannot succeed stops with the cause and
   });
 
   it("left both buckets exactly as they were", async () => {
-    for (const b of ["with backups", "empty"] as const) expect(await s3.listObjects(buckets[b].name)).toEqual(objectsBefore[b]);
+    for (const b of ["with backups", "empty"] as const) expect(await bed.s3.listObjects(buckets[b].name)).toEqual(objectsBefore[b]);
   });
 });

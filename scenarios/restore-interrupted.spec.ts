@@ -1,11 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, PrimaryContainer, pollUntil, productImage, removeVolume, S3Container, type BucketConfig, type StartedS3Container } from "../harness/index.js";
+import { OneShotContainer, pollUntil, removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@restore-interrupted a restore killed half-way is never served, and the next start finishes it", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let image: string;
   let rows: number;
@@ -14,11 +12,10 @@ describe("@restore-interrupted a restore killed half-way is never served, and th
   const restoreEnv = () => ({ ...bucket.env, PGBACKREST_STANZA: "main", RESTORE_FROM_BACKUP: "true" });
 
   beforeAll(async () => {
-    image = await productImage();
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    bucket = await s3.createBucket("interrupted");
-    const source = await new PrimaryContainer(image).withNetwork(network).withBucket(bucket)
+    bed = await new BackupTestbed().start();
+    image = bed.image;
+    bucket = await bed.s3.createBucket("interrupted");
+    const source = await bed.primary(bucket)
       .withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database)
       .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
     await source.waitForBackupsActive();
@@ -31,7 +28,7 @@ describe("@restore-interrupted a restore killed half-way is never served, and th
     await source.stop({ removeVolumes: true });
 
     // Start restoring into a fresh volume, freeze S3 once files arrive, then pull the plug.
-    const restoring = await new OneShotContainer(image).withNetwork(network.getName())
+    const restoring = await new OneShotContainer(image).withNetwork(bed.network.getName())
       .withEnvironment({ ...restoreEnv(), PGBACKREST_PROCESS_MAX: "1" })
       .withFile(bucket.caFile.target, bucket.caFile.content)
       .withVolume(volume, "/var/lib/postgresql")
@@ -40,15 +37,14 @@ describe("@restore-interrupted a restore killed half-way is never served, and th
       const r = await restoring.exec(["sh", "-c", 'test -e /var/lib/postgresql/18/.postgres-ba/docker.restore-in-progress && ls "$PGDATA/base" 2>/dev/null | wc -l']);
       return r.exitCode === 0 && Number(r.output.trim()) > 0;
     }, { timeoutMs: 60_000, intervalMs: 50 });
-    await s3.pause();
+    await bed.s3.pause();
     await restoring.kill();
     await restoring.remove();
-    await s3.unpause();
+    await bed.s3.unpause();
   });
 
   afterAll(async () => {
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
     await removeVolume(volume);
   });
 
@@ -60,7 +56,7 @@ describe("@restore-interrupted a restore killed half-way is never served, and th
   });
 
   it("resumes with a delta restore and ends with every row", async () => {
-    await using db = await new PrimaryContainer(image).withNetwork(network).withBucket(bucket).withDataVolume(volume)
+    await using db = await bed.primary(bucket).withDataVolume(volume)
       .withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database)
       .withRestore().start();
     expect(await db.sql("SELECT count(*)::int AS n FROM payload")).toEqual([{ n: rows }]);

@@ -1,22 +1,17 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, pollUntil, productImage, S3Container, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@restore a lost database comes back from S3 with every committed row", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let restored: StartedPrimaryContainer;
   let incrLabel: string;
   const credentials = { user: "shop", password: "restore-me", database: "shop" };
 
   beforeAll(async () => {
-    const image = await productImage();
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    bucket = await s3.createBucket("restore");
-    const original = await new PrimaryContainer(image)
-      .withNetwork(network).withBucket(bucket)
+    bed = await new BackupTestbed().start();
+    bucket = await bed.s3.createBucket("restore");
+    const original = await bed.primary(bucket)
       .withUsername(credentials.user).withPassword(credentials.password).withDatabase(credentials.database)
       .start();
     await original.waitForBackupsActive();
@@ -35,8 +30,7 @@ describe("@restore a lost database comes back from S3 with every committed row",
     // The disk dies: container and volume are gone.
     await original.stop({ removeVolumes: true });
 
-    restored = await new PrimaryContainer(image)
-      .withNetwork(network).withBucket(bucket)
+    restored = await bed.primary(bucket)
       .withUsername(credentials.user).withPassword(credentials.password).withDatabase(credentials.database)
       .withRestore()
       .start();
@@ -44,8 +38,7 @@ describe("@restore a lost database comes back from S3 with every committed row",
 
   afterAll(async () => {
     await restored?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it("restores the latest backup and replays the archived WAL: every committed row is back", async () => {
@@ -67,7 +60,7 @@ describe("@restore a lost database comes back from S3 with every committed row",
     const segment = await restored.archiveCurrentWal();
     expect(segment.slice(0, 8)).toBe("00000002");
     const keys = await pollUntil(`segment ${segment} in the bucket`, async () => {
-      const k = await s3.listObjects(bucket.name, "pgbackrest/archive/main/");
+      const k = await bed.s3.listObjects(bucket.name, "pgbackrest/archive/main/");
       return k.some((key) => key.includes(`/${segment}-`)) ? k : undefined;
     });
     expect(keys).toContain("pgbackrest/archive/main/18-1/00000002.history");

@@ -1,19 +1,16 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, productImage, S3Container, type BackupInfo, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { type BackupInfo, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@retention old backups and their WAL are expired after each backup", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let db: StartedPrimaryContainer;
   let before: BackupInfo[];
 
   beforeAll(async () => {
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    bucket = await s3.createBucket("retention");
-    db = await new PrimaryContainer(await productImage()).withNetwork(network).withBucket(bucket)
+    bed = await new BackupTestbed().start();
+    bucket = await bed.s3.createBucket("retention");
+    db = await bed.primary(bucket)
       .withEnvironment({ RETENTION_FULL: "1", RETENTION_DIFF: "1" })
       .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
     await db.waitForBackupsActive();
@@ -32,8 +29,7 @@ describe("@retention old backups and their WAL are expired after each backup", (
 
   afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it("kept only the newest differential while the first full was the only full (RETENTION_DIFF=1)", () => {
@@ -44,7 +40,7 @@ describe("@retention old backups and their WAL are expired after each backup", (
     const after = await db.backups();
     expect(after.map((b) => b.type)).toEqual(["full"]);
     expect(after[0].label).not.toBe(before[0].label);
-    const keys = await s3.listObjects(bucket.name, "pgbackrest/backup/main/");
+    const keys = await bed.s3.listObjects(bucket.name, "pgbackrest/backup/main/");
     expect(keys.filter((k) => k.includes(before[0].label) && !k.includes("backup.history"))).toEqual([]);
   });
 
@@ -52,7 +48,7 @@ describe("@retention old backups and their WAL are expired after each backup", (
     const [after] = await db.backups();
     const archive = (await db.stanzaInfo())!.archive[0];
     expect(archive.min! >= after.archive.start).toBe(true);
-    const keys = await s3.listObjects(bucket.name, "pgbackrest/archive/main/18-1/");
+    const keys = await bed.s3.listObjects(bucket.name, "pgbackrest/archive/main/18-1/");
     const segments = keys.map((k) => k.split("/").pop()!.slice(0, 24)).filter((s) => /^[0-9A-F]{24}$/.test(s));
     expect(segments.length).toBeGreaterThan(0);
     expect(segments.every((s) => s >= after.archive.start)).toBe(true);

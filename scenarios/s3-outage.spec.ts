@@ -1,13 +1,11 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, pollUntil, productImage, RestoredCloneContainer, S3Container, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { pollUntil, RestoredCloneContainer, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 /** How long S3 is gone; several minutes by default, shorter for a quick local run. */
 const outageSeconds = Number(process.env.S3_OUTAGE_SECONDS ?? 150);
 
 describe("@s3-outage S3 down for minutes under continuous writes: nothing committed is lost", { timeout: (outageSeconds + 300) * 1000 }, () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let image: string;
   let db: StartedPrimaryContainer;
   let committed = 0;
@@ -15,10 +13,9 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
   let peakWaiting = 0;
 
   beforeAll(async () => {
-    image = await productImage();
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    db = await new PrimaryContainer(image).withNetwork(network).withBucket(await s3.createBucket("outage"))
+    bed = await new BackupTestbed().start();
+    image = bed.image;
+    db = await bed.primary(await bed.s3.createBucket("outage"))
       // A short archive_timeout so the outage spans many segments; no scheduled backups.
       .withEnvironment({ ARCHIVE_TIMEOUT: "5" })
       .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
@@ -41,13 +38,13 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
     const waiting = async () => Number((await db.execOk(["sh", "-c", 'ls "$PGDATA/pg_wal/archive_status" | grep -c "\\.ready$" || true'])).output.trim());
 
     await new Promise((r) => setTimeout(r, 5000));
-    await s3.isolate();
+    await bed.s3.isolate();
     const outageEnds = Date.now() + outageSeconds * 1000;
     while (Date.now() < outageEnds) {
       peakWaiting = Math.max(peakWaiting, await waiting());
       await new Promise((r) => setTimeout(r, 2000));
     }
-    await s3.reconnect();
+    await bed.s3.reconnect();
     await new Promise((r) => setTimeout(r, 5000));
     writing = false;
     await writer;
@@ -58,8 +55,7 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
 
   afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it("kept accepting writes while S3 was unreachable, with WAL waiting locally", () => {
@@ -75,7 +71,7 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
   });
 
   it("restores a clone holding every committed row, including those written during the outage", async () => {
-    await using clone = await new RestoredCloneContainer(image, db).withNetwork(network).start();
+    await using clone = await new RestoredCloneContainer(image, db).withNetwork(bed.network).start();
     expect(await clone.sql("SELECT count(*)::int AS n, max(id) AS last FROM ledger")).toEqual([{ n: committed, last: committed }]);
   });
 });

@@ -1,24 +1,20 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, pollUntil, productImage, S3Container, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { pollUntil, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@schedule backups run from cron expressions, one at a time, and a failed one is retried", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let db: StartedPrimaryContainer;
 
   beforeAll(async () => {
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    db = await new PrimaryContainer(await productImage()).withNetwork(network).withBucket(await s3.createBucket("schedule"))
+    bed = await new BackupTestbed().start();
+    db = await bed.primary(await bed.s3.createBucket("schedule"))
       .withSchedule({ full: "off", diff: "*/20 * * * * *", incr: "*/10 * * * * *" }).start();
     await db.waitForBackupsActive();
   });
 
   afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it("takes differential and incremental backups on their schedules", async () => {
@@ -34,9 +30,9 @@ describe("@schedule backups run from cron expressions, one at a time, and a fail
   });
 
   it("logs a failed backup with pgBackRest's reason and succeeds at a later tick", async () => {
-    await s3.isolate();
+    await bed.s3.isolate();
     await db.waitForLog(/scheduled (diff|incr) backup failed, the next tick tries again: .*ERROR: \[\d+\]/, 90_000);
-    await s3.reconnect();
+    await bed.s3.reconnect();
     const count = (await db.backups()).length;
     await pollUntil("a scheduled backup after S3 came back", async () => (await db.backups()).length > count, { timeoutMs: 90_000, intervalMs: 1000 });
     const logs = await db.logText();

@@ -1,18 +1,15 @@
-import { Network, type StartedNetwork } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PrimaryContainer, pollUntil, productImage, S3Container, type BucketConfig, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@wal-archiving WAL reaches S3 by itself within the configured timeout", () => {
-  let network: StartedNetwork;
-  let s3: StartedS3Container;
+  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let db: StartedPrimaryContainer;
 
   beforeAll(async () => {
-    network = await new Network().start();
-    s3 = await new S3Container().withNetwork(network).start();
-    bucket = await s3.createBucket("wal");
-    db = await new PrimaryContainer(await productImage()).withNetwork(network).withBucket(bucket)
+    bed = await new BackupTestbed().start();
+    bucket = await bed.s3.createBucket("wal");
+    db = await bed.primary(bucket)
       .withEnvironment({ ARCHIVE_TIMEOUT: "5" })
       .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
     await db.waitForBackupsActive();
@@ -20,8 +17,7 @@ describe("@wal-archiving WAL reaches S3 by itself within the configured timeout"
 
   afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await s3?.stop();
-    await network?.stop();
+    await bed?.stop();
   });
 
   it("runs with archive_mode on, the configured archive_timeout and pgBackRest as archive_command", async () => {
@@ -35,7 +31,7 @@ describe("@wal-archiving WAL reaches S3 by itself within the configured timeout"
     const [{ segment }] = await db.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment");
     // No pg_switch_wal(): archive_timeout must do it.
     const key = await pollUntil(`segment ${segment} in the bucket`, async () =>
-      (await s3.listObjects(bucket.name, "pgbackrest/archive/main/18-1/")).find((k) => k.includes(`/${segment}-`)), { timeoutMs: 60_000 });
+      (await bed.s3.listObjects(bucket.name, "pgbackrest/archive/main/18-1/")).find((k) => k.includes(`/${segment}-`)), { timeoutMs: 60_000 });
     expect(key).toMatch(/\.zst$/);
     const [archiver] = await db.sql<{ failed_count: string; last: string }>("SELECT failed_count, last_archived_wal AS last FROM pg_stat_archiver");
     expect(archiver.failed_count).toBe("0");

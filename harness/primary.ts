@@ -104,7 +104,17 @@ export class PrimaryContainer extends PostgreSqlContainer {
     // The image's own readiness (TCP, and writable after a restore) instead of the module's
     // socket-agnostic pg_isready; polled fast so tests do not wait for the image's 10 s interval.
     this.withHealthCheck({ test: ["CMD", "docker-healthcheck.sh"], interval: 250, timeout: 5000, retries: 10_000, startPeriod: 0 });
-    return new StartedPrimaryContainer(await super.start(), this.stanza, this.bucket);
+    // A container that never gets ready says why: its last log lines go into the error.
+    const tail: string[] = [];
+    this.withLogConsumer((stream) => stream.on("data", (chunk: Buffer | string) => {
+      tail.push(...String(chunk).split("\n").filter(Boolean));
+      tail.splice(0, Math.max(0, tail.length - 40));
+    }));
+    try {
+      return new StartedPrimaryContainer(await super.start(), this.stanza, this.bucket);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- last lines of the container log ---\n${tail.join("\n")}`);
+    }
   }
 }
 

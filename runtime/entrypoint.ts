@@ -9,6 +9,7 @@ import type { Env } from "./env/table.js";
 import { BackupError, initBackups, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
 import { log, logBackup, logError } from "./lib/log.js";
+import { serveMetrics } from "./lib/metrics.js";
 import { isReady, psql } from "./lib/postgres.js";
 import { clearReady, markReady } from "./lib/readiness.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
@@ -92,6 +93,10 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
     await bootstrap(env);
   }
   if (stopped) return;
+  if (env.METRICS_PORT) {
+    serveMetrics(env, env.METRICS_PORT).unref();
+    log("metrics", `serving Prometheus metrics on :${env.METRICS_PORT}/metrics`);
+  }
   scheduler.start();
   logBackup("schedule", `started: ${scheduler.describe()}`);
 }

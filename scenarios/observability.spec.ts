@@ -19,7 +19,10 @@ describe("@observability status, check and verify tell whether the backups can b
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     db = await bed.primary(await bed.s3.createBucket("observe"))
-      .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .withEnvironment({ METRICS_PORT: "9187" })
+      .withExposedPorts(9187)
+      .start();
     await db.waitForBackupsActive();
   });
 
@@ -44,12 +47,32 @@ describe("@observability status, check and verify tell whether the backups can b
     expect(r.output).toMatch(/^problem: newest backup \d{8}-\d{6}F is \d+ s old, more than STATUS_MAX_BACKUP_AGE=1$/m);
   });
 
+  it("serves Prometheus metrics when METRICS_PORT is set", async () => {
+    await db.waitForLog(/metrics: serving Prometheus metrics on :9187\/metrics/);
+    const res = await fetch(`http://${db.getHost()}:${db.getMappedPort(9187)}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toContain('pgbackrest_stanza_status{stanza="main"} 0');
+    expect(text).toMatch(/^pgbackrest_backup_since_last_completion_seconds\{stanza="main",backup_type="full"\} \d+$/m);
+    expect(text).toContain('pgbackrest_wal_archive_failing{stanza="main"} 0');
+  });
+
   it("passes pgbackrest check and verify", async () => {
     const check = await db.exec(["postgres-ba", "check"]);
     expect(check.exitCode, check.output).toBe(0);
     const verify = await db.exec(["postgres-ba", "verify"]);
     expect(verify.exitCode, verify.output).toBe(0);
     expect(verify.output).toMatch(/verify command end: completed successfully/);
+  });
+
+  it("runs a restore drill inside the container without touching the database or the repository", async () => {
+    const [full] = await db.backups();
+    const before = await bed.s3.listObjects(db.bucket!.name);
+    const r = await db.exec(["postgres-ba", "verify", "--restore"]);
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.output).toMatch(new RegExp(`restore drill passed: backup ${full.label} restored, started and answered \\(databases: postgres, test\\) in [\\d.]+ s`));
+    expect(await bed.s3.listObjects(db.bucket!.name)).toEqual(before);
+    expect((await db.execOk(["sh", "-c", "ls /var/lib/postgresql/18/.postgres-ba | grep -c drill || true"])).output.trim()).toBe("0");
   });
 
   it("says archiving is failing while S3 is unreachable, keeps accepting writes, and recovers by itself", async () => {

@@ -18,7 +18,7 @@ const cases: FailedRestore[] = [
   // alone would pass here (MinIO and AWS refuse it with the same 403 this case gets).
   { what: "wrong S3 credentials", bucket: "with backups", env: { S3_ACCESS_KEY: "not-a-key-it-knows" }, exitCode: 69,
     line: /RESTORE_FROM_BACKUP=true: S3 refused the credentials for s3:\/\/restore-src-[0-9a-f]+\/pgbackrest at s3:9000 .*Fix: check S3_ACCESS_KEY and S3_SECRET_KEY/ },
-  { what: "an unreachable S3 endpoint", bucket: "with backups", env: { S3_ENDPOINT: "no-such-bed.s3.invalid" }, exitCode: 69,
+  { what: "an unreachable S3 endpoint", bucket: "with backups", env: { S3_ENDPOINT: "no-such-s3.invalid" }, exitCode: 69,
     line: /RESTORE_FROM_BACKUP=true: cannot reach the S3 endpoint of s3:\/\/restore-src-[0-9a-f]+\/pgbackrest at no-such-s3\.invalid:9000 .*Fix: check S3_ENDPOINT and S3_PORT/ },
   { what: "restore and replica at once", bucket: "with backups", env: { PG_MODE: "replica" }, exitCode: 78,
     line: /RESTORE_FROM_BACKUP=true with PG_MODE=replica: a container either restores a primary from S3 or clones a replica, not both/ },

@@ -7,6 +7,7 @@ import { envTable, type EnvVar } from "../env/table.js";
 import { initBackups, takeBackup } from "../lib/backups.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest, type BackupType } from "../lib/pgbackrest.js";
+import { restoreDrill } from "../lib/restore-drill.js";
 import { backupState } from "../lib/state.js";
 import { gatherStatus, renderStatus } from "../lib/status.js";
 import { FatalError } from "../steps/step.js";
@@ -81,10 +82,13 @@ export const commands: Record<string, Command> = {
     },
   },
   verify: {
-    usage: "verify",
-    summary: "pgbackrest verify: every backup and WAL file in the repository is readable and intact.",
-    async run() {
-      return (await pgbackrest(backupEnv(), ["verify"], { stream: true })).code;
+    usage: "verify [--restore]",
+    summary: "pgbackrest verify: every backup and WAL file is intact. --restore: restore the newest backup into a scratch directory, start it privately, query it, remove it.",
+    async run(args) {
+      if (!args.includes("--restore")) return (await pgbackrest(backupEnv(), ["verify"], { stream: true })).code;
+      const drill = await restoreDrill(backupEnv());
+      (drill.ok ? console.log : console.error)(drill.summary);
+      return drill.ok ? 0 : exitCodes.failure;
     },
   },
   pgbackrest: {

@@ -99,6 +99,8 @@ export const envTable = [
       doc: "Cap on WAL waiting for S3 (archive-push-queue-max). Past it WAL is DROPPED and reported archived: the database keeps running but point-in-time recovery across that gap is lost. Unset (default): WAL waits in pg_wal until S3 is back." }),
   v({ name: "STATUS_MAX_BACKUP_AGE", kind: int(1, 31_536_000), group: "Backups", default: "90000",
       doc: "Seconds after which `postgres-ba status` calls the newest backup too old and exits 2 (default 25 h)." }),
+  v({ name: "METRICS_PORT", kind: int(1, 65535), group: "Backups",
+      doc: "Serve Prometheus metrics (backup age and size, archiving state) on this port at /metrics. Unset: off." }),
   v({ name: "ARCHIVE_TIMEOUT", kind: int(1, 86400), group: "Backups", default: "60",
       doc: "Seconds after which PostgreSQL switches to a new WAL segment so recent commits are archived (archive_timeout)." }),
   v({ name: "ARCHIVE_ASYNC", kind: bool, group: "Backups", default: "true",

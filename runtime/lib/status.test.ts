@@ -39,3 +39,15 @@ describe("renderStatus", () => {
     ].join("\n"));
   });
 });
+
+describe("renderMetrics", () => {
+  it("exposes status in the exporter's style", async () => {
+    const { renderMetrics } = await import("./metrics.js");
+    const text = renderMetrics({ ...healthy, problems: [] });
+    expect(text).toContain('pgbackrest_stanza_status{stanza="main"} 0');
+    expect(text).toContain('pgbackrest_backup_since_last_completion_seconds{stanza="main",backup_type="incr"} 1800');
+    expect(text).toContain('pgbackrest_backup_size_bytes{stanza="main",backup_type="full"} 31400000');
+    expect(text).not.toContain('backup_type="diff"');
+    expect(text).toContain("# TYPE pgbackrest_wal_segments_waiting gauge");
+  });
+});

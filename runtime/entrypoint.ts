@@ -9,7 +9,9 @@ import type { Env } from "./env/table.js";
 import { BackupError, initBackups, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
 import { log, logBackup, logError } from "./lib/log.js";
+import { Cron } from "croner";
 import { serveMetrics } from "./lib/metrics.js";
+import { restoreDrill } from "./lib/restore-drill.js";
 import { isReady, psql } from "./lib/postgres.js";
 import { clearReady, markReady } from "./lib/readiness.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
@@ -99,6 +101,15 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
   }
   scheduler.start();
   logBackup("schedule", `started: ${scheduler.describe()}`);
+  if (env.RESTORE_DRILL_SCHEDULE) {
+    // protect: a drill still running when the next tick comes is not started twice.
+    const drills = new Cron(env.RESTORE_DRILL_SCHEDULE, { protect: true }, async () => {
+      const drill = await restoreDrill(env);
+      logBackup("restore-drill", drill.summary, !drill.ok);
+    });
+    void exited.then(() => drills.stop());
+    logBackup("restore-drill", `scheduled "${env.RESTORE_DRILL_SCHEDULE}", next ${drills.nextRun()?.toISOString()}`);
+  }
 }
 
 async function inRecovery(env: Env): Promise<boolean> {

@@ -20,7 +20,7 @@ describe("@observability status, check and verify tell whether the backups can b
     bed = await new BackupTestbed().start();
     db = await bed.primary(await bed.s3.createBucket("observe"))
       .withSchedule({ full: "off", diff: "off", incr: "off" })
-      .withEnvironment({ METRICS_PORT: "9187" })
+      .withEnvironment({ METRICS_PORT: "9187", RESTORE_DRILL_SCHEDULE: "*/20 * * * * *" })
       .withExposedPorts(9187)
       .start();
     await db.waitForBackupsActive();
@@ -66,13 +66,22 @@ describe("@observability status, check and verify tell whether the backups can b
   });
 
   it("runs a restore drill inside the container without touching the database or the repository", async () => {
-    const [full] = await db.backups();
-    const before = await bed.s3.listObjects(db.bucket!.name);
+    const backupsBefore = await db.backups();
     const r = await db.exec(["postgres-ba", "verify", "--restore"]);
     expect(r.exitCode, r.output).toBe(0);
-    expect(r.output).toMatch(new RegExp(`restore drill passed: backup ${full.label} restored, started and answered \\(databases: postgres, test\\) in [\\d.]+ s`));
-    expect(await bed.s3.listObjects(db.bucket!.name)).toEqual(before);
-    expect((await db.execOk(["sh", "-c", "ls /var/lib/postgresql/18/.postgres-ba | grep -c drill || true"])).output.trim()).toBe("0");
+    expect(r.output).toMatch(new RegExp(`restore drill passed: backup ${backupsBefore[0].label} restored, started and answered \\(databases: postgres, test\\) in [\\d.]+ s`));
+    // What a drill could write: WAL of its promoted timeline 2, or a backup. Neither is there.
+    expect((await bed.s3.listObjects(db.bucket!.name)).filter((k) => /\/00000002/.test(k))).toEqual([]);
+    expect(await db.backups()).toEqual(backupsBefore);
+    // Its scratch directory is gone (waiting out a scheduled drill that may be running now).
+    await pollUntil("no drill directory left", async () =>
+      (await db.execOk(["sh", "-c", "ls /var/lib/postgresql/18/.postgres-ba | grep -c drill || true"])).output.trim() === "0", { timeoutMs: 60_000 });
+  });
+
+  it("runs the restore drill on its schedule and logs the result", async () => {
+    const logs = await db.waitForLog(/restore-drill: restore drill (passed|FAILED)/, 90_000);
+    expect(logs).toMatch(/restore-drill: scheduled "\*\/20 \* \* \* \* \*", next /);
+    expect(logs).toMatch(/restore-drill: restore drill passed: backup \d{8}-\d{6}F\S* restored, started and answered/);
   });
 
   it("says archiving is failing while S3 is unreachable, keeps accepting writes, and recovers by itself", async () => {

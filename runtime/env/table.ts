@@ -114,6 +114,9 @@ export const envTable = [
   v({ name: "BACKUP_SCHEDULE_INCR", kind: cron, group: "Schedule", default: "*/30 * * * *",
       doc: 'When to take incremental backups; "off" disables. A leading seconds field is allowed ("*/20 * * * * *").' }),
 
+  v({ name: "RESTORE_DRILL_SCHEDULE", kind: cron, group: "Schedule", default: "off",
+      doc: 'When to run the restore drill of `postgres-ba verify --restore` (cron); "off" (default) never. Needs free space beside PGDATA for one restored copy.' }),
+
   // --- S3 ---
   v({ name: "S3_BUCKET", kind: pattern(/^[a-z0-9][a-z0-9.-]{2,62}$/, "an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"), group: "S3 repository",
       doc: "Bucket holding the repository. Required when PGBACKREST_STANZA is set." }),

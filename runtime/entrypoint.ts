@@ -4,12 +4,12 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { Cron } from "croner";
 import { backupsEnabled, parseEnv, type BackupEnv } from "./env/parse.js";
 import type { Env } from "./env/table.js";
 import { BackupError, initBackups, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
 import { log, logBackup, logError } from "./lib/log.js";
-import { Cron } from "croner";
 import { serveMetrics } from "./lib/metrics.js";
 import { restoreDrill } from "./lib/restore-drill.js";
 import { isReady, psql } from "./lib/postgres.js";

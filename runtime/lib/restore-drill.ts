@@ -26,7 +26,15 @@ export async function restoreDrill(env: BackupEnv): Promise<DrillResult> {
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const port = String(env.POSTGRES_PORT + 1);
   try {
-    const restored = await pgbackrest(env, ["restore", `--pg1-path=${data}`, "--type=immediate", "--target-action=promote", "--archive-mode=off"]);
+    // Another drill (the scheduled one, or a person's) holds pgBackRest's restore lock: wait for
+    // it instead of failing; the lock is taken before anything is written, so the retry is clean.
+    const args = ["restore", `--pg1-path=${data}`, "--type=immediate", "--target-action=promote", "--archive-mode=off"];
+    const deadline = Date.now() + 30 * 60_000;
+    let restored = await pgbackrest(env, args);
+    while (restored.code !== 0 && /ERROR: \[050\]/.test(restored.stdout + restored.stderr) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 2000));
+      restored = await pgbackrest(env, args);
+    }
     if (restored.code !== 0) return { ok: false, summary: `restore drill FAILED: restore: ${failureReason(restored)}` };
     const label = restored.stdout.match(/restore backup set (\d{8}-\d{6}F[^\s,]*)/)?.[1] ?? "latest";
     const options = ["-c listen_addresses=''", `-c unix_socket_directories=${dir}`, `-c port=${port}`, "-c archive_mode=off", "-c shared_buffers=32MB"].join(" ");

@@ -10,6 +10,7 @@
  */
 import { containerEngine } from "../harness/engine.js";
 import { BackupTestbed } from "../harness/testbed.js";
+import { percentile } from "./stats.js";
 import type { StartedPrimaryContainer } from "../harness/primary.js";
 
 const scale = Number(process.env.SCALE ?? 70);
@@ -30,7 +31,6 @@ const ok = async (db: StartedPrimaryContainer, cmd: string[]) => {
   return r.output;
 };
 const pgbench = (db: StartedPrimaryContainer, args: string[]) => ok(db, ["pgbench", "-h", "/var/run/postgresql", "-U", creds.user, ...args, creds.database]);
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 try {
   const bucket = await bed.s3.createBucket("bench-backup");

@@ -4,19 +4,15 @@
  * default 70: about 1.1 GB), a full backup goes to the S3 fixture, then a new container
  * restores it. RUNS restores (default 2) are timed; the table prints each and the median.
  */
-import { Network } from "testcontainers";
-import { PrimaryContainer } from "../harness/primary.js";
-import { productImage } from "../harness/image.js";
-import { S3Container } from "../harness/s3.js";
+import { BackupTestbed } from "../harness/testbed.js";
+import { median } from "./stats.js";
 
 const scale = Number(process.env.SCALE ?? 70);
 const runs = Number(process.env.RUNS ?? 2);
-const image = await productImage();
-const network = await new Network().start();
-const s3 = await new S3Container().withNetwork(network).start();
-const bucket = await s3.createBucket("bench-restore");
+const bed = await new BackupTestbed().start();
+const bucket = await bed.s3.createBucket("bench-restore");
 const creds = { user: "bench", password: "bench", database: "bench" };
-const primary = () => new PrimaryContainer(image).withNetwork(network).withBucket(bucket)
+const primary = () => bed.primary(bucket)
   .withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database)
   .withSchedule({ full: "off", diff: "off", incr: "off" });
 
@@ -46,12 +42,10 @@ try {
     await restored.stop({ removeVolumes: true });
   }
   const mb = Number(bytes) / 1e6;
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(`\nrestore of pgbench scale ${scale}: ${mb.toFixed(0)} MB of databases, full backup ${full.label} stored ${(full.info.repository.delta / 1e6).toFixed(0)} MB (zst, bundled) in ${backupSeconds.toFixed(1)} s`);
   console.log("| run | pgbackrest restore | throughput | container start to ready | start to first write |\n| --- | --- | --- | --- | --- |");
   rows.forEach((r, i) => console.log(`| ${i + 1} | ${r.restore.toFixed(1)} s | ${(mb / r.restore).toFixed(0)} MB/s | ${r.ready.toFixed(1)} s | ${r.writable.toFixed(1)} s |`));
   console.log(`| median | ${median(rows.map((r) => r.restore)).toFixed(1)} s | ${(mb / median(rows.map((r) => r.restore))).toFixed(0)} MB/s | ${median(rows.map((r) => r.ready)).toFixed(1)} s | ${median(rows.map((r) => r.writable)).toFixed(1)} s |`);
 } finally {
-  await s3.stop();
-  await network.stop();
+  await bed.stop();
 }

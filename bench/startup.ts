@@ -7,6 +7,7 @@ import { $ } from "zx";
 import { baseImage } from "../harness/base-image.js";
 import { containerEngine } from "../harness/engine.js";
 import { productImage } from "../harness/image.js";
+import { median } from "./stats.js";
 
 const runs = Number(process.env.RUNS ?? 3);
 const { cli } = await containerEngine();
@@ -25,11 +26,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t = performance.now();
   await fn();
   return (performance.now() - t) / 1000;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 const newDb: number[] = [];

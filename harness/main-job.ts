@@ -5,25 +5,18 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Network } from "testcontainers";
-import { productImage } from "./image.js";
 import { projectRoot } from "./paths.js";
 import { rootCertOf } from "./pg-client.js";
-import { PrimaryContainer } from "./primary.js";
-import { S3Container } from "./s3.js";
+import { BackupTestbed } from "./testbed.js";
 
 const started = Date.now();
 console.log("Preparing the container engine and images (first run on a machine: about 2 minutes)...");
-const image = await productImage();
-const network = await new Network().start();
-const s3 = await new S3Container().withNetwork(network).start();
-const bucket = await s3.createBucket("main-job");
-const db = await new PrimaryContainer(image)
-  .withNetwork(network)
+const bed = await new BackupTestbed().start();
+const bucket = await bed.s3.createBucket("main-job");
+const db = await bed.primary(bucket)
   .withUsername("postgres")
   .withPassword("postgres")
   .withDatabase("app")
-  .withBucket(bucket)
   .start();
 
 let stopping = false;
@@ -32,8 +25,7 @@ async function stop(): Promise<void> {
   stopping = true;
   console.log("\nStopping: removing the primary, the S3 server and the network...");
   await db.stop({ removeVolumes: true }).catch(() => {});
-  await s3.stop().catch(() => {});
-  await network.stop().catch(() => {});
+  await bed.stop().catch(() => {});
   process.exit(0);
 }
 process.on("SIGINT", () => void stop());
@@ -45,7 +37,7 @@ mkdirSync(join(projectRoot, ".run"), { recursive: true });
 writeFileSync(caFile, await rootCertOf(db));
 
 console.log(`
-postgres-pgbackrest is running (${image}), ready in ${((Date.now() - started) / 1000).toFixed(0)} s.
+postgres-pgbackrest is running (${bed.image}), ready in ${((Date.now() - started) / 1000).toFixed(0)} s.
 
   Connect:   psql "postgresql://postgres:postgres@localhost:${db.getPort()}/app?sslmode=verify-full&sslrootcert=${caFile}"
   Container: ${db.getId().slice(0, 12)}   (try: ${process.env.CONTAINERS_CONF ? "podman" : "docker"} exec ${db.getId().slice(0, 12)} postgres-ba info)

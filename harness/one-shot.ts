@@ -139,10 +139,6 @@ export class DetachedContainer {
     await $({ quiet: true, nothrow: true })`${this.cli} kill ${this.id}`;
   }
 
-  async logs(): Promise<string> {
-    return (await $({ quiet: true, nothrow: true })`${this.cli} logs ${this.id} 2>&1`).stdout;
-  }
-
   async remove(): Promise<void> {
     await $({ quiet: true, nothrow: true })`${this.cli} rm -f ${this.id}`;
   }

@@ -5,12 +5,17 @@ import { appendFileSync } from "node:fs";
  *   2026-11-25 02:50:00.123 UTC [postgres-ba] configure-postgres: wrote postgres-ba.conf
  */
 export function log(topic: string, message: string): void {
-  process.stdout.write(`${timestamp()} [postgres-ba] ${topic}: ${message}\n`);
+  process.stdout.write(line(topic, message, false));
 }
 
 /** Always one line, whatever the message holds, so the cause is the line a user greps for. */
 export function logError(topic: string, message: string): void {
-  process.stderr.write(`${timestamp()} [postgres-ba] ${topic}: ERROR: ${message.trim().replace(/\s*\n\s*/g, " | ")}\n`);
+  process.stderr.write(line(topic, message, true));
+}
+
+function line(topic: string, message: string, isError: boolean): string {
+  const text = isError ? `ERROR: ${message.trim().replace(/\s*\n\s*/g, " | ")}` : message;
+  return `${timestamp()} [postgres-ba] ${topic}: ${text}\n`;
 }
 
 function timestamp(): string {
@@ -22,10 +27,10 @@ export const backupLogFile = "/var/log/pgbackrest/backup-cron.log";
 
 /** A backup or schedule line: to the container log and appended to backupLogFile. */
 export function logBackup(topic: string, message: string, isError = false): void {
-  (isError ? logError : log)(topic, message);
-  const line = `${timestamp()} [postgres-ba] ${topic}: ${isError ? "ERROR: " : ""}${message.trim().replace(/\s*\n\s*/g, " | ")}\n`;
+  const text = line(topic, message, isError);
+  (isError ? process.stderr : process.stdout).write(text);
   try {
-    appendFileSync(backupLogFile, line);
+    appendFileSync(backupLogFile, text);
   } catch {
     // Not writable (drop-in mode has no pgBackRest directories): stdout still has the line.
   }

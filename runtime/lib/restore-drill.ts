@@ -8,8 +8,9 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupEnv } from "../env/parse.js";
-import { lastLines, run, runOk } from "./exec.js";
+import { lastLines, run } from "./exec.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
+import { psql } from "./postgres.js";
 import { pgbackrestChildEnv } from "../render/pgbackrest-conf.js";
 import { runtimeDir } from "./state.js";
 
@@ -24,7 +25,7 @@ export async function restoreDrill(env: BackupEnv): Promise<DrillResult> {
   mkdirSync(data, { recursive: true, mode: 0o700 });
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  const port = String(env.POSTGRES_PORT + 1);
+  const port = env.POSTGRES_PORT + 1;
   try {
     // Another drill (the scheduled one, or a person's) holds pgBackRest's restore lock: wait for
     // it instead of failing; the lock is taken before anything is written, so the retry is clean.
@@ -45,7 +46,7 @@ export async function restoreDrill(env: BackupEnv): Promise<DrillResult> {
       return { ok: false, summary: `restore drill FAILED: backup ${label} restored but the server did not start: ${lastLines(log.split("\n").filter((l) => /FATAL|PANIC|ERROR/.test(l)).join("\n") || log)}` };
     }
     try {
-      const sql = (q: string) => runOk("psql", ["-h", dir, "-p", port, "-U", env.POSTGRES_USER, "-d", "postgres", "--no-psqlrc", "-tAc", q]).then((r) => r.stdout.trim());
+      const sql = (q: string) => psql(env, q, { host: dir, port });
       for (let i = 0; i < 600 && (await sql("SELECT pg_is_in_recovery()")) === "t"; i++) await new Promise((r) => setTimeout(r, 500));
       const databases = await sql("SELECT string_agg(datname, ', ' ORDER BY datname) FROM pg_database WHERE NOT datistemplate");
       return { ok: true, summary: `restore drill passed: backup ${label} restored, started and answered (databases: ${databases}) in ${elapsed()}` };

@@ -19,20 +19,30 @@ import { runServer } from "./lib/server.js";
 import { backupState } from "./lib/state.js";
 import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
 import { pgbackrestChildEnv } from "./render/pgbackrest-conf.js";
+import { completePromotion } from "./lib/promotion.js";
+import { ensureReplicationRole, isStandbyData, upstreamOf } from "./lib/replication.js";
 import { checkOldLayout } from "./steps/check-old-layout.js";
+import { checkPrimaryRole } from "./steps/check-primary-role.js";
+import { clearStaleLock } from "./steps/clear-stale-lock.js";
+import { cloneReplica } from "./steps/clone-replica.js";
 import { configurePgbackrest } from "./steps/configure-pgbackrest.js";
 import { configurePostgres } from "./steps/configure-postgres.js";
 import { ensureTls } from "./steps/ensure-tls.js";
 import { initDatabase } from "./steps/init-database.js";
 import { prepareDirectories } from "./steps/prepare-directories.js";
+import { rejoinAsReplica } from "./steps/rejoin-as-replica.js";
 import { restoreFromBackup } from "./steps/restore-from-backup.js";
 import type { Context, Step } from "./steps/step.js";
 import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
 
 /** Before the privilege drop: checks that touch nothing, then directory ownership. */
 const asRoot: Step[] = [checkOldLayout, verifyMinimumEnv, prepareDirectories];
-/** As postgres. pgbackrest.conf comes first: a restore needs it. */
-const asPostgres: Step[] = [configurePgbackrest, restoreFromBackup, ensureTls, initDatabase, configurePostgres];
+/**
+ * As postgres. pgbackrest.conf comes first: a restore needs it. The data directory's role is
+ * settled (restored, rejoined, cloned; never a second writable primary) before TLS and init,
+ * so a refused start has written nothing.
+ */
+const asPostgres: Step[] = [configurePgbackrest, clearStaleLock, restoreFromBackup, rejoinAsReplica, cloneReplica, checkPrimaryRole, ensureTls, initDatabase, configurePostgres];
 
 export async function entrypoint(argv: string[]): Promise<number> {
   // `docker run image -c shared_buffers=1GB` means "postgres with these flags", as upstream.
@@ -53,11 +63,12 @@ export async function entrypoint(argv: string[]): Promise<number> {
 
   clearReady();
   const expectPromotion = existsSync(join(env.PGDATA, "recovery.signal")) && env.RESTORE_TARGET_ACTION !== "pause";
+  const standby = isStandbyData(env.PGDATA);
   const server = runServer(env, ctx.serverArgs, backupsEnabled(env) ? pgbackrestChildEnv(env, process.env) : {});
   const scheduler = backupsEnabled(env) && !env.REPO_READ_ONLY
     ? new BackupScheduler(scheduledJobs(env), (type) => scheduledBackup(env, type), (m) => logBackup("schedule", m))
     : undefined;
-  void afterServerStart(env, server.exited, scheduler, expectPromotion);
+  void afterServerStart(env, server.exited, scheduler, expectPromotion, standby);
   const status = await server.exited;
   scheduler?.stop();
   log("entrypoint", `PostgreSQL exited with status ${status}`);
@@ -69,8 +80,11 @@ async function runStep(step: Step, ctx: Context): Promise<void> {
   log(step.name, "did" in result ? result.did : `skipped: ${result.skipped}`);
 }
 
-/** Once the server accepts connections: first backup of a new database, then the schedule. */
-async function afterServerStart(env: Env, exited: Promise<number>, scheduler: BackupScheduler | undefined, expectPromotion: boolean): Promise<void> {
+/**
+ * Once the server accepts connections. A primary: replication role, first backup of a new
+ * database, then the schedule. A standby: nothing until it is promoted, then the same.
+ */
+async function afterServerStart(env: Env, exited: Promise<number>, scheduler: BackupScheduler | undefined, expectPromotion: boolean, standby: boolean): Promise<void> {
   let stopped = false;
   void exited.then(() => (stopped = true));
   // After a restore the server accepts read-only connections while it replays WAL: wait for the
@@ -79,19 +93,37 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
     if (stopped) return;
     await new Promise((r) => setTimeout(r, 500));
   }
-  const description = await describeServer(env);
-  markReady(description);
-  log("server", description);
+  if (standby) {
+    const description = await describeServer(env);
+    markReady(description);
+    log("server", description);
+    log("replica", `standby of ${env.PRIMARY_HOST}:${env.PRIMARY_PORT} through slot ${upstreamOf(env).slot}: no backups and no schedule until \`postgres-ba promote\``);
+    while (await inRecovery(env)) {
+      if (stopped) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    log("replica", "promoted: this server is now a writable primary");
+    await completePromotion(env);
+    markReady(await describeServer(env));
+  } else {
+    if (!(await inRecovery(env))) {
+      await ensureReplicationRole(env).then((m) => log("replication-role", m), (e: Error) => logError("replication-role", e.message));
+    }
+    const description = await describeServer(env);
+    markReady(description);
+    log("server", description);
+  }
   if (!backupsEnabled(env) || !scheduler) {
     log("bootstrap-backups", `skipped: ${backupsEnabled(env) ? "REPO_READ_ONLY: the repository is only restored from" : "PGBACKREST_STANZA is not set (drop-in mode)"}`);
     return;
   }
-  const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
+  // After a promotion completePromotion did the stanza's part (a failure there is retried by the schedule).
+  const state = standby ? "promoted" : backupState(env.PGDATA, env.PGBACKREST_STANZA);
   if (state === "adopted") {
     log("bootstrap-backups", `skipped: this data directory was not created by this image; to start backups run: docker exec <container> postgres-ba init-backups`);
   } else if (state === "active") {
     log("bootstrap-backups", `skipped: stanza ${env.PGBACKREST_STANZA} is active and its first full backup exists`);
-  } else {
+  } else if (state === "pending") {
     await bootstrap(env);
   }
   if (stopped) return;

@@ -7,6 +7,9 @@ import { envTable, type EnvVar } from "../env/table.js";
 import { initBackups, takeBackup } from "../lib/backups.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest, type BackupType } from "../lib/pgbackrest.js";
+import { currentTimeline, readPromotion } from "../lib/promotion.js";
+import { psql } from "../lib/postgres.js";
+import { isStandbyData } from "../lib/replication.js";
 import { restoreDrill } from "../lib/restore-drill.js";
 import { backupState } from "../lib/state.js";
 import { gatherStatus, renderStatus } from "../lib/status.js";
@@ -26,10 +29,13 @@ function backupEnv(): BackupEnv {
   return env;
 }
 
-/** For commands that write to the repository. */
+/** For commands that write to the repository: not a restore-only clone, not a standby. */
 function writableBackupEnv(): BackupEnv {
   const env = backupEnv();
   if (env.REPO_READ_ONLY) throw new FatalError("REPO_READ_ONLY=true: this container only restores from the repository and never writes to it. Fix: unset REPO_READ_ONLY.", exitCodes.usage);
+  if (isStandbyData(env.PGDATA)) {
+    throw new FatalError(`this container is a standby of ${env.PRIMARY_HOST ?? "its primary"}: backups are taken by the primary. Fix: run the command there, or promote this one first (postgres-ba promote)`, exitCodes.usage);
+  }
   return env;
 }
 
@@ -46,6 +52,33 @@ export const commands: Record<string, Command> = {
       await initBackups(env);
       console.log(`stanza ${env.PGBACKREST_STANZA} created and first full backup taken; scheduled backups will run`);
       return 0;
+    },
+  },
+  promote: {
+    usage: "promote",
+    summary: "Make this replica a writable primary for good; returns once the stanza accepts the new timeline and a full backup is taken.",
+    async run() {
+      const env = parseEnv(process.env);
+      if ((await psql(env, "SELECT pg_is_in_recovery();")) === "f") {
+        console.log(`already a writable primary on timeline ${await currentTimeline(env)}: nothing to do`);
+        return 0;
+      }
+      // Only a container started as a standby watches for its promotion (a paused restore does not).
+      const watched = isStandbyData(env.PGDATA);
+      const started = Date.now();
+      if ((await psql(env, "SELECT pg_promote(true, 60);")) !== "t") throw new FatalError("pg_promote did not finish within 60 s; see the container log", exitCodes.failure);
+      const timeline = await currentTimeline(env);
+      console.log(`promoted in ${((Date.now() - started) / 1000).toFixed(2)} s: writable primary on timeline ${timeline}${watched ? "; the container now checks the stanza and takes a full backup" : ""}`);
+      if (!watched) return 0;
+      // The running container does the rest (it notices any promotion); wait for its record.
+      for (;;) {
+        const record = readPromotion(env.PGDATA);
+        if (record?.timeline === timeline) {
+          (record.ok ? console.log : console.error)(record.detail);
+          return record.ok ? 0 : exitCodes.failure;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
     },
   },
   backup: {

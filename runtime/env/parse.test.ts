@@ -82,8 +82,17 @@ describe("parseEnv", () => {
     expect(errorOf({ ...backup, S3_BUCKET: "b" }).message).toMatch(/^S3_BUCKET="b": expected an S3 bucket name \(3-63/);
   });
 
-  it("refuses restore and replica at once before saying either is unavailable", () => {
+  it("refuses restore and replica at once", () => {
     expect(errorOf({ ...backup, PG_MODE: "replica", RESTORE_FROM_BACKUP: "true" }).variable).toBe("RESTORE_FROM_BACKUP=true with PG_MODE=replica");
+  });
+
+  it("needs PRIMARY_HOST and REPLICATION_PASSWORD for a replica, and a stanza to bootstrap from a backup", () => {
+    expect(errorOf({ PG_MODE: "replica" }).variable).toBe("PRIMARY_HOST");
+    expect(errorOf({ PG_MODE: "replica", PRIMARY_HOST: "db" }).variable).toBe("REPLICATION_PASSWORD");
+    expect(errorOf({ PG_MODE: "replica", PRIMARY_HOST: "db", REPLICATION_PASSWORD: "x", REPLICA_BOOTSTRAP: "backup" }).variable).toBe("REPLICA_BOOTSTRAP=backup");
+    expect(errorOf({ REPLICATION_PASSWORD: "x", REPLICATION_USER: "postgres" }).variable).toBe('REPLICATION_USER="postgres"');
+    const env = parseEnv({ PG_MODE: "replica", PRIMARY_HOST: "db", REPLICATION_PASSWORD_FILE: "/run/secrets/r" }, () => "from-file\n");
+    expect([env.REPLICATION_PASSWORD, env.REPLICATION_USER, env.REPLICATION_SSLMODE, env.REPLICA_BOOTSTRAP, env.PRIMARY_PORT]).toEqual(["from-file", "replicator", "verify-ca", "basebackup", 5432]);
   });
 });
 

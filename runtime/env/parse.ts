@@ -87,8 +87,23 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     }
   },
   (env) => {
-    if (env.PG_MODE === "replica") {
-      throw new ConfigError('PG_MODE="replica"', "replica mode is not available in this version of the image", "use PG_MODE=primary (see the README's roadmap)");
+    if (env.PG_MODE !== "replica") return;
+    if (!env.PRIMARY_HOST) {
+      throw new ConfigError("PRIMARY_HOST", "is required because PG_MODE=replica: a replica needs a primary to clone and stream from", "set PRIMARY_HOST to the primary's host name (e.g. PRIMARY_HOST=db-primary), or set PG_MODE=primary");
+    }
+    if (!env.REPLICATION_PASSWORD) {
+      throw new ConfigError("REPLICATION_PASSWORD", `is required because PG_MODE=replica: the replica connects to ${env.PRIMARY_HOST} as ${env.REPLICATION_USER}`,
+        "set REPLICATION_PASSWORD (or REPLICATION_PASSWORD_FILE) to the value the primary was started with");
+    }
+    if (env.REPLICA_BOOTSTRAP === "backup" && !env.PGBACKREST_STANZA) {
+      throw new ConfigError("REPLICA_BOOTSTRAP=backup", "restores from the primary's repository, but PGBACKREST_STANZA is not set",
+        "set PGBACKREST_STANZA and the S3_* variables of the primary, or use REPLICA_BOOTSTRAP=basebackup");
+    }
+  },
+  (env) => {
+    if (env.REPLICATION_PASSWORD && env.REPLICATION_USER === env.POSTGRES_USER) {
+      throw new ConfigError(`REPLICATION_USER=${JSON.stringify(env.REPLICATION_USER)}`, "is the superuser; replication uses a role of its own that is not a superuser",
+        "choose another name (default replicator)");
     }
   },
   (env) => {

@@ -54,7 +54,7 @@ export const envTable = [
 
   // --- what this container is ---
   v({ name: "PG_MODE", kind: oneOf("primary", "replica"), group: "Mode", default: "primary",
-      doc: "primary: read-write server that backs itself up. replica: streaming standby (not available in this version)." }),
+      doc: "primary: read-write server that backs itself up. replica: hot standby cloned from PRIMARY_HOST that streams over verified TLS and takes no backups until `postgres-ba promote`." }),
   v({ name: "RESTORE_FROM_BACKUP", kind: bool, group: "Mode", default: "false",
       doc: "When PGDATA is empty: restore from S3 (latest backup and all archived WAL unless a RESTORE_TARGET_* is set), then run as a primary on the same stanza. A valid PGDATA is never overwritten." }),
 
@@ -138,6 +138,22 @@ export const envTable = [
       doc: "Verify the S3 server's certificate. false keeps TLS but accepts any certificate: not for production." }),
 
   // --- replication ---
+  v({ name: "PRIMARY_HOST", kind: pattern(/^[A-Za-z0-9.-]{1,253}$/, "a host name or IP address"), group: "Replication",
+      doc: "PG_MODE=replica: the primary to clone and stream from. Required for a replica." }),
+  v({ name: "PRIMARY_PORT", kind: int(1, 65535), group: "Replication", default: "5432", doc: "Port of PRIMARY_HOST." }),
+  v({ name: "PRIMARY_WAIT_SECONDS", kind: int(0, 86400), group: "Replication", default: "120",
+      doc: "How long a new replica waits for PRIMARY_HOST to accept connections (one attempt and one log line every 2 s) before it gives up." }),
+  v({ name: "REPLICATION_USER", kind: pattern(/^[a-z_][a-z0-9_]{0,62}$/, "a role name of lowercase letters, digits and '_'"), group: "Replication", default: "replicator",
+      doc: "Role replicas connect as: LOGIN REPLICATION, not a superuser. A primary creates or updates it at every start when REPLICATION_PASSWORD is set." }),
+  v({ name: "REPLICATION_PASSWORD", kind: text, group: "Replication", fileForm: true, secret: true,
+      doc: "Password of REPLICATION_USER. Required for a replica; on a primary it enables replication (same value on every member)." }),
+  v({ name: "REPLICATION_SSLMODE", kind: oneOf("verify-ca", "verify-full"), group: "Replication", default: "verify-ca",
+      doc: "How a replica checks the primary's certificate against CA_DIR/ca.crt. verify-full also checks that the certificate names PRIMARY_HOST." }),
+  v({ name: "REPLICATION_SLOT", kind: pattern(/^[a-z0-9_]{1,63}$/, "a slot name of lowercase letters, digits and '_'"), group: "Replication",
+      defaultDoc: "SERVER_NAME as a slot name (recorded at the first clone)",
+      doc: "Physical replication slot this replica creates on the primary and streams through, so the primary keeps the WAL it still needs." }),
+  v({ name: "REPLICA_BOOTSTRAP", kind: oneOf("basebackup", "backup"), group: "Replication", default: "basebackup",
+      doc: "How an empty replica gets its data. basebackup: pg_basebackup from the primary. backup: restore the latest backup from S3 as a standby (needs the primary's PGBACKREST_STANZA and S3_*), then stream: no base backup load on the primary." }),
   v({ name: "MAX_WAL_SENDERS", kind: int(1, 262143), group: "Replication", default: "10", doc: "max_wal_senders." }),
   v({ name: "MAX_REPLICATION_SLOTS", kind: int(1, 262143), group: "Replication", default: "10", doc: "max_replication_slots." }),
 

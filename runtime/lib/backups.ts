@@ -25,7 +25,8 @@ export async function initBackups(env: BackupEnv): Promise<void> {
   markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
 }
 
-export async function takeBackup(env: BackupEnv, type: BackupType): Promise<void> {
+/** Takes one backup and returns its label. */
+export async function takeBackup(env: BackupEnv, type: BackupType): Promise<string> {
   const started = Date.now();
   logBackup("backup", `${type} backup started`);
   const result = await pgbackrest(env, ["backup", `--type=${type}`]);
@@ -33,6 +34,7 @@ export async function takeBackup(env: BackupEnv, type: BackupType): Promise<void
   const label = result.stdout.match(/new backup label = (\S+)/)?.[1] ?? "";
   const note = /no prior backup exists, (\w+) backup has been changed to full/.test(result.stdout) ? " (no prior full backup: taken as full)" : "";
   logBackup("backup", `${type} backup ${label} finished in ${((Date.now() - started) / 1000).toFixed(1)} s${note}`);
+  return label;
 }
 
 /**

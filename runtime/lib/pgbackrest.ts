@@ -11,6 +11,16 @@ export type BackupType = "full" | "diff" | "incr";
  */
 export const pgbackrestBinary = "/usr/bin/pgbackrest";
 
+/**
+ * restore_command for a server that recovers from this stanza. Synchronous archive-get: the
+ * asynchronous one waits up to archive-timeout for segments that do not exist yet (a standby asks
+ * for the next segment all the time, and a promotion then stalls), and its spool is shared by
+ * every pgBackRest process in the container.
+ */
+export function archiveGetCommand(env: BackupEnv, pgPath = env.PGDATA): string {
+  return `${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} --pg1-path=${pgPath} --no-archive-async archive-get %f "%p"`;
+}
+
 /** Runs pgBackRest for the configured stanza (unless args name one already). */
 export function pgbackrest(env: BackupEnv, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const stanza = args.some((a) => a === "--stanza" || a.startsWith("--stanza=")) ? [] : [`--stanza=${env.PGBACKREST_STANZA}`];

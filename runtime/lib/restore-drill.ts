@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupEnv } from "../env/parse.js";
 import { lastLines, run } from "./exec.js";
-import { failureReason, pgbackrest, pgbackrestBinary } from "./pgbackrest.js";
+import { archiveGetCommand, failureReason, pgbackrest } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
 import { pgbackrestChildEnv } from "../render/pgbackrest-conf.js";
 import { runtimeDir } from "./state.js";
@@ -29,9 +29,8 @@ export async function restoreDrill(env: BackupEnv): Promise<DrillResult> {
   try {
     // Another drill (the scheduled one, or a person's) holds pgBackRest's restore lock: wait for
     // it instead of failing; the lock is taken before anything is written, so the retry is clean.
-    // Its restore_command fetches WAL synchronously: the asynchronous archive-get spool is shared
-    // by every pgBackRest process in the container, and two drills at once collided in it.
-    const restoreCommand = `${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} --pg1-path=${data} --no-archive-async archive-get %f "%p"`;
+    // Its restore_command fetches WAL synchronously: two drills at once collided in the async spool.
+    const restoreCommand = archiveGetCommand(env, data);
     const args = ["restore", `--pg1-path=${data}`, "--type=immediate", "--target-action=promote", "--archive-mode=off", `--recovery-option=restore_command=${restoreCommand}`];
     const deadline = Date.now() + 30 * 60_000;
     let restored = await pgbackrest(env, args);

@@ -5,7 +5,7 @@
  */
 import { backupsEnabled } from "../env/parse.js";
 import type { Env } from "../env/table.js";
-import { pgbackrestBinary } from "../lib/pgbackrest.js";
+import { archiveGetCommand, pgbackrestBinary } from "../lib/pgbackrest.js";
 import { tlsPaths } from "../lib/tls-paths.js";
 
 export const managedConfName = "postgres-ba.conf";
@@ -14,7 +14,13 @@ export const includeLine = `include_if_exists = '${managedConfName}'`;
 /** discard until the stanza exists and a first full backup is wanted, then pgbackrest. */
 export type ArchiveState = "discard" | "pgbackrest";
 
-export function renderPostgresqlConf(env: Env, archive: ArchiveState): string {
+/** A standby's connection to its primary: conninfo without a password (it is in a passfile). */
+export interface StandbySettings {
+  primaryConninfo: string;
+  slot: string;
+}
+
+export function renderPostgresqlConf(env: Env, archive: ArchiveState, standby?: StandbySettings): string {
   const tls = tlsPaths(env);
   const lines = [
     "# Managed by postgres-ba: rewritten from environment variables at every start. Do not edit;",
@@ -28,6 +34,8 @@ export function renderPostgresqlConf(env: Env, archive: ArchiveState): string {
     "wal_level = replica",
     `max_wal_senders = ${env.MAX_WAL_SENDERS}`,
     `max_replication_slots = ${env.MAX_REPLICATION_SLOTS}`,
+    // pg_rewind needs it: an old primary can rejoin the new one without a full clone.
+    "wal_log_hints = on",
   ];
   if (backupsEnabled(env) && !env.REPO_READ_ONLY) {
     lines.push("archive_mode = on", `archive_timeout = ${env.ARCHIVE_TIMEOUT}`);
@@ -38,6 +46,18 @@ export function renderPostgresqlConf(env: Env, archive: ArchiveState): string {
       // kept: pg_wal cannot fill up while the stanza does not exist yet (and nothing logs errors).
       lines.push("# no full backup exists yet: WAL is not archived until `postgres-ba init-backups` or the first backup runs", "archive_command = '/bin/true'");
     }
+  }
+  if (backupsEnabled(env)) {
+    // Used only in recovery: a standby behind its slot, pg_rewind --restore-target-wal.
+    lines.push(`restore_command = ${quote(archiveGetCommand(env))}`);
+  }
+  if (standby) {
+    lines.push(
+      "# standby of PRIMARY_HOST (standby.signal); `postgres-ba promote` makes it a primary",
+      "hot_standby = on",
+      `primary_conninfo = ${quote(standby.primaryConninfo)}`,
+      `primary_slot_name = ${quote(standby.slot)}`,
+    );
   }
   return lines.join("\n") + "\n";
 }

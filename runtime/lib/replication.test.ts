@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "../env/parse.js";
+import { renderPostgresqlConf } from "../render/postgresql-conf.js";
+import { newestArchivedTimeline } from "../steps/check-primary-role.js";
+import { parseControlData } from "./control-data.js";
+import { classifyFailure, conninfo, scramVerifier, slotName, type Upstream } from "./replication.js";
+
+const up: Upstream = { host: "db-primary", port: 5432, user: "replicator", password: "s3cret", sslmode: "verify-ca", caFile: "/var/lib/postgresql/ca/ca.crt", slot: "replica_1" };
+
+describe("replication helpers", () => {
+  it("turns host names into slot names", () => {
+    expect(slotName("Replica-1.example")).toBe("replica_1_example");
+    expect(slotName("x".repeat(80))).toHaveLength(63);
+  });
+
+  it("builds a conninfo without the password, quoting like libpq", () => {
+    const text = conninfo({ ...up, host: "it's" }, { passfile: "/p" });
+    expect(text).toContain("host='it\\'s'");
+    expect(text).toContain("sslmode='verify-ca' sslrootcert='/var/lib/postgresql/ca/ca.crt'");
+    expect(text).toContain("passfile='/p'");
+    expect(text).not.toContain("s3cret");
+  });
+
+  it("classifies libpq failures into what waiting can and cannot fix", () => {
+    expect(classifyFailure('connection to server at "db" (10.0.0.2), port 5432 failed: FATAL:  password authentication failed for user "replicator"')).toBe("credentials");
+    expect(classifyFailure("connection to server at \"db\" failed: SSL error: certificate verify failed")).toBe("certificate");
+    expect(classifyFailure('server certificate for "primary" (and 2 other names) does not match host name "10.0.0.2"')).toBe("certificate");
+    expect(classifyFailure('FATAL:  no pg_hba.conf entry for replication connection from host "10.0.0.3"')).toBe("refused");
+    expect(classifyFailure('could not translate host name "nowhere" to address: Name or service not known')).toBe("unreachable");
+    expect(classifyFailure("connection refused")).toBe("unreachable");
+    expect(classifyFailure("FATAL:  the database system is starting up")).toBe("unreachable");
+  });
+
+  it("computes SCRAM-SHA-256 verifiers PostgreSQL can store", () => {
+    const salt = Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64");
+    const v = scramVerifier("pencil", salt);
+    expect(v).toMatch(/^SCRAM-SHA-256\$4096:W22ZaJ0SNY7soEsUEjb6gQ==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/);
+    expect(scramVerifier("pencil", salt)).toBe(v);
+    expect(scramVerifier("pencil")).not.toBe(v);
+  });
+
+  it("finds the newest archived timeline of one cluster only", () => {
+    const info = {
+      db: [{ id: 1, "system-id": "111" }, { id: 2, "system-id": "222" }],
+      archive: [
+        { database: { id: 1 }, max: "000000020000000000000009" },
+        { database: { id: 2 }, max: "000000050000000000000001" },
+      ],
+    };
+    expect(newestArchivedTimeline(info, "111")).toBe(2);
+    expect(newestArchivedTimeline(info, "333")).toBeUndefined();
+    expect(newestArchivedTimeline({}, "111")).toBeUndefined();
+  });
+
+  it("reads pg_controldata", () => {
+    const text = "Database system identifier:           7441234567890123456\nDatabase cluster state:               shut down\nLatest checkpoint's TimeLineID:       3\n";
+    expect(parseControlData(text)).toEqual({ systemId: "7441234567890123456", timeline: 3, state: "shut down" });
+  });
+
+  it("renders a standby's settings and a synchronous restore_command", () => {
+    const env = parseEnv({ PG_MODE: "replica", PRIMARY_HOST: "db-primary", REPLICATION_PASSWORD: "x", PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "k", S3_SECRET_KEY: "s" });
+    const conf = renderPostgresqlConf(env, "pgbackrest", { primaryConninfo: "host='db-primary'", slot: "replica_1" });
+    expect(conf).toContain("primary_conninfo = 'host=''db-primary'''");
+    expect(conf).toContain("primary_slot_name = 'replica_1'");
+    expect(conf).toContain("wal_log_hints = on");
+    expect(conf).toMatch(/restore_command = '.*--no-archive-async archive-get %f "%p"'/);
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * Never two writable primaries on one stanza. Before a data directory starts as a primary:
+ * - a standby's data (standby.signal) is refused under PG_MODE=primary: only a promotion turns
+ *   a standby into a primary;
+ * - when the repository already holds WAL of a newer timeline of this same cluster, another
+ *   server was promoted after this one stopped: starting would fork the history, so it refuses
+ *   and says how to rejoin. Read-only; an unreachable repository only warns (it must not keep a
+ *   primary down during an S3 outage).
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { backupsEnabled } from "../env/parse.js";
+import { controlData } from "../lib/control-data.js";
+import { exitCodes } from "../lib/exit-codes.js";
+import { failureReason, pgbackrest } from "../lib/pgbackrest.js";
+import { isStandbyData } from "../lib/replication.js";
+import { parseInfoJson } from "../lib/repository.js";
+import { did, FatalError, skipped, type Step } from "./step.js";
+
+interface InfoForTimelines {
+  archive?: Array<{ database: { id: number }; max: string | null }>;
+  db?: Array<{ id: number; "system-id": string }>;
+}
+
+/** The newest timeline with archived WAL for this system id, from `pgbackrest info --output=json`. */
+export function newestArchivedTimeline(info: InfoForTimelines, systemId: string): number | undefined {
+  const ids = new Set((info.db ?? []).filter((d) => d["system-id"] === systemId).map((d) => d.id));
+  const timelines = (info.archive ?? []).filter((a) => ids.has(a.database.id) && a.max).map((a) => parseInt(a.max!.slice(0, 8), 16));
+  return timelines.length ? Math.max(...timelines) : undefined;
+}
+
+export const checkPrimaryRole: Step = {
+  name: "check-primary-role",
+  async run({ env, hasDatabase }) {
+    if (!hasDatabase()) return skipped("no database yet");
+    if (isStandbyData(env.PGDATA)) {
+      if (env.PG_MODE === "primary") {
+        throw new FatalError(
+          `PGDATA ${env.PGDATA} holds a standby (standby.signal) but PG_MODE=primary; a standby becomes a primary only by promotion, never by a restart. ` +
+            "Fix: start it with PG_MODE=replica and run `postgres-ba promote` in it, or give this container an empty volume",
+          exitCodes.dataDirectory,
+        );
+      }
+      return skipped("this data directory is a standby");
+    }
+    if (existsSync(join(env.PGDATA, "recovery.signal"))) return skipped("recovering from a restore");
+    if (!backupsEnabled(env) || env.REPO_READ_ONLY) return skipped(backupsEnabled(env) ? "REPO_READ_ONLY" : "no repository (drop-in mode)");
+    const ours = await controlData(env.PGDATA);
+    const result = await pgbackrest(env, ["info", "--output=json", "--io-timeout=10"], { timeoutMs: 45_000 });
+    if (result.code !== 0) return skipped(`WARNING: repository not readable (${failureReason(result)}); timelines not compared`);
+    const [stanza] = parseInfoJson(result.stdout) as InfoForTimelines[];
+    const newest = newestArchivedTimeline(stanza, ours.systemId);
+    if (newest !== undefined && newest > ours.timeline) {
+      throw new FatalError(
+        `stanza ${env.PGBACKREST_STANZA} holds WAL of timeline ${newest} of this cluster, newer than this data directory's timeline ${ours.timeline}: ` +
+          "another server was promoted after this one stopped, and starting this one as a primary would make two writable primaries. " +
+          "Fix: start this container with PG_MODE=replica and PRIMARY_HOST=<the new primary> (it rejoins with pg_rewind), or remove its volume",
+        exitCodes.dataDirectory,
+      );
+    }
+    return did(`primary on timeline ${ours.timeline}; the repository's newest timeline for this cluster is ${newest ?? "none yet"}`);
+  },
+};

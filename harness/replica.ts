@@ -41,12 +41,17 @@ export class StartedReplicaContainer extends StartedPrimaryContainer {
     super(started, stanza, bucket);
   }
 
-  /** Waits until the WAL receiver streams from the primary. */
-  waitForStreaming(timeoutMs = 120_000): Promise<void> {
-    return pollUntil("WAL receiver streaming", async () => {
-      const [row] = await this.sql<{ status: string }>("SELECT status FROM pg_stat_wal_receiver");
-      return row?.status === "streaming";
-    }, { timeoutMs }).then(() => undefined);
+  /** Waits until the WAL receiver streams from the primary; on timeout the error carries the log's tail. */
+  async waitForStreaming(timeoutMs = 120_000): Promise<void> {
+    try {
+      await pollUntil("WAL receiver streaming", async () => {
+        const [row] = await this.sql<{ status: string }>("SELECT status FROM pg_stat_wal_receiver");
+        return row?.status === "streaming";
+      }, { timeoutMs });
+    } catch (e) {
+      const tail = (await this.logText()).trim().split("\n").slice(-30).join("\n");
+      throw new Error(`${(e as Error).message}\n--- last lines of the replica's log ---\n${tail}`);
+    }
   }
 
   /** Waits until this replica has replayed WAL up to `lsn` (from the primary's walLsn()). */

@@ -7,6 +7,7 @@ export const verifyMinimumEnv: Step = {
   run({ env, hasDatabase }) {
     if (hasDatabase()) return skipped("database exists; the password was set at its initialization");
     if (env.RESTORE_FROM_BACKUP) return skipped("the database and its users come from the backup");
+    if (env.PG_MODE === "replica") return skipped("a replica is a copy of its primary, users and passwords included");
     if (!env.POSTGRES_PASSWORD && env.POSTGRES_HOST_AUTH_METHOD !== "trust") {
       throw new FatalError(
         "POSTGRES_PASSWORD: database is uninitialized and superuser password is not specified. " +

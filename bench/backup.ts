@@ -25,11 +25,7 @@ const seconds = async (fn: () => Promise<unknown>) => {
   await fn();
   return (performance.now() - t) / 1000;
 };
-const ok = async (db: StartedPrimaryContainer, cmd: string[]) => {
-  const r = await db.exec(cmd);
-  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")}: ${r.output.slice(-500)}`);
-  return r.output;
-};
+const ok = async (db: StartedPrimaryContainer, cmd: string[]) => (await db.execOk(cmd)).output;
 const pgbench = (db: StartedPrimaryContainer, args: string[]) => ok(db, ["pgbench", "-h", "/var/run/postgresql", "-U", creds.user, ...args, creds.database]);
 
 try {

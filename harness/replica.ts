@@ -10,6 +10,12 @@ import { pollUntil } from "./poll.js";
 export class ReplicaContainer extends PrimaryContainer {
   private slotName?: string;
 
+  constructor(image: string) {
+    super(image);
+    // A replica copies its primary's data before it reports ready: allow more than a new database.
+    this.withStartupTimeout(300_000);
+  }
+
   /** Clone from and stream from this host (a network alias of the primary). */
   withPrimary(host: string, port = 5432): this {
     return this.withEnvironment({ PG_MODE: "replica", PRIMARY_HOST: host, PRIMARY_PORT: String(port) });

@@ -74,7 +74,7 @@ describe("@replica-errors a replica that cannot be made fails with one clear lin
   it("logs one progress line per attempt while it waits for the primary", async () => {
     const result = await new OneShotContainer(bed.image)
       .withNetwork(bed.network.getName())
-      .withEnvironment({ PG_MODE: "replica", PRIMARY_HOST: "no-such-primary", PRIMARY_WAIT_SECONDS: "3", REPLICATION_PASSWORD: cluster.replicationPassword })
+      .withEnvironment({ PG_MODE: "replica", PRIMARY_HOST: "no-such-primary", PRIMARY_WAIT_SECONDS: "8", REPLICATION_PASSWORD: cluster.replicationPassword })
       .withVolume(cluster.caVolume, caDir)
       .run();
     const waits = result.output.split("\n").filter((l) => /clone-replica: waiting for PRIMARY_HOST no-such-primary:5432 \(attempt \d+, \d+ s left\)/.test(l));

@@ -179,6 +179,12 @@ export class RestoredCloneContainer extends PrimaryContainer {
   }
 }
 
+/** Copies a named volume into a new one (ownership and modes kept), e.g. to try two things on one data directory. */
+export async function copyVolume(image: string, from: string, to: string): Promise<void> {
+  const { cli } = await containerEngine();
+  await $({ quiet: true })`${cli} run --rm --entrypoint sh -v ${from}:/from -v ${to}:/to ${image} -c ${"cp -a /from/. /to/"}`;
+}
+
 /** Removes a named data volume (after the containers using it are gone). */
 export async function removeVolume(name: string): Promise<void> {
   const { cli } = await containerEngine();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  BackupTestbed, ClusterContainer, OneShotContainer, RestoredCloneContainer, caDir, pollUntil,
+  BackupTestbed, ClusterContainer, OneShotContainer, RestoredCloneContainer, caDir, copyVolume, pollUntil, removeVolume,
   type StartedBackupTestbed, type StartedCluster, type StartedReplicaContainer,
 } from "../harness/index.js";
 
@@ -18,7 +18,12 @@ beforeAll(async () => {
   await cluster.primary.sql("CREATE TABLE ledger (id int PRIMARY KEY, note text)");
   await cluster.primary.sql("INSERT INTO ledger SELECT g, 'before failover' FROM generate_series(1, 100) g");
   await promoted.waitForReplay(await cluster.primary.walLsn());
-  // The primary's host dies: killed, no clean shutdown. Its data volume survives.
+  // Replication breaks (the replica can no longer log in), the primary commits a little more that
+  // the replica never receives, then its host dies: killed, no clean shutdown; the volume survives.
+  await cluster.primary.sql("ALTER ROLE replicator NOLOGIN");
+  await cluster.primary.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_replication");
+  await pollUntil("walsender gone", async () => (await cluster.primary.replicationStatus()).length === 0);
+  await cluster.primary.sql("INSERT INTO ledger SELECT g, 'lost with the old primary' FROM generate_series(1001, 1010) g");
   await cluster.primary.stop();
   promoteOutput = (await promoted.promote()).output;
   await promoted.sql("INSERT INTO ledger SELECT g, 'after failover' FROM generate_series(101, 150) g");
@@ -26,6 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  await removeVolume(`${cluster?.primaryVolume}-copy`);
   await bed?.stop();
 });
 
@@ -35,10 +41,10 @@ describe("@failover postgres-ba promote makes a replica the primary, and backups
     expect(promoteOutput).toMatch(/promoted to a primary on timeline 2: role replicator ready .*; stanza main accepts timeline 2 \(pgbackrest check archived its WAL\), full backup \d{8}-\d{6}F taken/);
   });
 
-  it("accepts writes and kept every row replicated before the failover", async () => {
-    const [row] = await promoted.sql<{ before: string; after: string; recovery: boolean }>(
-      "SELECT count(*) FILTER (WHERE note = 'before failover') AS before, count(*) FILTER (WHERE note = 'after failover') AS after, pg_is_in_recovery() AS recovery FROM ledger");
-    expect(row).toEqual({ before: "100", after: "50", recovery: false });
+  it("accepts writes and kept every row replicated before the failover (not those it never received)", async () => {
+    const [row] = await promoted.sql<{ before: string; after: string; lost: string; recovery: boolean }>(
+      "SELECT count(*) FILTER (WHERE note = 'before failover') AS before, count(*) FILTER (WHERE note = 'after failover') AS after, count(*) FILTER (WHERE note LIKE 'lost%') AS lost, pg_is_in_recovery() AS recovery FROM ledger");
+    expect(row).toEqual({ before: "100", after: "50", lost: "0", recovery: false });
   });
 
   it("lists a full backup taken on the new timeline in the same stanza", async () => {
@@ -89,17 +95,41 @@ describe("@rejoin the old primary comes back as a replica of the new one, never 
     expect(errors[0]).toMatch(/stanza main holds WAL of timeline 2 of this cluster, newer than this data directory's timeline 1: .* Fix: start this container with PG_MODE=replica and PRIMARY_HOST=<the new primary>/);
   });
 
+  it("falls back to a fresh clone when pg_rewind fails, keeping the old data aside", async () => {
+    // A second copy of the old primary's data, rejoined while pg_rewind is denied its functions.
+    const copy = `${cluster.primaryVolume}-copy`;
+    await copyVolume(bed.image, cluster.primaryVolume, copy);
+    // In database postgres, where pg_rewind connects (function privileges are per database).
+    const inPostgres = (statement: string) => promoted.execOk(["psql", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-U", "app", "-d", "postgres", "-c", statement]);
+    await inPostgres("REVOKE EXECUTE ON FUNCTION pg_ls_dir(text, boolean, boolean) FROM replicator");
+    try {
+      const old = await cluster.replicaContainer("old-copy", "replica1").withDataVolume(copy).start();
+      cluster.replicas.push(old);
+      await old.waitForStreaming();
+      const logs = await old.logText();
+      expect(logs).toMatch(/rejoin-as-replica: pg_rewind failed \(.*permission denied for function pg_ls_dir.*\); the old data was moved to \/var\/lib\/postgresql\/18\/\.postgres-ba\/docker\.before-rejoin-\S+ \(delete it when no longer needed\) and clone-replica makes a fresh clone/);
+      expect(logs).toMatch(/clone-replica: cloned from replica1:5432 \(system \d+, timeline 2\) by pg_basebackup/);
+      const aside = await old.execOk(["sh", "-c", "cat /var/lib/postgresql/18/.postgres-ba/docker.before-rejoin-*/PG_VERSION"]);
+      expect(aside.output.trim()).toBe("18");
+      await old.waitForReplay(await promoted.walLsn());
+      expect((await old.sql<{ n: string }>("SELECT count(*) AS n FROM ledger WHERE note = 'after failover'"))[0].n).toBe("50");
+    } finally {
+      await inPostgres("GRANT EXECUTE ON FUNCTION pg_ls_dir(text, boolean, boolean) TO replicator");
+    }
+  });
+
   it("rewinds the old primary with pg_rewind and streams from the new primary", async () => {
     const old = await cluster.replicaContainer("primary", "replica1").withDataVolume(cluster.primaryVolume).start();
     cluster.replicas.push(old);
     await old.waitForStreaming();
-    expect(await old.logText()).toMatch(/rejoin-as-replica: old primary \(timeline 1\) rewound with pg_rewind to follow replica1 \(timeline 2\); it streams through slot primary/);
+    expect(await old.logText()).toMatch(/rejoin-as-replica: old primary \(timeline 1\) rewound with pg_rewind, to follow replica1 \(timeline 2\); it streams through slot primary/);
     await promoted.sql("INSERT INTO ledger VALUES (152, 'after rejoin')");
     await old.waitForReplay(await promoted.walLsn());
-    const [row] = await old.sql<{ total: string; after: string; recovery: boolean }>(
-      "SELECT count(*) AS total, count(*) FILTER (WHERE note LIKE 'after%') AS after, pg_is_in_recovery() AS recovery FROM ledger");
-    expect(row).toEqual({ total: "152", after: "52", recovery: true });
-    const [status] = await promoted.replicationStatus();
+    // Its own last commits, which never reached the new primary, were rewound away.
+    const [row] = await old.sql<{ total: string; after: string; lost: string; recovery: boolean }>(
+      "SELECT count(*) AS total, count(*) FILTER (WHERE note LIKE 'after%') AS after, count(*) FILTER (WHERE note LIKE 'lost%') AS lost, pg_is_in_recovery() AS recovery FROM ledger");
+    expect(row).toEqual({ total: "152", after: "52", lost: "0", recovery: true });
+    const status = (await promoted.replicationStatus()).find((r) => r.application_name === "primary");
     expect(status).toMatchObject({ application_name: "primary", state: "streaming", slot_name: "primary", ssl: true });
   });
 });

@@ -54,7 +54,8 @@ export const rejoinAsReplica: Step = {
     if (rewind.code === 0) {
       writeFileSync(join(env.PGDATA, "standby.signal"), "");
       recordSlot(env.PGDATA, up.slot);
-      return did(`old primary (timeline ${ours.timeline}) rewound with pg_rewind to follow ${up.host} (timeline ${theirs.timeline}); it streams through slot ${up.slot}`);
+      const said = /no rewind required/.test(rewind.stdout + rewind.stderr) ? "nothing to rewind: it had stopped where the new timeline began" : "rewound with pg_rewind";
+      return did(`old primary (timeline ${ours.timeline}) ${said}, to follow ${up.host} (timeline ${theirs.timeline}); it streams through slot ${up.slot}`);
     }
     const aside = join(runtimeDir(env.PGDATA), `${basename(env.PGDATA)}.before-rejoin-${new Date().toISOString().replace(/[:.]/g, "-")}`);
     mkdirSync(aside, { mode: 0o700 });

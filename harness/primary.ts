@@ -228,10 +228,25 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
   }
 
   /** The stanza as `pgbackrest info --output=json` reports it. */
+  /**
+   * pgbackrest info reports a repository it could not read as stanza status 99 ("other") with
+   * exit code 0 and no backups: retried a few times (a busy test S3 server can stall a request),
+   * then an error naming pgBackRest's reason, never an empty list that reads as "no backups".
+   */
   async stanzaInfo(): Promise<StanzaInfo | undefined> {
-    const r = await this.exec(["postgres-ba", "info", "--json"]);
-    if (r.exitCode !== 0) throw new Error(`postgres-ba info --json exited ${r.exitCode}: ${r.output.slice(-1000)}`);
-    return (parseInfoJson(r.output) as StanzaInfo[]).find((s) => s.name === this.stanza);
+    let problem = "";
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      const r = await this.exec(["postgres-ba", "info", "--json"]);
+      if (r.exitCode === 0) {
+        const stanza = (parseInfoJson(r.output) as Array<StanzaInfo & { repo?: Array<{ status: { message: string } }> }>).find((s) => s.name === this.stanza);
+        if (stanza?.status.code !== 99) return stanza;
+        problem = `stanza status 99: ${stanza.repo?.map((x) => x.status.message).join("; ") || stanza.status.message}`;
+      } else {
+        problem = `postgres-ba info --json exited ${r.exitCode}: ${r.output.slice(-1000)}`;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+    throw new Error(`the repository could not be read: ${problem}`);
   }
 
   async backups(): Promise<BackupInfo[]> {

@@ -49,6 +49,15 @@ describe("@replica a replica started with PG_MODE=replica streams from the prima
     expect(role).toEqual({ usename: "replicator", rolreplication: true, rolsuper: false });
   });
 
+  it("shows in the primary's postgres-ba status, with the WAL its slot keeps", async () => {
+    const r = await cluster.primary.exec(["postgres-ba", "status"]);
+    expect(r.exitCode, r.output).toBe(0);
+    expect(r.output).toMatch(/replication: primary; slots: replica1 active, [\d.]+ MB of WAL kept/);
+    const standby = await replica.exec(["postgres-ba", "status", "--json"]);
+    const json = JSON.parse(standby.output.slice(standby.output.indexOf("{")));
+    expect(json.replication).toMatchObject({ role: "standby", slots: [] });
+  });
+
   it("refuses replication connections without TLS from other hosts", async () => {
     // (initdb's own lines still allow local replication from inside the primary's container.)
     const r = await replica.exec(["sh", "-c", "PGPASSWORD=\"$REPLICATION_PASSWORD\" psql 'host=primary user=replicator dbname=replication replication=true sslmode=disable' -c IDENTIFY_SYSTEM"]);

@@ -29,6 +29,9 @@ export function renderMetrics(s: Status): string {
       byType.filter((t) => s.latest[t]!.sizeBytes !== undefined).map((t) => [{ ...stanza, backup_type: t }, s.latest[t]!.sizeBytes!])),
     family("pgbackrest_wal_archive_failing", "1 while the last WAL archive attempt failed.", [[stanza, s.archiving.failing ? 1 : 0]]),
     family("pgbackrest_wal_segments_waiting", "WAL segments in pg_wal waiting to be archived.", [[stanza, s.archiving.waitingSegments]]),
+    family("pg_replication_slots_pg_wal_lsn_diff", "Bytes of WAL each physical replication slot keeps (postgres_exporter's name).",
+      s.replication.slots.map((x) => [{ slot_name: x.name }, x.retainedBytes])),
+    family("pg_replication_slots_active", "1 while a replica streams through the slot.", s.replication.slots.map((x) => [{ slot_name: x.name }, x.active ? 1 : 0])),
     family("pgbackrest_wal_archive_failures", "Failed archive attempts since the server started (pg_stat_archiver.failed_count).", [[stanza, s.archiving.failedCount]]),
   ].join("\n") + "\n";
 }

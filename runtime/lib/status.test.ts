@@ -8,6 +8,7 @@ const healthy: Omit<Status, "problems"> = {
   latest: { full: { label: "20261125-030000F", type: "full", ageSeconds: 3600, sizeBytes: 31_400_000 }, incr: { label: "20261125-030000F_20261125-033000I", type: "incr", ageSeconds: 1800 } },
   archiving: { lastArchivedWal: "000000010000000000000005", lastArchivedAgeSeconds: 30, failedCount: 0, failing: false, waitingSegments: 0 },
   schedule: [{ type: "incr", expression: "*/30 * * * *", next: "2026-11-25T04:00:00.000Z" }],
+  replication: { role: "primary", slots: [{ name: "replica1", active: true, retainedBytes: 120_000 }], maxWalSizeBytes: 1024 * 1048576 },
 };
 
 describe("statusProblems", () => {
@@ -24,6 +25,13 @@ describe("statusProblems", () => {
       "backups are not initialized for this database: run postgres-ba init-backups", "no backup in the repository",
     ]);
   });
+
+  it("flags an inactive slot that keeps more WAL than max_wal_size, not an active or small one", () => {
+    const slots = [{ name: "gone", active: false, retainedBytes: 2_000_000_000 }, { name: "busy", active: true, retainedBytes: 3_000_000_000 }, { name: "paused", active: false, retainedBytes: 1000 }];
+    expect(statusProblems({ ...healthy, replication: { ...healthy.replication, slots } }, 90_000)).toEqual([
+      "replication slot gone is inactive and keeps 2000 MB of WAL in pg_wal (more than max_wal_size); if its replica is gone for good: SELECT pg_drop_replication_slot('gone')",
+    ]);
+  });
 });
 
 describe("renderStatus", () => {
@@ -36,6 +44,7 @@ describe("renderStatus", () => {
       "last incr: 20261125-030000F_20261125-033000I, 30 min ago",
       "WAL archiving: ok; last archived 000000010000000000000005, 30 s ago; 0 failure(s) since start; 0 segment(s) waiting",
       'schedule: incr "*/30 * * * *" next 2026-11-25T04:00:00.000Z',
+      "replication: primary; slots: replica1 active, 0.1 MB of WAL kept",
     ].join("\n"));
   });
 });

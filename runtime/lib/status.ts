@@ -18,6 +18,13 @@ export interface BackupSummary {
   sizeBytes?: number;
 }
 
+/** A physical replication slot on this server and the WAL it keeps in pg_wal. */
+export interface SlotSummary {
+  name: string;
+  active: boolean;
+  retainedBytes: number;
+}
+
 export interface Status {
   stanza: string;
   state: BackupState;
@@ -25,6 +32,7 @@ export interface Status {
   latest: Partial<Record<"full" | "diff" | "incr", BackupSummary>>;
   archiving: { lastArchivedWal?: string; lastArchivedAgeSeconds?: number; failedCount: number; lastFailedWal?: string; failing: boolean; waitingSegments: number };
   schedule: Array<{ type: string; expression: string; next: string | null }>;
+  replication: { role: "primary" | "standby"; slots: SlotSummary[]; maxWalSizeBytes: number };
   problems: string[];
 }
 
@@ -52,6 +60,7 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
     failing: Boolean(lastFailedAt) && (!lastAt || Number(lastFailedAt) >= Number(lastAt)),
     waitingSegments,
   };
+  const replication = await gatherReplication(env);
   const latest: Status["latest"] = {};
   for (const b of backups) {
     latest[b.type as "full" | "diff" | "incr"] = { label: b.label, type: b.type, ageSeconds: Math.round(seconds - b.timestamp.stop), sizeBytes: b.info?.size };
@@ -63,8 +72,22 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
     latest,
     archiving,
     schedule: scheduledJobs(env).map((j) => ({ ...j, next: nextRun(j.expression, now)?.toISOString() ?? null })),
+    replication,
   };
   return { ...status, problems: statusProblems(status, env.STATUS_MAX_BACKUP_AGE) };
+}
+
+async function gatherReplication(env: BackupEnv): Promise<Status["replication"]> {
+  const [head, ...rows] = (await psql(env, `
+    SELECT pg_is_in_recovery(), (SELECT setting::bigint * 1048576 FROM pg_settings WHERE name = 'max_wal_size'), '';
+    SELECT slot_name, active, coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, restart_lsn), 0)::bigint
+      FROM pg_replication_slots WHERE slot_type = 'physical' ORDER BY slot_name;`)).split("\n");
+  const [recovery, maxWalSize] = head.split("|");
+  const slots = rows.filter(Boolean).map((r) => {
+    const [name, active, retained] = r.split("|");
+    return { name, active: active === "t", retainedBytes: Number(retained) };
+  });
+  return { role: recovery === "t" ? "standby" : "primary", slots, maxWalSizeBytes: Number(maxWalSize) };
 }
 
 /** What makes the probe fail (exit 2). */
@@ -75,6 +98,9 @@ export function statusProblems(s: Omit<Status, "problems">, maxAgeSeconds: numbe
   const newest = Object.values(s.latest).sort((a, b) => a!.ageSeconds - b!.ageSeconds)[0];
   if (!newest && s.repository.reachable) problems.push("no backup in the repository");
   if (newest && newest.ageSeconds > maxAgeSeconds) problems.push(`newest backup ${newest.label} is ${newest.ageSeconds} s old, more than STATUS_MAX_BACKUP_AGE=${maxAgeSeconds}`);
+  for (const slot of s.replication.slots.filter((x) => !x.active && x.retainedBytes > s.replication.maxWalSizeBytes)) {
+    problems.push(`replication slot ${slot.name} is inactive and keeps ${(slot.retainedBytes / 1e6).toFixed(0)} MB of WAL in pg_wal (more than max_wal_size); if its replica is gone for good: SELECT pg_drop_replication_slot('${slot.name}')`);
+  }
   if (s.archiving.failing) problems.push(`WAL archiving is failing (last failed segment ${s.archiving.lastFailedWal}, ${s.archiving.waitingSegments} segment(s) waiting in pg_wal)`);
   return problems;
 }
@@ -96,6 +122,8 @@ export function renderStatus(s: Status): string {
   const a = s.archiving;
   lines.push(`WAL archiving: ${a.failing ? "FAILING" : "ok"}; last archived ${a.lastArchivedWal ? `${a.lastArchivedWal}, ${age(a.lastArchivedAgeSeconds!)} ago` : "none yet"}; ${a.failedCount} failure(s) since start; ${a.waitingSegments} segment(s) waiting`);
   lines.push(`schedule: ${s.schedule.length ? s.schedule.map((j) => `${j.type} "${j.expression}" next ${j.next ?? "never"}`).join("; ") : "off"}`);
+  const slots = s.replication.slots.map((x) => `${x.name} ${x.active ? "active" : "INACTIVE"}, ${(x.retainedBytes / 1e6).toFixed(1)} MB of WAL kept`);
+  lines.push(`replication: ${s.replication.role}; slots: ${slots.length ? slots.join("; ") : "none"}`);
   for (const p of s.problems) lines.push(`problem: ${p}`);
   return lines.join("\n");
 }

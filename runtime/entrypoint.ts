@@ -103,7 +103,8 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
       await new Promise((r) => setTimeout(r, 1000));
     }
     log("replica", "promoted: this server is now a writable primary");
-    await completePromotion(env);
+    // Its own failures are recorded and logged; this catches a server gone mid-way.
+    await completePromotion(env).catch((e: Error) => logError("promote", e.message));
     markReady(await describeServer(env));
   } else {
     if (!(await inRecovery(env))) {

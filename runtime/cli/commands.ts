@@ -73,7 +73,8 @@ export const commands: Record<string, Command> = {
       // The running container does the rest (it notices any promotion); wait for its record.
       for (;;) {
         const record = readPromotion(env.PGDATA);
-        if (record?.timeline === timeline) {
+        // Keyed by timeline; a record written since we started counts too (it failed before reading one).
+        if (record && (record.timeline === timeline || Date.parse(record.at) >= started)) {
           (record.ok ? console.log : console.error)(record.detail);
           return record.ok ? 0 : exitCodes.failure;
         }

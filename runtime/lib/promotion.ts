@@ -38,10 +38,11 @@ export async function currentTimeline(env: Env): Promise<number> {
 }
 
 export async function completePromotion(env: Env): Promise<PromotionRecord> {
-  const timeline = await currentTimeline(env);
+  let timeline = 0;
   const done: string[] = [];
   let ok = true;
   try {
+    timeline = await currentTimeline(env);
     await psql(env, "CHECKPOINT;");
     done.push(await ensureReplicationRole(env));
     if (!backupsEnabled(env) || env.REPO_READ_ONLY) {

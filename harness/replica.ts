@@ -4,11 +4,12 @@
  * gives a started replica with helpers to wait for streaming and replay, and to promote it.
  * It takes the primary's superuser credentials (a clone has the primary's roles).
  */
+import { slotName } from "../runtime/lib/replication.js";
 import { caDir, PrimaryContainer, StartedPrimaryContainer, type ExecOutput } from "./primary.js";
 import { pollUntil } from "./poll.js";
 
 export class ReplicaContainer extends PrimaryContainer {
-  private slotName?: string;
+  private slot?: string;
 
   constructor(image: string) {
     super(image);
@@ -27,7 +28,7 @@ export class ReplicaContainer extends PrimaryContainer {
   }
 
   override withServerName(name: string): this {
-    this.slotName = name.toLowerCase().replace(/[^a-z0-9_]/g, "_");
+    this.slot = slotName(name);
     return super.withServerName(name);
   }
 
@@ -38,7 +39,7 @@ export class ReplicaContainer extends PrimaryContainer {
 
   override async start(): Promise<StartedReplicaContainer> {
     const started = await super.start();
-    return new StartedReplicaContainer(started, started.stanza, started.bucket, this.slotName);
+    return new StartedReplicaContainer(started, started.stanza, started.bucket, this.slot);
   }
 }
 

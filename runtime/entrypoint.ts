@@ -12,7 +12,7 @@ import { run } from "./lib/exec.js";
 import { log, logBackup, logError } from "./lib/log.js";
 import { serveMetrics } from "./lib/metrics.js";
 import { restoreDrill } from "./lib/restore-drill.js";
-import { isReady, psql } from "./lib/postgres.js";
+import { inRecovery, isReady, psql } from "./lib/postgres.js";
 import { clearReady, markReady } from "./lib/readiness.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
 import { runServer } from "./lib/server.js";
@@ -93,10 +93,13 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
     if (stopped) return;
     await new Promise((r) => setTimeout(r, 500));
   }
+  if (!standby && !(await inRecovery(env))) {
+    await ensureReplicationRole(env).then((m) => log("replication-role", m), (e: Error) => logError("replication-role", e.message));
+  }
+  const description = await describeServer(env);
+  markReady(description);
+  log("server", description);
   if (standby) {
-    const description = await describeServer(env);
-    markReady(description);
-    log("server", description);
     log("replica", `standby of ${env.PRIMARY_HOST}:${env.PRIMARY_PORT} through slot ${upstreamOf(env).slot}: no backups and no schedule until \`postgres-ba promote\``);
     while (await inRecovery(env)) {
       if (stopped) return;
@@ -106,13 +109,6 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
     // Its own failures are recorded and logged; this catches a server gone mid-way.
     await completePromotion(env).catch((e: Error) => logError("promote", e.message));
     markReady(await describeServer(env));
-  } else {
-    if (!(await inRecovery(env))) {
-      await ensureReplicationRole(env).then((m) => log("replication-role", m), (e: Error) => logError("replication-role", e.message));
-    }
-    const description = await describeServer(env);
-    markReady(description);
-    log("server", description);
   }
   if (!backupsEnabled(env) || !scheduler) {
     log("bootstrap-backups", `skipped: ${backupsEnabled(env) ? "REPO_READ_ONLY: the repository is only restored from" : "PGBACKREST_STANZA is not set (drop-in mode)"}`);
@@ -143,10 +139,6 @@ async function afterServerStart(env: Env, exited: Promise<number>, scheduler: Ba
     void exited.then(() => drills.stop());
     logBackup("restore-drill", `scheduled "${env.RESTORE_DRILL_SCHEDULE}", next ${drills.nextRun()?.toISOString()}`);
   }
-}
-
-async function inRecovery(env: Env): Promise<boolean> {
-  return (await psql(env, "SELECT pg_is_in_recovery();").catch(() => "t")) === "t";
 }
 
 /** One line a person can check after a restore: writable or not, and on which timeline. */

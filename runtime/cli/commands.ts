@@ -8,7 +8,7 @@ import { initBackups, takeBackup } from "../lib/backups.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest, type BackupType } from "../lib/pgbackrest.js";
 import { currentTimeline, readPromotion } from "../lib/promotion.js";
-import { psql } from "../lib/postgres.js";
+import { inRecovery, psql } from "../lib/postgres.js";
 import { isStandbyData } from "../lib/replication.js";
 import { restoreDrill } from "../lib/restore-drill.js";
 import { backupState } from "../lib/state.js";
@@ -59,7 +59,7 @@ export const commands: Record<string, Command> = {
     summary: "Make this replica a writable primary for good; returns once the stanza accepts the new timeline and a full backup is taken.",
     async run() {
       const env = parseEnv(process.env);
-      if ((await psql(env, "SELECT pg_is_in_recovery();")) === "f") {
+      if (!(await inRecovery(env))) {
         console.log(`already a writable primary on timeline ${await currentTimeline(env)}: nothing to do`);
         return 0;
       }

@@ -38,3 +38,8 @@ export async function isReady(env: Env): Promise<boolean> {
   const target = ["-U", env.POSTGRES_USER, "-d", "postgres"];
   return (await run("pg_isready", ["-q", "-h", socketDir, "-p", String(env.POSTGRES_PORT), ...target], { timeoutMs: 10_000 })).code === 0;
 }
+
+/** pg_is_in_recovery(); a server that does not answer counts as in recovery (not writable). */
+export async function inRecovery(env: Env): Promise<boolean> {
+  return (await psql(env, "SELECT pg_is_in_recovery();").catch(() => "t")) === "t";
+}

@@ -6,7 +6,6 @@
  * is archived) and a full backup, or the stanza's bootstrap if the cluster never had one.
  * The outcome is recorded beside PGDATA, where `postgres-ba promote` waits for it.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backupsEnabled } from "../env/parse.js";
 import type { Env } from "../env/table.js";
@@ -15,7 +14,7 @@ import { logBackup } from "./log.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
 import { ensureReplicationRole } from "./replication.js";
-import { backupState, runtimeDir } from "./state.js";
+import { backupState, readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
 
 export interface PromotionRecord {
   timeline: number;
@@ -29,7 +28,7 @@ function recordPath(pgdata: string): string {
 }
 
 export function readPromotion(pgdata: string): PromotionRecord | undefined {
-  return existsSync(recordPath(pgdata)) ? (JSON.parse(readFileSync(recordPath(pgdata), "utf8")) as PromotionRecord) : undefined;
+  return readJsonIfExists<PromotionRecord>(recordPath(pgdata));
 }
 
 /** The timeline the server writes WAL on now (pg_control's lags until the next checkpoint). */
@@ -66,9 +65,7 @@ export async function completePromotion(env: Env): Promise<PromotionRecord> {
     done.push(`FAILED: ${(e as Error).message}; the schedule retries backups`);
   }
   const record: PromotionRecord = { timeline, at: new Date().toISOString(), ok, detail: `promoted to a primary on timeline ${timeline}: ${done.join("; ")}` };
-  const path = recordPath(env.PGDATA);
-  writeFileSync(`${path}.tmp`, JSON.stringify(record) + "\n", { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
+  writeJsonAtomic(recordPath(env.PGDATA), record);
   logBackup("promote", record.detail, !ok);
   return record;
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "../env/parse.js";
 import { renderPostgresqlConf } from "../render/postgresql-conf.js";
-import { newestArchivedTimeline } from "../steps/check-primary-role.js";
 import { parseControlData } from "./control-data.js";
 import { classifyFailure, conninfo, scramVerifier, slotName, type Upstream } from "./replication.js";
+import { newestArchivedTimeline } from "./repository.js";
 
 const up: Upstream = { host: "db-primary", port: 5432, user: "replicator", password: "s3cret", sslmode: "verify-ca", caFile: "/var/lib/postgresql/ca/ca.crt", slot: "replica_1" };
 
@@ -40,16 +40,14 @@ describe("replication helpers", () => {
   });
 
   it("finds the newest archived timeline of one cluster only", () => {
-    const info = {
-      db: [{ id: 1, "system-id": "111" }, { id: 2, "system-id": "222" }],
-      archive: [
-        { database: { id: 1 }, max: "000000020000000000000009" },
-        { database: { id: 2 }, max: "000000050000000000000001" },
-      ],
-    };
-    expect(newestArchivedTimeline(info, "111")).toBe(2);
-    expect(newestArchivedTimeline(info, "333")).toBeUndefined();
-    expect(newestArchivedTimeline({}, "111")).toBeUndefined();
+    const archives = [
+      { systemId: "111", max: "000000020000000000000009" },
+      { systemId: "222", max: "000000050000000000000001" },
+      { systemId: "111", max: null },
+    ];
+    expect(newestArchivedTimeline(archives, "111")).toBe(2);
+    expect(newestArchivedTimeline(archives, "333")).toBeUndefined();
+    expect(newestArchivedTimeline([], "111")).toBeUndefined();
   });
 
   it("reads pg_controldata", () => {

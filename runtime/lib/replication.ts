@@ -6,12 +6,12 @@
  * replica never needs the superuser's password.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Env } from "../env/table.js";
 import { run } from "./exec.js";
 import { psql } from "./postgres.js";
-import { runtimeDir } from "./state.js";
+import { readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
 import { tlsPaths } from "./tls-paths.js";
 
 /** What a replica (or a rejoining old primary) needs to talk to PRIMARY_HOST. */
@@ -45,8 +45,7 @@ export function passfilePath(pgdata: string): string {
  */
 export function upstreamOf(env: Env): Upstream {
   if (!env.PRIMARY_HOST || !env.REPLICATION_PASSWORD) throw new Error("upstreamOf without PRIMARY_HOST or REPLICATION_PASSWORD"); // parseEnv refuses this
-  let recorded: string | undefined;
-  if (existsSync(recordPath(env.PGDATA))) recorded = (JSON.parse(readFileSync(recordPath(env.PGDATA), "utf8")) as { slot?: string }).slot;
+  const recorded = readJsonIfExists<{ slot?: string }>(recordPath(env.PGDATA))?.slot;
   return {
     host: env.PRIMARY_HOST,
     port: env.PRIMARY_PORT,
@@ -59,7 +58,7 @@ export function upstreamOf(env: Env): Upstream {
 }
 
 export function recordSlot(pgdata: string, slot: string): void {
-  writeFileSync(recordPath(pgdata), JSON.stringify({ slot }) + "\n", { mode: 0o600 });
+  writeJsonAtomic(recordPath(pgdata), { slot });
 }
 
 /** libpq's passfile format: host:port:db:user:password, with ':' and '\' escaped. */
@@ -102,9 +101,9 @@ export class UpstreamError extends Error {
   }
 }
 
-/** Runs walsender commands on the primary; rows as arrays of fields. */
-export async function walsender(up: Upstream, command: string): Promise<string[][]> {
-  const r = await run("psql", ["--no-psqlrc", "--tuples-only", "--no-align", "-v", "ON_ERROR_STOP=1", "-d", conninfo(up, { dbname: "replication", replication: "true" }), "-c", command], {
+/** Runs walsender commands on the primary in one connection; the rows of all, as arrays of fields. */
+export async function walsender(up: Upstream, ...commands: string[]): Promise<string[][]> {
+  const r = await run("psql", ["--no-psqlrc", "--tuples-only", "--no-align", "-v", "ON_ERROR_STOP=1", "-d", conninfo(up, { dbname: "replication", replication: "true" }), ...commands.flatMap((c) => ["-c", c])], {
     env: { PGPASSWORD: up.password, PGPASSFILE: undefined },
     timeoutMs: 30_000,
   });
@@ -124,8 +123,7 @@ export interface PrimaryIdentity {
 }
 
 export async function identify(up: Upstream): Promise<PrimaryIdentity> {
-  const [[systemId, timeline, lsn]] = await walsender(up, "IDENTIFY_SYSTEM");
-  const [[hot]] = await walsender(up, "SHOW in_hot_standby");
+  const [[systemId, timeline, lsn], [hot]] = await walsender(up, "IDENTIFY_SYSTEM", "SHOW in_hot_standby");
   return { systemId, timeline: Number(timeline), lsn, standby: hot === "on" };
 }
 

@@ -11,24 +11,43 @@ export interface StanzaState {
   code: number;
   backups: RepoBackup[];
   systemIds: string[];
+  /** Archived WAL per cluster: the newest segment name (its first 8 hex digits are the timeline). */
+  archives: Array<{ systemId: string; max: string | null }>;
 }
 
 export class RepositoryError extends Error {}
 
-export async function readStanza(env: BackupEnv): Promise<StanzaState> {
-  const result = await pgbackrest(env, ["info", "--output=json"], { timeoutMs: 120_000 });
+/** ioTimeoutSeconds bounds each S3 request, for callers that must not wait long on an outage. */
+export async function readStanza(env: BackupEnv, { ioTimeoutSeconds }: { ioTimeoutSeconds?: number } = {}): Promise<StanzaState> {
+  const ioTimeout = ioTimeoutSeconds ? [`--io-timeout=${ioTimeoutSeconds}`] : [];
+  // info makes several requests: the whole run may take a few of those timeouts.
+  const result = await pgbackrest(env, ["info", "--output=json", ...ioTimeout], { timeoutMs: ioTimeoutSeconds ? ioTimeoutSeconds * 4500 : 120_000 });
   if (result.code !== 0) throw new RepositoryError(explainS3Failure(env, failureReason(result)));
   const [stanza] = parseInfoJson(result.stdout) as Array<{
     status: { code: number; message: string };
     backup?: RepoBackup[];
-    db?: Array<{ "system-id": string }>;
+    db?: Array<{ id: number; "system-id": string }>;
+    archive?: Array<{ database: { id: number }; max: string | null }>;
     repo?: Array<{ status: { code: number; message: string } }>;
   }>;
   if (stanza.status.code === 99) {
     const detail = stanza.repo?.map((r) => r.status.message).join("; ") || stanza.status.message;
     throw new RepositoryError(explainS3Failure(env, detail));
   }
-  return { code: stanza.status.code, backups: stanza.backup ?? [], systemIds: (stanza.db ?? []).map((d) => d["system-id"]) };
+  const db = stanza.db ?? [];
+  const systemIdOf = new Map(db.map((d) => [d.id, d["system-id"]]));
+  return {
+    code: stanza.status.code,
+    backups: stanza.backup ?? [],
+    systemIds: db.map((d) => d["system-id"]),
+    archives: (stanza.archive ?? []).map((a) => ({ systemId: systemIdOf.get(a.database.id) ?? "", max: a.max })),
+  };
+}
+
+/** The newest timeline with archived WAL for this system id. */
+export function newestArchivedTimeline(archives: StanzaState["archives"], systemId: string): number | undefined {
+  const timelines = archives.filter((a) => a.systemId === systemId && a.max).map((a) => parseInt(a.max!.slice(0, 8), 16));
+  return timelines.length ? Math.max(...timelines) : undefined;
 }
 
 /** Turns pgBackRest's S3 errors into one line naming the cause and the variables to check. */

@@ -17,20 +17,28 @@ export interface RuntimeState {
 
 export const stateFileName = "postgres-ba.state.json";
 
-export function readState(pgdata: string): RuntimeState | undefined {
+/** A JSON file's content, or undefined when the file does not exist. */
+export function readJsonIfExists<T>(path: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(join(pgdata, stateFileName), "utf8")) as RuntimeState;
+    return JSON.parse(readFileSync(path, "utf8")) as T;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
 }
 
-/** Atomic replace, so a crash never leaves half a file. */
+export function readState(pgdata: string): RuntimeState | undefined {
+  return readJsonIfExists<RuntimeState>(join(pgdata, stateFileName));
+}
+
+/** Writes JSON by atomic replace (0600), so a crash never leaves half a file. */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
 export function writeState(pgdata: string, state: RuntimeState): void {
-  const target = join(pgdata, stateFileName);
-  writeFileSync(`${target}.tmp`, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
-  renameSync(`${target}.tmp`, target);
+  writeJsonAtomic(join(pgdata, stateFileName), state);
 }
 
 /** Records that `stanza` holds this database's backups: WAL is archived and the schedule runs. */

@@ -12,22 +12,9 @@ import { join } from "node:path";
 import { backupsEnabled } from "../env/parse.js";
 import { controlData } from "../lib/control-data.js";
 import { exitCodes } from "../lib/exit-codes.js";
-import { failureReason, pgbackrest } from "../lib/pgbackrest.js";
 import { isStandbyData } from "../lib/replication.js";
-import { parseInfoJson } from "../lib/repository.js";
+import { newestArchivedTimeline, readStanza, RepositoryError } from "../lib/repository.js";
 import { did, FatalError, skipped, type Step } from "./step.js";
-
-interface InfoForTimelines {
-  archive?: Array<{ database: { id: number }; max: string | null }>;
-  db?: Array<{ id: number; "system-id": string }>;
-}
-
-/** The newest timeline with archived WAL for this system id, from `pgbackrest info --output=json`. */
-export function newestArchivedTimeline(info: InfoForTimelines, systemId: string): number | undefined {
-  const ids = new Set((info.db ?? []).filter((d) => d["system-id"] === systemId).map((d) => d.id));
-  const timelines = (info.archive ?? []).filter((a) => ids.has(a.database.id) && a.max).map((a) => parseInt(a.max!.slice(0, 8), 16));
-  return timelines.length ? Math.max(...timelines) : undefined;
-}
 
 export const checkPrimaryRole: Step = {
   name: "check-primary-role",
@@ -46,10 +33,14 @@ export const checkPrimaryRole: Step = {
     if (existsSync(join(env.PGDATA, "recovery.signal"))) return skipped("recovering from a restore");
     if (!backupsEnabled(env) || env.REPO_READ_ONLY) return skipped(backupsEnabled(env) ? "REPO_READ_ONLY" : "no repository (drop-in mode)");
     const ours = await controlData(env.PGDATA);
-    const result = await pgbackrest(env, ["info", "--output=json", "--io-timeout=10"], { timeoutMs: 45_000 });
-    if (result.code !== 0) return skipped(`WARNING: repository not readable (${failureReason(result)}); timelines not compared`);
-    const [stanza] = parseInfoJson(result.stdout) as InfoForTimelines[];
-    const newest = newestArchivedTimeline(stanza, ours.systemId);
+    let stanza;
+    try {
+      stanza = await readStanza(env, { ioTimeoutSeconds: 10 });
+    } catch (e) {
+      if (!(e instanceof RepositoryError)) throw e;
+      return skipped(`WARNING: repository not readable (${e.message}); timelines not compared`);
+    }
+    const newest = newestArchivedTimeline(stanza.archives, ours.systemId);
     if (newest !== undefined && newest > ours.timeline) {
       throw new FatalError(
         `stanza ${env.PGBACKREST_STANZA} holds WAL of timeline ${newest} of this cluster, newer than this data directory's timeline ${ours.timeline}: ` +

@@ -30,8 +30,14 @@ const pgbench = (db: StartedPrimaryContainer, args: string[]) => ok(db, ["pgbenc
 
 try {
   const bucket = await bed.s3.createBucket("bench-backup");
-  const db = await bed.primary(bucket).withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database)
-    .withSchedule({ full: "off", diff: "off", incr: "off" }).withStartupTimeout(300_000).start();
+  const db = await bed
+    .primary(bucket)
+    .withUsername(creds.user)
+    .withPassword(creds.password)
+    .withDatabase(creds.database)
+    .withSchedule({ full: "off", diff: "off", incr: "off" })
+    .withStartupTimeout(300_000)
+    .start();
   await db.waitForBackupsActive();
   await pgbench(db, ["-i", "-q", "-s", String(scale)]);
   const [{ bytes }] = await db.sql<{ bytes: string }>("SELECT pg_database_size(current_database())::text AS bytes");
@@ -42,12 +48,21 @@ try {
   const backup = async (type: string) => {
     const t = await seconds(() => ok(db, ["postgres-ba", "backup", type]));
     const b = (await db.backups()).at(-1)!;
-    rows.push([`pgBackRest ${type} (zst, process-max ${process.env.PGBACKREST_PROCESS_MAX ?? "= cores"})`, t, `${(b.info.repository.delta / 1e6).toFixed(1)} MB stored`]);
+    rows.push([
+      `pgBackRest ${type} (zst, process-max ${process.env.PGBACKREST_PROCESS_MAX ?? "= cores"})`,
+      t,
+      `${(b.info.repository.delta / 1e6).toFixed(1)} MB stored`,
+    ]);
     return b;
   };
   await backup("full");
-  for (const [name, flags] of [["pg_basebackup -Ft (uncompressed)", []], ["pg_basebackup -Ft -z (gzip)", ["-z"]]] as const) {
-    const t = await seconds(() => ok(db, ["sh", "-c", `rm -rf /tmp/bb && pg_basebackup -h /var/run/postgresql -U ${creds.user} -D /tmp/bb -Ft ${flags.join(" ")} -X fetch`]));
+  for (const [name, flags] of [
+    ["pg_basebackup -Ft (uncompressed)", []],
+    ["pg_basebackup -Ft -z (gzip)", ["-z"]],
+  ] as const) {
+    const t = await seconds(() =>
+      ok(db, ["sh", "-c", `rm -rf /tmp/bb && pg_basebackup -h /var/run/postgresql -U ${creds.user} -D /tmp/bb -Ft ${flags.join(" ")} -X fetch`]),
+    );
     const size = (await ok(db, ["du", "-sm", "/tmp/bb"])).split(/\s/)[0];
     rows.push([name, t, `${size} MB written locally`]);
   }
@@ -86,8 +101,13 @@ try {
 
   // 4. TPS: fresh containers prepared the same way, one with archiving, one in drop-in mode
   const tpsOf = async (bucketForArchiving?: Awaited<ReturnType<typeof bed.s3.createBucket>>) => {
-    const c = await bed.primary(bucketForArchiving).withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database)
-      .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    const c = await bed
+      .primary(bucketForArchiving)
+      .withUsername(creds.user)
+      .withPassword(creds.password)
+      .withDatabase(creds.database)
+      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .start();
     if (bucketForArchiving) await c.waitForBackupsActive();
     await pgbench(c, ["-i", "-q", "-s", String(pgbenchScale)]);
     await c.sql("CHECKPOINT");
@@ -102,8 +122,12 @@ try {
   console.log("| backup | time | throughput | size |\n| --- | --- | --- | --- |");
   for (const [name, t, size] of rows) console.log(`| ${name} | ${t.toFixed(1)} s | ${(mb / t).toFixed(0)} MB/s | ${size} |`);
   console.log(`\n1 % of pgbench_accounts rows changed, spread over every page -> differential: ${(diff.info.repository.delta / 1e6).toFixed(1)} MB stored`);
-  console.log(`1 % of pgbench_accounts rows changed, contiguous -> incremental: ${(incr.info.repository.delta / 1e6).toFixed(1)} MB stored (full: ${(rows[0][2])})`);
-  console.log(`\nWAL archive lag under pgbench -c4 -T${loadSeconds} (segment completed -> object in bucket, ${lags.length} segments): p50 ${percentile(lags, 50).toFixed(2)} s, p99 ${percentile(lags, 99).toFixed(2)} s, max ${Math.max(...lags).toFixed(2)} s`);
+  console.log(
+    `1 % of pgbench_accounts rows changed, contiguous -> incremental: ${(incr.info.repository.delta / 1e6).toFixed(1)} MB stored (full: ${rows[0][2]})`,
+  );
+  console.log(
+    `\nWAL archive lag under pgbench -c4 -T${loadSeconds} (segment completed -> object in bucket, ${lags.length} segments): p50 ${percentile(lags, 50).toFixed(2)} s, p99 ${percentile(lags, 99).toFixed(2)} s, max ${Math.max(...lags).toFixed(2)} s`,
+  );
   console.log(`\n| pgbench -c4 -T${loadSeconds}, scale ${pgbenchScale} | TPS |\n| --- | --- |`);
   console.log(`| with archiving (async, zst) | ${archivedTps.toFixed(0)} |`);
   console.log(`| without (drop-in mode) | ${plainTps.toFixed(0)} |`);

@@ -47,7 +47,9 @@ try {
     cluster.replicas.push(replica);
     replicas.push(replica);
     const clone = Number((await replica.logText()).match(/clone-replica: cloned .* in ([\d.]+) s;/)![1]);
-    bringUp.push(`| ${method === "backup" ? "REPLICA_BOOTSTRAP=backup (restore from S3)" : "REPLICA_BOOTSTRAP=basebackup (pg_basebackup)"} | ${clone.toFixed(1)} s | ${(mb / clone).toFixed(0)} MB/s | ${toStreaming.toFixed(1)} s |`);
+    bringUp.push(
+      `| ${method === "backup" ? "REPLICA_BOOTSTRAP=backup (restore from S3)" : "REPLICA_BOOTSTRAP=basebackup (pg_basebackup)"} | ${clone.toFixed(1)} s | ${(mb / clone).toFixed(0)} MB/s | ${toStreaming.toFixed(1)} s |`,
+    );
   }
   // Lag and failover use the pg_basebackup replica alone.
   await replicas[1].stop({ removeVolumes: true });
@@ -77,7 +79,11 @@ try {
   await primary.sql("CREATE TABLE failover_probe (at timestamptz DEFAULT now())");
   await replica.waitForReplay(await primary.walLsn());
   const client = new pg.Client({
-    host: replica.getHost(), port: replica.getMappedPort(5432), user, password: clusterCredentials.password, database,
+    host: replica.getHost(),
+    port: replica.getMappedPort(5432),
+    user,
+    password: clusterCredentials.password,
+    database,
     ssl: { ca: await rootCertOf(replica), rejectUnauthorized: true, servername: "localhost" },
   });
   await client.connect();
@@ -101,11 +107,17 @@ try {
   console.log("| bootstrap | clone step | clone throughput | container start to streaming |\n| --- | --- | --- | --- |");
   for (const row of bringUp) console.log(row);
   const kb = (b: number) => `${(b / 1024).toFixed(0)} kB`;
-  console.log(`\nreplication lag under pgbench -c4 -j2 -T${loadSeconds} on the primary (${tps.toFixed(0)} TPS), ${lagBytes.length} samples every ${sampleMs} ms:`);
+  console.log(
+    `\nreplication lag under pgbench -c4 -j2 -T${loadSeconds} on the primary (${tps.toFixed(0)} TPS), ${lagBytes.length} samples every ${sampleMs} ms:`,
+  );
   console.log("| measure | p50 | p99 | max |\n| --- | --- | --- | --- |");
   console.log(`| WAL not yet replayed | ${kb(percentile(lagBytes, 50))} | ${kb(percentile(lagBytes, 99))} | ${kb(Math.max(...lagBytes))} |`);
-  console.log(`| replay_lag | ${percentile(lagSeconds, 50).toFixed(3)} s | ${percentile(lagSeconds, 99).toFixed(3)} s | ${Math.max(...lagSeconds).toFixed(3)} s |`);
-  console.log(`\nfailover: postgres-ba promote to the first accepted write ${firstWrite.toFixed(2)} s; the whole command (pgbackrest check, full backup of ${mb.toFixed(0)} MB) ${promoteTotal.toFixed(1)} s`);
+  console.log(
+    `| replay_lag | ${percentile(lagSeconds, 50).toFixed(3)} s | ${percentile(lagSeconds, 99).toFixed(3)} s | ${Math.max(...lagSeconds).toFixed(3)} s |`,
+  );
+  console.log(
+    `\nfailover: postgres-ba promote to the first accepted write ${firstWrite.toFixed(2)} s; the whole command (pgbackrest check, full backup of ${mb.toFixed(0)} MB) ${promoteTotal.toFixed(1)} s`,
+  );
 } finally {
   await cluster.stop();
   await bed.stop();

@@ -12,9 +12,13 @@ const runs = Number(process.env.RUNS ?? 2);
 const bed = await new BackupTestbed().start();
 const bucket = await bed.s3.createBucket("bench-restore");
 const creds = { user: "bench", password: "bench", database: "bench" };
-const primary = () => bed.primary(bucket)
-  .withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database)
-  .withSchedule({ full: "off", diff: "off", incr: "off" });
+const primary = () =>
+  bed
+    .primary(bucket)
+    .withUsername(creds.user)
+    .withPassword(creds.password)
+    .withDatabase(creds.database)
+    .withSchedule({ full: "off", diff: "off", incr: "off" });
 
 try {
   const source = await primary().start();
@@ -42,10 +46,16 @@ try {
     await restored.stop({ removeVolumes: true });
   }
   const mb = Number(bytes) / 1e6;
-  console.log(`\nrestore of pgbench scale ${scale}: ${mb.toFixed(0)} MB of databases, full backup ${full.label} stored ${(full.info.repository.delta / 1e6).toFixed(0)} MB (zst, bundled) in ${backupSeconds.toFixed(1)} s`);
+  console.log(
+    `\nrestore of pgbench scale ${scale}: ${mb.toFixed(0)} MB of databases, full backup ${full.label} stored ${(full.info.repository.delta / 1e6).toFixed(0)} MB (zst, bundled) in ${backupSeconds.toFixed(1)} s`,
+  );
   console.log("| run | pgbackrest restore | throughput | container start to ready | start to first write |\n| --- | --- | --- | --- | --- |");
-  rows.forEach((r, i) => console.log(`| ${i + 1} | ${r.restore.toFixed(1)} s | ${(mb / r.restore).toFixed(0)} MB/s | ${r.ready.toFixed(1)} s | ${r.writable.toFixed(1)} s |`));
-  console.log(`| median | ${median(rows.map((r) => r.restore)).toFixed(1)} s | ${(mb / median(rows.map((r) => r.restore))).toFixed(0)} MB/s | ${median(rows.map((r) => r.ready)).toFixed(1)} s | ${median(rows.map((r) => r.writable)).toFixed(1)} s |`);
+  for (const [i, r] of rows.entries()) {
+    console.log(`| ${i + 1} | ${r.restore.toFixed(1)} s | ${(mb / r.restore).toFixed(0)} MB/s | ${r.ready.toFixed(1)} s | ${r.writable.toFixed(1)} s |`);
+  }
+  console.log(
+    `| median | ${median(rows.map((r) => r.restore)).toFixed(1)} s | ${(mb / median(rows.map((r) => r.restore))).toFixed(0)} MB/s | ${median(rows.map((r) => r.ready)).toFixed(1)} s | ${median(rows.map((r) => r.writable)).toFixed(1)} s |`,
+  );
 } finally {
   await bed.stop();
 }

@@ -17,7 +17,10 @@ const standInDir = join(projectRoot, "harness", "stand-in-base");
 
 /** The stand-in's tag changes whenever its recipe does, so an old one is never reused by mistake. */
 export function standInBaseTag(): string {
-  const hash = createHash("sha256").update(readFileSync(join(standInDir, "Dockerfile"))).digest("hex").slice(0, 12);
+  const hash = createHash("sha256")
+    .update(readFileSync(join(standInDir, "Dockerfile")))
+    .digest("hex")
+    .slice(0, 12);
   return `postgres-pgbackrest-stand-in-base:18-sid-${hash}`;
 }
 

@@ -63,8 +63,11 @@ export class StartedCluster {
 
   /** The primary as configured (named "primary" on the network), e.g. to start its data again. */
   primaryContainer() {
-    return this.bed.primary(this.bucket)
-      .withUsername(clusterCredentials.user).withPassword(clusterCredentials.password).withDatabase(clusterCredentials.database)
+    return this.bed
+      .primary(this.bucket)
+      .withUsername(clusterCredentials.user)
+      .withPassword(clusterCredentials.password)
+      .withDatabase(clusterCredentials.database)
       .withServerName("primary")
       .withDataVolume(this.primaryVolume)
       .withReplication(this.caVolume, this.replicationPassword);
@@ -75,7 +78,9 @@ export class StartedCluster {
     return new ReplicaContainer(this.bed.image)
       .withNetwork(this.bed.network)
       .withBucket(this.bucket)
-      .withUsername(clusterCredentials.user).withPassword(clusterCredentials.password).withDatabase(clusterCredentials.database)
+      .withUsername(clusterCredentials.user)
+      .withPassword(clusterCredentials.password)
+      .withDatabase(clusterCredentials.database)
       .withServerName(name)
       .withPrimary(primaryHost)
       .withReplication(this.caVolume, this.replicationPassword);

@@ -25,10 +25,7 @@ export interface ContainerEngine {
 const runDir = join(projectRoot, ".run");
 const podmanSocket = join(runDir, "podman.sock");
 const podmanConf = join(projectRoot, "harness", "podman", "containers.conf");
-const podmanPackages = [
-  "podman", "runc", "netavark", "aardvark-dns", "fuse-overlayfs", "uidmap", "slirp4netns",
-  "iptables", "catatonit", "debootstrap",
-];
+const podmanPackages = ["podman", "runc", "netavark", "aardvark-dns", "fuse-overlayfs", "uidmap", "slirp4netns", "iptables", "catatonit", "debootstrap"];
 
 let cached: Promise<ContainerEngine> | undefined;
 
@@ -62,12 +59,9 @@ function startHealthCheckTicker(): void {
 }
 
 async function findOrProvision(): Promise<ContainerEngine> {
-  const candidates = [
-    process.env.DOCKER_HOST,
-    "unix:///var/run/docker.sock",
-    `unix://${podmanSocket}`,
-    "unix:///run/podman/podman.sock",
-  ].filter((h): h is string => Boolean(h));
+  const candidates = [process.env.DOCKER_HOST, "unix:///var/run/docker.sock", `unix://${podmanSocket}`, "unix:///run/podman/podman.sock"].filter(
+    (h): h is string => Boolean(h),
+  );
   for (const host of candidates) {
     const kind = await ping(host);
     if (kind) return { kind, dockerHost: host, cli: kind === "podman" && (await hasCommand("podman")) ? "podman" : "docker" };
@@ -97,7 +91,7 @@ function ping(dockerHost: string): Promise<ContainerEngine["kind"] | undefined> 
   return new Promise((resolve) => {
     const req = request({ socketPath, path: "/_ping", timeout: 1500 }, (res) => {
       res.resume();
-      const server = String(res.headers["server"] ?? "") + String(res.headers["libpod-api-version"] ?? "");
+      const server = String(res.headers.server ?? "") + String(res.headers["libpod-api-version"] ?? "");
       resolve(res.statusCode === 200 ? (/libpod|podman/i.test(server) || res.headers["libpod-api-version"] ? "podman" : "docker") : undefined);
     });
     req.on("timeout", () => req.destroy());
@@ -140,5 +134,7 @@ async function startPodmanService(): Promise<void> {
     if (await ping(`unix://${podmanSocket}`)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`Podman API did not answer on ${podmanSocket} within 30 s; see ${join(runDir, "podman-service.log")}: ${readFileSync(join(runDir, "podman-service.log"), "utf8").slice(-500)}`);
+  throw new Error(
+    `Podman API did not answer on ${podmanSocket} within 30 s; see ${join(runDir, "podman-service.log")}: ${readFileSync(join(runDir, "podman-service.log"), "utf8").slice(-500)}`,
+  );
 }

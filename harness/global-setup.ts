@@ -12,5 +12,7 @@ export default async function setup(): Promise<void> {
   process.env.POSTGRES_BA_IMAGE = await productImage();
   process.env.POSTGRES_BA_S3 = await s3Backend();
   if (process.env.POSTGRES_BA_S3 === "s3rver") process.env.POSTGRES_BA_S3_IMAGE = await s3ServerImage();
-  console.log(`[setup] ${engine.kind} at ${engine.dockerHost}; image ${process.env.POSTGRES_BA_IMAGE}; S3 server ${process.env.POSTGRES_BA_S3}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `[setup] ${engine.kind} at ${engine.dockerHost}; image ${process.env.POSTGRES_BA_IMAGE}; S3 server ${process.env.POSTGRES_BA_S3}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
 }

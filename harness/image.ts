@@ -51,7 +51,10 @@ function filesUnder(dir: string): string[] {
 export function contentHash(seed: string, files: string[]): string {
   const hash = createHash("sha256").update(seed);
   for (const file of [...files].sort()) {
-    hash.update(relative(projectRoot, file)).update(String(statSync(file).mode & 0o111)).update(readFileSync(file));
+    hash
+      .update(relative(projectRoot, file))
+      .update(String(statSync(file).mode & 0o111))
+      .update(readFileSync(file));
   }
   return hash.digest("hex").slice(0, 12);
 }

@@ -3,7 +3,19 @@ export { containerEngine, type ContainerEngine } from "./engine.js";
 export { baseImage, officialBaseImage } from "./base-image.js";
 export { productImage, imageName } from "./image.js";
 export { S3Container, StartedS3Container, type BucketConfig } from "./s3.js";
-export { PrimaryContainer, RestoredCloneContainer, StartedPrimaryContainer, copyVolume, removeVolume, caDir, type BackupInfo, type ReplicationStatus, type RestoreTarget, type StanzaInfo, type Schedule } from "./primary.js";
+export {
+  PrimaryContainer,
+  RestoredCloneContainer,
+  StartedPrimaryContainer,
+  copyVolume,
+  removeVolume,
+  caDir,
+  type BackupInfo,
+  type ReplicationStatus,
+  type RestoreTarget,
+  type StanzaInfo,
+  type Schedule,
+} from "./primary.js";
 export { ReplicaContainer, StartedReplicaContainer } from "./replica.js";
 export { ClusterContainer, StartedCluster, clusterCredentials } from "./cluster.js";
 export { pollUntil } from "./poll.js";

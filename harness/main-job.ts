@@ -13,11 +13,7 @@ const started = Date.now();
 console.log("Preparing the container engine and images (first run on a machine: about 2 minutes)...");
 const bed = await new BackupTestbed().start();
 const bucket = await bed.s3.createBucket("main-job");
-const db = await bed.primary(bucket)
-  .withUsername("postgres")
-  .withPassword("postgres")
-  .withDatabase("app")
-  .start();
+const db = await bed.primary(bucket).withUsername("postgres").withPassword("postgres").withDatabase("app").start();
 
 let stopping = false;
 async function stop(): Promise<void> {

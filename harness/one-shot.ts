@@ -3,17 +3,24 @@
  * and reports its exit code, its output, and what it left in given paths, so tests can prove
  * that an error touched nothing. Works with the docker and podman CLIs alike.
  */
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { $ } from "zx";
 import { containerEngine } from "./engine.js";
+import { digestTar, type TreeDigest } from "./tar-digest.js";
 
 export interface OneShotResult {
   exitCode: number;
   output: string;
   /** Entries under each path given to withListing() after the exit, relative to it ("" is the path itself). */
   listings: Record<string, string[]>;
+  /** The container's stdout and stderr apart (output has both), without the engine CLI's own log lines. */
+  stdout: string;
+  stderr: string;
+  /** Content digests under each path given to withDigest() after the exit; null when the path does not exist. */
+  digests: Record<string, TreeDigest | null>;
 }
 
 interface FileSpec {
@@ -28,8 +35,11 @@ export class OneShotContainer {
   private command: string[] = [];
   private network?: string;
   private listed: string[] = [];
-  private volumes: Array<[string, string]> = [];
+  private digested: string[] = [];
+  private volumes: Array<[string, string, string]> = [];
   private user?: string;
+  private tmpfs: string[] = [];
+  private entrypoint?: string;
 
   constructor(private readonly image: string) {}
 
@@ -53,9 +63,21 @@ export class OneShotContainer {
     return this;
   }
 
-  /** Mounts a named volume (created on first use). */
-  withVolume(name: string, target: string): this {
-    this.volumes.push([name, target]);
+  /** Mounts a named volume (created on first use); `readOnly` mounts it `:ro`. */
+  withVolume(name: string, target: string, options: { readOnly?: boolean } = {}): this {
+    this.volumes.push([name, target, options.readOnly ? ":ro" : ""]);
+    return this;
+  }
+
+  /** Mounts a tmpfs of `size` (e.g. "1m") at `target`: a small disk to fill up. */
+  withTmpfs(target: string, size: string): this {
+    this.tmpfs.push(`${target}:size=${size}`);
+    return this;
+  }
+
+  /** Runs this program instead of the image's entrypoint (as a Kubernetes `command:` does). */
+  withEntrypoint(program: string): this {
+    this.entrypoint = program;
     return this;
   }
 
@@ -70,15 +92,23 @@ export class OneShotContainer {
     return this;
   }
 
+  /** After the exit, digest every file under this path (type, mode, owner, size, sha256): proves no byte changed. */
+  withDigest(path: string): this {
+    this.digested.push(path);
+    return this;
+  }
+
   /** Creates the container with its files in place, not started. */
   private async create(): Promise<string> {
     const { cli } = await containerEngine();
     const sh = $({ quiet: true, nothrow: true });
     const envArgs = Object.entries(this.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
     const net = this.network ? ["--network", this.network] : [];
-    const vols = this.volumes.flatMap(([name, target]) => ["-v", `${name}:${target}`]);
+    const vols = this.volumes.flatMap(([name, target, mode]) => ["-v", `${name}:${target}${mode}`]);
     const user = this.user ? ["--user", this.user] : [];
-    const created = await sh`${cli} create --label org.testcontainers=true ${net} ${vols} ${user} ${envArgs} ${this.image} ${this.command}`;
+    const tmpfs = this.tmpfs.flatMap((t) => ["--tmpfs", t]);
+    const entrypoint = this.entrypoint ? ["--entrypoint", this.entrypoint] : [];
+    const created = await sh`${cli} create --label org.testcontainers=true ${net} ${vols} ${tmpfs} ${user} ${entrypoint} ${envArgs} ${this.image} ${this.command}`;
     if (created.exitCode !== 0) throw new Error(`${cli} create failed: ${created.stderr}`);
     const id = created.stdout.trim().split("\n").pop()!;
     if (this.files.length) {
@@ -112,14 +142,27 @@ export class OneShotContainer {
     try {
       await sh`${cli} start -a ${id}`.timeout(timeoutMs);
       // The container's own output only (the CLI may add its own warnings on stderr).
-      const output = (await sh`${cli} logs ${id} 2>&1`).stdout;
-      const exitCode = Number((await sh`${cli} inspect --format {{.State.ExitCode}} ${id}`).stdout.trim());
+      const logs = await sh`${cli} logs ${id} 2>&1`;
+      if (logs.exitCode !== 0) throw new Error(`${cli} logs ${id} exited ${logs.exitCode}: ${logs.stdout.slice(-500)}`);
+      const output = logs.stdout;
+      const [state, code] = (await sh`${cli} inspect --format ${"{{.State.Status}} {{.State.ExitCode}}"} ${id}`).stdout.trim().split(" ");
+      // A container still running after the timeout has not exited 0: it hangs, and says so.
+      if (state !== "exited")
+        throw new Error(`one-shot container did not exit within ${timeoutMs} ms (state ${state}); its output so far:\n${output.slice(-3000)}`);
+      const exitCode = Number(code);
       const listings: Record<string, string[]> = {};
       for (const path of this.listed) {
         const tar = await sh`${cli} cp ${`${id}:${path}`} - | tar -t`;
-        listings[path] = tar.stdout.split("\n").filter(Boolean).map((name) => relativeEntry(name, basename(path))).sort();
+        listings[path] = tar.stdout
+          .split("\n")
+          .filter(Boolean)
+          .map((name) => relativeEntry(name, basename(path)))
+          .sort();
       }
-      return { exitCode, output, listings };
+      const streams = await sh`${cli} logs ${id}`;
+      const digests: Record<string, TreeDigest | null> = {};
+      for (const path of this.digested) digests[path] = await digestPath(cli, id, path);
+      return { exitCode, output, listings, stdout: streams.stdout, stderr: withoutCliLog(streams.stderr), digests };
     } finally {
       await sh`${cli} rm -f -v ${id}`;
     }
@@ -127,11 +170,21 @@ export class OneShotContainer {
 }
 
 export class DetachedContainer {
-  constructor(private readonly cli: string, readonly id: string) {}
+  constructor(
+    private readonly cli: string,
+    readonly id: string,
+  ) {}
 
   async exec(command: string[]): Promise<{ exitCode: number; output: string }> {
     const r = await $({ quiet: true, nothrow: true })`${this.cli} exec ${this.id} ${command}`;
     return { exitCode: r.exitCode ?? 1, output: r.stdout + r.stderr };
+  }
+
+  /** Everything it printed so far; throws when the engine cannot say (an empty log proves nothing). */
+  async logText(): Promise<string> {
+    const r = await $({ quiet: true, nothrow: true })`${this.cli} logs ${this.id} 2>&1`;
+    if (r.exitCode !== 0) throw new Error(`${this.cli} logs ${this.id} exited ${r.exitCode}: ${r.stdout.slice(-500)}`);
+    return r.stdout;
   }
 
   /** SIGKILL, as when the host loses power or the orchestrator gives up: no cleanup runs. */
@@ -142,6 +195,58 @@ export class DetachedContainer {
   async remove(): Promise<void> {
     await $({ quiet: true, nothrow: true })`${this.cli} rm -f ${this.id}`;
   }
+}
+
+/**
+ * Puts files into a named volume (created on first use), owned by `owner` inside `image` (its
+ * postgres user by default, whatever its uid): e.g. certificates to mount read-only later.
+ * Paths are relative to the volume's root; directories are created as needed.
+ */
+export async function fillVolume(
+  image: string,
+  volume: string,
+  files: Array<{ path: string; content: string; mode?: number }>,
+  owner = "postgres:postgres",
+): Promise<void> {
+  const { cli } = await containerEngine();
+  const staging = mkdtempSync(join(tmpdir(), "fill-volume-"));
+  try {
+    for (const f of files) {
+      mkdirSync(join(staging, dirname(f.path)), { recursive: true });
+      writeFileSync(join(staging, f.path), f.content, { mode: f.mode ?? 0o644 });
+    }
+    // Top-level entries only: archiving "." would carry the 0700 temp directory's mode onto the volume's root.
+    await $({
+      quiet: true,
+    })`tar -C ${staging} -c ${readdirSync(staging)} | ${cli} run --rm -i --user 0 --entrypoint sh -v ${`${volume}:/fill`} ${image} -c ${`tar -x -C /fill && chown -R ${owner} /fill`}`;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** Digests of what `path` holds in a (stopped) container, or null when it does not exist there. */
+export function digestPath(cli: string, id: string, path: string): Promise<TreeDigest | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cli, ["cp", `${id}:${path}`, "-"], { stdio: ["ignore", "pipe", "pipe"] });
+    const chunks: Buffer[] = [];
+    let stderr = "";
+    child.stdout.on("data", (c: Buffer) => chunks.push(c));
+    child.stderr.on("data", (c: Buffer) => (stderr += String(c)));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code === 0) resolve(digestTar(Buffer.concat(chunks)));
+      else if (/no such file or directory|could not find/i.test(stderr)) resolve(null);
+      else reject(new Error(`${cli} cp ${id}:${path} exited ${code}: ${stderr.slice(-500)}`));
+    });
+  });
+}
+
+/** Podman's CLI writes its own warnings (logrus lines) to stderr beside the container's: not the container's output. */
+function withoutCliLog(stderr: string): string {
+  return stderr
+    .split("\n")
+    .filter((l) => !/^time="[^"]*" level=\w+ msg=/.test(l))
+    .join("\n");
 }
 
 /** Engines name the archived directory "/" or by its base name: both become "" (and "a/b" stays). */

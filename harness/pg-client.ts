@@ -1,8 +1,13 @@
-/** PostgreSQL clients for tests: TLS verified against the container's own CA unless asked otherwise. */
+/**
+ * PostgreSQL clients for tests: TLS verified against the cluster's CA certificate (CA_DIR), never
+ * against a file the server could have made from its own certificate.
+ */
+import { X509Certificate } from "node:crypto";
 import pg from "pg";
 import type { StartedTestContainer } from "testcontainers";
 
-export const containerRootCert = "/var/lib/postgresql/ssl/root.crt";
+/** The generated CA's certificate (CA_DIR's default): the trust anchor of every member. */
+export const containerCaCert = "/var/lib/postgresql/ca/ca.crt";
 
 export interface Credentials {
   user: string;
@@ -10,10 +15,16 @@ export interface Credentials {
   database: string;
 }
 
-/** The CA a container generated on first start; clients verify the server with it. */
+/**
+ * The CA a container generated on first start; clients verify the server with it. It must be a
+ * CA certificate (basicConstraints CA:TRUE): a self-signed server certificate offered as its
+ * own "CA" would otherwise verify, and the scenario would prove nothing about the chain.
+ */
 export async function rootCertOf(container: StartedTestContainer): Promise<string> {
-  const r = await container.exec(["cat", containerRootCert]);
-  if (r.exitCode !== 0) throw new Error(`cannot read ${containerRootCert}: ${r.output}`);
+  const r = await container.exec(["cat", containerCaCert]);
+  if (r.exitCode !== 0) throw new Error(`cannot read ${containerCaCert}: ${r.output}`);
+  if (!new X509Certificate(r.output).ca)
+    throw new Error(`${containerCaCert} is not a CA certificate (basicConstraints CA:FALSE): refusing it as a trust anchor`);
   return r.output;
 }
 

@@ -5,7 +5,7 @@
  * helpers for SQL over verified TLS, pgBackRest, backups, logs, restart and stop.
  */
 import { PostgreSqlContainer, StartedPostgreSqlContainer } from "@testcontainers/postgresql";
-import pg from "pg";
+import type pg from "pg";
 import { $ } from "zx";
 import { parseInfoJson } from "../runtime/lib/repository.js";
 import { containerEngine } from "./engine.js";
@@ -145,10 +145,12 @@ export class PrimaryContainer extends PostgreSqlContainer {
     this.withHealthCheck({ test: ["CMD", "docker-healthcheck.sh"], interval: 250, timeout: 5000, retries: 10_000, startPeriod: 0 });
     // A container that never gets ready says why: its last log lines go into the error.
     const tail: string[] = [];
-    this.withLogConsumer((stream) => stream.on("data", (chunk: Buffer | string) => {
-      tail.push(...String(chunk).split("\n").filter(Boolean));
-      tail.splice(0, Math.max(0, tail.length - 40));
-    }));
+    this.withLogConsumer((stream) =>
+      stream.on("data", (chunk: Buffer | string) => {
+        tail.push(...String(chunk).split("\n").filter(Boolean));
+        tail.splice(0, Math.max(0, tail.length - 40));
+      }),
+    );
     try {
       return new StartedPrimaryContainer(await super.start(), this.stanza, this.bucket);
     } catch (e) {
@@ -198,8 +200,12 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
     readonly bucket: BucketConfig | undefined,
   ) {
     // Reuse the started container and its credentials; the wrapper only adds helpers.
-    super((started as unknown as { startedTestContainer: ConstructorParameters<typeof StartedPostgreSqlContainer>[0] }).startedTestContainer,
-      started.getDatabase(), started.getUsername(), started.getPassword());
+    super(
+      (started as unknown as { startedTestContainer: ConstructorParameters<typeof StartedPostgreSqlContainer>[0] }).startedTestContainer,
+      started.getDatabase(),
+      started.getUsername(),
+      started.getPassword(),
+    );
   }
 
   private credentials(database = this.getDatabase()): Credentials {
@@ -255,10 +261,14 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
 
   /** Waits until at least `count` backups of `type` are listed. */
   waitForBackups(type: BackupInfo["type"], count = 1, timeoutMs = 120_000): Promise<BackupInfo[]> {
-    return pollUntil(`${count} ${type} backup(s) in ${this.stanza}`, async () => {
-      const found = (await this.backups()).filter((b) => b.type === type);
-      return found.length >= count ? found : undefined;
-    }, { timeoutMs, intervalMs: 1000 });
+    return pollUntil(
+      `${count} ${type} backup(s) in ${this.stanza}`,
+      async () => {
+        const found = (await this.backups()).filter((b) => b.type === type);
+        return found.length >= count ? found : undefined;
+      },
+      { timeoutMs, intervalMs: 1000 },
+    );
   }
 
   /** Switches to a new WAL segment and waits until the finished one is archived (pg_stat_archiver). */
@@ -268,10 +278,14 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
     await this.sql("SELECT pg_logical_emit_message(false, 'postgres-ba-test', 'switch')");
     const [{ segment }] = await this.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment");
     await this.sql("SELECT pg_switch_wal()");
-    await pollUntil(`WAL segment ${segment} archived`, async () => {
-      const [row] = await this.sql<{ last: string | null }>("SELECT last_archived_wal AS last FROM pg_stat_archiver");
-      return row.last !== null && row.last.slice(0, 24) >= segment;
-    }, { timeoutMs });
+    await pollUntil(
+      `WAL segment ${segment} archived`,
+      async () => {
+        const [row] = await this.sql<{ last: string | null }>("SELECT last_archived_wal AS last FROM pg_stat_archiver");
+        return row.last !== null && row.last.slice(0, 24) >= segment;
+      },
+      { timeoutMs },
+    );
     return segment;
   }
 
@@ -294,10 +308,14 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
 
   /** Waits until `count` replicas stream from this primary. */
   waitForReplicas(count = 1, timeoutMs = 120_000): Promise<ReplicationStatus[]> {
-    return pollUntil(`${count} streaming replica(s)`, async () => {
-      const rows = (await this.replicationStatus()).filter((r) => r.state === "streaming");
-      return rows.length >= count ? rows : undefined;
-    }, { timeoutMs });
+    return pollUntil(
+      `${count} streaming replica(s)`,
+      async () => {
+        const rows = (await this.replicationStatus()).filter((r) => r.state === "streaming");
+        return rows.length >= count ? rows : undefined;
+      },
+      { timeoutMs },
+    );
   }
 
   /** Waits until the first backup of a new database is taken and the schedule runs. */
@@ -312,21 +330,47 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
   async logText(): Promise<string> {
     const { cli } = await containerEngine();
     const r = await $({ quiet: true, nothrow: true })`${cli} logs ${this.getId()} 2>&1`;
+    // An engine failure must not read as an empty log: "the secret is not in the log" would pass.
+    if (r.exitCode !== 0) throw new Error(`${cli} logs ${this.getId()} exited ${r.exitCode}: ${r.stdout.slice(-500)}`);
     return r.stdout;
   }
 
   /** Waits until the log matches, e.g. the schedule's start line. */
   waitForLog(pattern: RegExp, timeoutMs = 120_000): Promise<string> {
-    return pollUntil(`log line ${pattern}`, async () => {
-      const logs = await this.logText();
-      return pattern.test(logs) ? logs : undefined;
-    }, { timeoutMs, intervalMs: 500 });
+    return pollUntil(
+      `log line ${pattern}`,
+      async () => {
+        const logs = await this.logText();
+        return pattern.test(logs) ? logs : undefined;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
   }
 
   /** Restarts the container (data volume kept) and waits until it accepts TLS connections again. */
   override async restart(): Promise<void> {
     await super.restart();
     await pollUntil("server accepting connections after restart", async () => (await this.sql("SELECT 1 AS ok"))[0]?.ok === 1, { timeoutMs: 120_000 });
+  }
+
+  /**
+   * SIGKILL to the whole container (a crash: no shutdown, no cleanup), then the same container,
+   * with the same settings, starts again; waits until it accepts TLS connections.
+   */
+  async crashRestart(): Promise<void> {
+    const { cli } = await containerEngine();
+    await $({ quiet: true })`${cli} kill --signal KILL ${this.getId()}`;
+    await pollUntil(
+      "container stopped after SIGKILL",
+      async () => (await $({ quiet: true })`${cli} inspect --format {{.State.Status}} ${this.getId()}`).stdout.trim() !== "running",
+      { timeoutMs: 30_000 },
+    );
+    await this.restart();
+  }
+
+  /** PostgreSQL's timeline (a restore or a promotion starts a new one). */
+  async timeline(): Promise<number> {
+    return (await this.sql<{ tli: number }>("SELECT timeline_id AS tli FROM pg_control_checkpoint()"))[0].tli;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

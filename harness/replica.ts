@@ -44,17 +44,26 @@ export class ReplicaContainer extends PrimaryContainer {
 }
 
 export class StartedReplicaContainer extends StartedPrimaryContainer {
-  constructor(started: StartedPrimaryContainer, stanza: string | undefined, bucket: StartedPrimaryContainer["bucket"], readonly slot: string | undefined) {
+  constructor(
+    started: StartedPrimaryContainer,
+    stanza: string | undefined,
+    bucket: StartedPrimaryContainer["bucket"],
+    readonly slot: string | undefined,
+  ) {
     super(started, stanza, bucket);
   }
 
   /** Waits until the WAL receiver streams from the primary; on timeout the error carries the log's tail. */
   async waitForStreaming(timeoutMs = 120_000): Promise<void> {
     try {
-      await pollUntil("WAL receiver streaming", async () => {
-        const [row] = await this.sql<{ status: string }>("SELECT status FROM pg_stat_wal_receiver");
-        return row?.status === "streaming";
-      }, { timeoutMs });
+      await pollUntil(
+        "WAL receiver streaming",
+        async () => {
+          const [row] = await this.sql<{ status: string }>("SELECT status FROM pg_stat_wal_receiver");
+          return row?.status === "streaming";
+        },
+        { timeoutMs },
+      );
     } catch (e) {
       const tail = (await this.logText()).trim().split("\n").slice(-30).join("\n");
       throw new Error(`${(e as Error).message}\n--- last lines of the replica's log ---\n${tail}`);
@@ -63,10 +72,14 @@ export class StartedReplicaContainer extends StartedPrimaryContainer {
 
   /** Waits until this replica has replayed WAL up to `lsn` (from the primary's walLsn()). */
   waitForReplay(lsn: string, timeoutMs = 60_000): Promise<void> {
-    return pollUntil(`replay past ${lsn}`, async () => {
-      const [row] = await this.sql<{ done: boolean }>("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done", [lsn]);
-      return row.done;
-    }, { timeoutMs, intervalMs: 200 }).then(() => undefined);
+    return pollUntil(
+      `replay past ${lsn}`,
+      async () => {
+        const [row] = await this.sql<{ done: boolean }>("SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done", [lsn]);
+        return row.done;
+      },
+      { timeoutMs, intervalMs: 200 },
+    ).then(() => undefined);
   }
 
   /** `postgres-ba promote`: returns once the container checked the stanza and took a full backup. */

@@ -8,12 +8,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync } from "node:fs";
 import { Agent } from "node:https";
 import { join } from "node:path";
-import {
-  CreateBucketCommand,
-  ListObjectsV2Command,
-  S3Client,
-  type ListObjectsV2CommandOutput,
-} from "@aws-sdk/client-s3";
+import { CreateBucketCommand, ListObjectsV2Command, S3Client, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from "testcontainers";
 import { MinioContainer } from "@testcontainers/minio";
@@ -51,9 +46,10 @@ export class S3Container {
     const accessKey = `test-${randomBytes(6).toString("hex")}`;
     const secretKey = randomBytes(24).toString("base64url");
     const cert = testServerCert([s3Alias, "localhost"]);
-    const container = (await s3Backend()) === "minio"
-      ? await startMinio(this.network, accessKey, secretKey, cert)
-      : await startS3rver(this.network, accessKey, secretKey, cert);
+    const container =
+      (await s3Backend()) === "minio"
+        ? await startMinio(this.network, accessKey, secretKey, cert)
+        : await startS3rver(this.network, accessKey, secretKey, cert);
     return new StartedS3Container(container, accessKey, secretKey, this.network);
   }
 }
@@ -106,6 +102,18 @@ export class StartedS3Container {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return keys;
+  }
+
+  /** Every object in the bucket as key -> "<ETag> <size>": equal before and after means no object was written, replaced or removed. */
+  async objectDigests(bucket: string): Promise<Record<string, string>> {
+    const objects: Record<string, string> = {};
+    let token: string | undefined;
+    do {
+      const page: ListObjectsV2CommandOutput = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key) objects[o.Key] = `${o.ETag} ${o.Size}`;
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return objects;
   }
 
   /** Freezes the S3 server (fault injection: requests hang as on a dead network path). */

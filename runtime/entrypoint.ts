@@ -1,13 +1,16 @@
 /**
- * The container's lifecycle, in order. Reads like a table of contents: every step is a small
- * named function in steps/, logs one line (what it did, or why it skipped) and is idempotent.
+ * The container's lifecycle, in order. Reads like a table of contents: preflight checks and the
+ * lock, the data directory's state decided once and the one path that follows from it (a switch
+ * in stepsFor), small named steps (steps/, one log line each, idempotent), then the server and
+ * its optional services under one supervisor.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Cron } from "croner";
-import { backupsEnabled, parseEnv, type BackupEnv } from "./env/parse.js";
+import { chooseStartPath, hasDatabase, inspectDataDirectory, type StartPath } from "./datadir/state.js";
+import { backupsEnabled, parseEnv, repositoryWritesOff, type BackupEnv } from "./env/parse.js";
 import type { Env } from "./env/table.js";
-import { BackupError, initBackups, takeBackup } from "./lib/backups.js";
+import { initBackups, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
 import { log, logBackup, logError } from "./lib/log.js";
 import { serveMetrics } from "./lib/metrics.js";
@@ -16,33 +19,59 @@ import { inRecovery, isReady, psql } from "./lib/postgres.js";
 import { clearReady, markReady } from "./lib/readiness.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
 import { runServer } from "./lib/server.js";
+import { type Service, Supervisor, waitFor } from "./lib/supervisor.js";
 import { backupState } from "./lib/state.js";
 import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
 import { pgbackrestChildEnv } from "./render/pgbackrest-conf.js";
 import { completePromotion } from "./lib/promotion.js";
 import { ensureReplicationRole, isStandbyData, upstreamOf } from "./lib/replication.js";
 import { checkOldLayout } from "./steps/check-old-layout.js";
+import { checkPermissions } from "./steps/check-permissions.js";
+import { checkPortsFree } from "./steps/check-ports-free.js";
 import { checkPrimaryRole } from "./steps/check-primary-role.js";
+import { checkSpoolSpace } from "./steps/check-spool-space.js";
 import { clearStaleLock } from "./steps/clear-stale-lock.js";
 import { cloneReplica } from "./steps/clone-replica.js";
 import { configurePgbackrest } from "./steps/configure-pgbackrest.js";
 import { configurePostgres } from "./steps/configure-postgres.js";
 import { ensureTls } from "./steps/ensure-tls.js";
 import { initDatabase } from "./steps/init-database.js";
+import { lockDataDirectoryStep } from "./steps/lock-data-directory.js";
 import { prepareDirectories } from "./steps/prepare-directories.js";
 import { rejoinAsReplica } from "./steps/rejoin-as-replica.js";
 import { restoreFromBackup } from "./steps/restore-from-backup.js";
-import type { Context, Step } from "./steps/step.js";
+import { type Context, runStep, type Step } from "./steps/step.js";
 import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
+import { BackupError, FatalError } from "./errors.js";
 
-/** Before the privilege drop: checks that touch nothing, then directory ownership. */
-const asRoot: Step[] = [checkOldLayout, verifyMinimumEnv, prepareDirectories];
+/** Before anything is written: checks that touch nothing, then the data directory's lock. */
+const preflight: Step[] = [checkOldLayout, checkPortsFree, checkPermissions, checkSpoolSpace, lockDataDirectoryStep];
+
 /**
- * As postgres. pgbackrest.conf comes first: a restore needs it. The data directory's role is
- * settled (restored, rejoined, cloned; never a second writable primary) before TLS and init,
- * so a refused start has written nothing.
+ * The steps of each path, as postgres after the privilege drop. pgbackrest.conf comes first (a
+ * restore needs it); the data directory's role is settled (restored, rejoined, cloned; never a
+ * second writable primary) before TLS and init, so a refused start has written nothing.
  */
-const asPostgres: Step[] = [configurePgbackrest, clearStaleLock, restoreFromBackup, rejoinAsReplica, cloneReplica, checkPrimaryRole, ensureTls, initDatabase, configurePostgres];
+function stepsFor(path: StartPath): Step[] {
+  switch (path.kind) {
+    case "initialize":
+      return [configurePgbackrest, ensureTls, initDatabase, configurePostgres];
+    case "restore":
+      // A delta repair may find the postmaster.pid of a crash: pgBackRest refuses to restore over it.
+      return [configurePgbackrest, clearStaleLock, restoreFromBackup, ensureTls, configurePostgres];
+    case "clone-replica":
+      return [configurePgbackrest, cloneReplica, ensureTls, configurePostgres];
+    case "rejoin-or-stay":
+      // The rejoin decides: rewound (a standby), moved aside (empty: a fresh clone), or it stays a primary.
+      return [configurePgbackrest, clearStaleLock, rejoinAsReplica, cloneReplica, checkPrimaryRole, ensureTls, configurePostgres];
+    case "start":
+      return path.role === "primary"
+        ? [configurePgbackrest, clearStaleLock, checkPrimaryRole, ensureTls, configurePostgres]
+        : [configurePgbackrest, clearStaleLock, ensureTls, configurePostgres];
+    case "refuse":
+      throw new FatalError(path.message, path.exitCode, "data-directory");
+  }
+}
 
 export async function entrypoint(argv: string[]): Promise<number> {
   // `docker run image -c shared_buffers=1GB` means "postgres with these flags", as upstream.
@@ -51,101 +80,200 @@ export async function entrypoint(argv: string[]): Promise<number> {
 
   const env = parseEnv(process.env);
   const account = postgresAccount();
-  const ctx: Context = {
-    env,
-    serverArgs: args.slice(1),
-    account,
-    hasDatabase: () => existsSync(join(env.PGDATA, "PG_VERSION")) && statSync(join(env.PGDATA, "PG_VERSION")).size > 0,
-  };
-  for (const step of asRoot) await runStep(step, ctx);
+  const ctx: Context = { env, serverArgs: args.slice(1), account, hasDatabase: () => hasDatabase(env.PGDATA) };
+  for (const step of preflight) await runStep(step, ctx);
+
+  // The data directory's state, decided once under the lock; one path follows from it.
+  const dataDirectory = inspectDataDirectory(env.PGDATA);
+  const path = chooseStartPath(env, dataDirectory);
+  log("data-directory", `${dataDirectory.kind}: ${path.kind === "start" ? `start as ${path.role}` : path.kind}`);
+  const steps = stepsFor(path);
+  ctx.path = path;
+  if (path.kind === "initialize") await runStep(verifyMinimumEnv, ctx);
+  await runStep(prepareDirectories, ctx);
   if (isRoot()) becomeAccount(account);
-  for (const step of asPostgres) await runStep(step, ctx);
+  if (path.kind === "start") for (const [step, reason] of path.notes) log(step, `skipped: ${reason}`);
+  for (const step of steps) await runStep(step, ctx);
+
+  // From here on PostgreSQL runs: a stray rejection or exception in an optional part is logged,
+  // never allowed to end the process that holds the server.
+  process.on("unhandledRejection", (e) => logError("runtime", `unhandled rejection: ${e instanceof Error ? e.message : String(e)}`));
+  process.on("uncaughtException", (e) => logError("runtime", `uncaught exception: ${e.message}`));
 
   clearReady();
-  const expectPromotion = existsSync(join(env.PGDATA, "recovery.signal")) && env.RESTORE_TARGET_ACTION !== "pause";
+  const childEnv = backupsEnabled(env) ? pgbackrestChildEnv(env, process.env) : {};
   const standby = isStandbyData(env.PGDATA);
-  const server = runServer(env, ctx.serverArgs, backupsEnabled(env) ? pgbackrestChildEnv(env, process.env) : {});
-  const scheduler = backupsEnabled(env) && !env.REPO_READ_ONLY
-    ? new BackupScheduler(scheduledJobs(env), (type) => scheduledBackup(env, type), (m) => logBackup("schedule", m))
-    : undefined;
-  void afterServerStart(env, server.exited, scheduler, expectPromotion, standby);
+  if (!standby && promotesAtTarget(env)) {
+    const status = await recoverWithoutTcp(env, ctx.serverArgs, childEnv);
+    if (status !== undefined) return status;
+  }
+  const server = runServer(env, ctx.serverArgs, childEnv);
+  const supervisor = new Supervisor((name, message, isError) => (isError ? logError : log)(name, message));
+  void supervisor.start(readinessService(env, supervisor, standby));
   const status = await server.exited;
-  scheduler?.stop();
+  supervisor.stop();
   log("entrypoint", `PostgreSQL exited with status ${status}`);
   return status;
 }
 
-async function runStep(step: Step, ctx: Context): Promise<void> {
-  const result = await step.run(ctx);
-  log(step.name, "did" in result ? result.did : `skipped: ${result.skipped}`);
+/** A restore (or a crash during its recovery) that ends in a promotion: recovery.signal is there. */
+function promotesAtTarget(env: Env): boolean {
+  return existsSync(join(env.PGDATA, "recovery.signal")) && env.RESTORE_TARGET_ACTION === "promote";
 }
 
 /**
- * Once the server accepts connections. A primary: replication role, first backup of a new
- * database, then the schedule. A standby: nothing until it is promoted, then the same.
+ * A restored server would accept TCP clients read-only while it replays WAL, and a client's
+ * first write would fail. So recovery runs with TCP closed (unix socket only), and once the
+ * server has promoted it is stopped and started again for everyone: the first TCP client meets a
+ * writable primary. Returns the exit status when the server ended during recovery (a target
+ * that cannot be reached, say), undefined when it promoted.
  */
-async function afterServerStart(env: Env, exited: Promise<number>, scheduler: BackupScheduler | undefined, expectPromotion: boolean, standby: boolean): Promise<void> {
-  let stopped = false;
-  void exited.then(() => (stopped = true));
-  // After a restore the server accepts read-only connections while it replays WAL: wait for the
-  // promotion (unless a paused recovery was asked for) before reporting and backing up.
-  while (!(await isReady(env)) || (expectPromotion && (await inRecovery(env)))) {
-    if (stopped) return;
-    await new Promise((r) => setTimeout(r, 500));
+async function recoverWithoutTcp(env: Env, serverArgs: string[], childEnv: Record<string, string | undefined>): Promise<number | undefined> {
+  log("recovery", "replaying WAL with TCP closed (unix socket only) until the server is writable");
+  const recovering = runServer(env, [...serverArgs, "-c", "listen_addresses="], childEnv);
+  const controller = new AbortController();
+  const ended = recovering.exited.then((status) => ({ status }));
+  const promoted = waitFor(async () => (await isReady(env)) && !(await inRecovery(env)), 250, controller.signal).then(() => ({ status: undefined }));
+  const first = await Promise.race([ended, promoted]);
+  controller.abort();
+  if (first.status !== undefined) {
+    log("recovery", `PostgreSQL exited during recovery with status ${first.status}`);
+    return first.status;
   }
-  if (!standby && !(await inRecovery(env))) {
-    await ensureReplicationRole(env).then((m) => log("replication-role", m), (e: Error) => logError("replication-role", e.message));
-  }
-  const description = await describeServer(env);
-  markReady(description);
-  log("server", description);
-  if (standby) {
-    log("replica", `standby of ${env.PRIMARY_HOST}:${env.PRIMARY_PORT} through slot ${upstreamOf(env).slot}: no backups and no schedule until \`postgres-ba promote\``);
-    while (await inRecovery(env)) {
-      if (stopped) return;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-    log("replica", "promoted: this server is now a writable primary");
-    // Its own failures are recorded and logged; this catches a server gone mid-way.
-    await completePromotion(env).catch((e: Error) => logError("promote", e.message));
-    markReady(await describeServer(env));
-  }
-  if (!backupsEnabled(env) || !scheduler) {
-    log("bootstrap-backups", `skipped: ${backupsEnabled(env) ? "REPO_READ_ONLY: the repository is only restored from" : "PGBACKREST_STANZA is not set (drop-in mode)"}`);
+  recovering.stop();
+  await recovering.exited;
+  log("recovery", "promoted; starting the server for TCP clients");
+  return undefined;
+}
+
+/**
+ * Once the server accepts connections: the replication role on a primary, the ready marker, then
+ * the backup services; a standby waits for its promotion first. Retried by the supervisor when a
+ * query fails (the server was restarting, say).
+ */
+function readinessService(env: Env, supervisor: Supervisor, standby: boolean): Service {
+  return {
+    name: "readiness",
+    async run(signal) {
+      if (!(await waitFor(() => isReady(env), 250, signal))) return;
+      if (!standby && !(await inRecovery(env))) {
+        await ensureReplicationRole(env).then(
+          (m) => log("replication-role", m),
+          (e: Error) => logError("replication-role", e.message),
+        );
+      }
+      const description = await describeServer(env);
+      markReady(description);
+      log("server", description);
+      if (standby) {
+        log(
+          "replica",
+          `standby of ${env.PRIMARY_HOST}:${env.PRIMARY_PORT} through slot ${upstreamOf(env).slot}: no backups and no schedule until \`postgres-ba promote\``,
+        );
+        void supervisor.start(promotionWatchService(env, supervisor));
+        return;
+      }
+      startBackupServices(env, supervisor, false);
+    },
+  };
+}
+
+/** A standby: nothing until it is promoted (postgres-ba promote), then a primary's services. */
+function promotionWatchService(env: Env, supervisor: Supervisor): Service {
+  return {
+    name: "promotion-watch",
+    async run(signal) {
+      if (!(await waitFor(async () => !(await inRecovery(env)), 1000, signal))) return;
+      log("replica", "promoted: this server is now a writable primary");
+      // Its own failures are recorded and logged; this catches a server gone mid-way.
+      await completePromotion(env).catch((e: Error) => logError("promote", e.message));
+      markReady(await describeServer(env));
+      startBackupServices(env, supervisor, true);
+    },
+  };
+}
+
+/** First backup, schedule, restore drill and metrics, each a service of its own. */
+function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean): void {
+  const writesOff = repositoryWritesOff(env);
+  if (writesOff || !backupsEnabled(env)) {
+    log("bootstrap-backups", `skipped: ${writesOff}`);
     return;
   }
-  // After a promotion completePromotion did the stanza's part (a failure there is retried by the schedule).
-  const state = standby ? "promoted" : backupState(env.PGDATA, env.PGBACKREST_STANZA);
-  if (state === "adopted") {
-    log("bootstrap-backups", `skipped: this data directory was not created by this image; to start backups run: docker exec <container> postgres-ba init-backups`);
-  } else if (state === "active") {
-    log("bootstrap-backups", `skipped: stanza ${env.PGBACKREST_STANZA} is active and its first full backup exists`);
-  } else if (state === "pending") {
-    await bootstrap(env);
-  }
-  if (stopped) return;
-  if (env.METRICS_PORT) {
-    serveMetrics(env, env.METRICS_PORT).unref();
-    log("metrics", `serving Prometheus metrics on :${env.METRICS_PORT}/metrics`);
-  }
-  scheduler.start();
-  logBackup("schedule", `started: ${scheduler.describe()}`);
-  if (env.RESTORE_DRILL_SCHEDULE) {
-    // protect: a drill still running when the next tick comes is not started twice.
-    const drills = new Cron(env.RESTORE_DRILL_SCHEDULE, { protect: true }, async () => {
-      const drill = await restoreDrill(env);
-      logBackup("restore-drill", drill.summary, !drill.ok);
-    });
-    void exited.then(() => drills.stop());
-    logBackup("restore-drill", `scheduled "${env.RESTORE_DRILL_SCHEDULE}", next ${drills.nextRun()?.toISOString()}`);
-  }
+  const scheduler = new BackupScheduler(
+    scheduledJobs(env),
+    (type) => scheduledBackup(env, type),
+    (m) => logBackup("schedule", m),
+  );
+  void supervisor.start({
+    name: "bootstrap-backups",
+    async run(signal) {
+      // After a promotion completePromotion did the stanza's part (a failure there is retried by the schedule).
+      const state = promoted ? "promoted" : backupState(env.PGDATA, env.PGBACKREST_STANZA);
+      if (state === "adopted") {
+        log(
+          "bootstrap-backups",
+          "skipped: this data directory was not created by this image; to start backups run: docker exec <container> postgres-ba init-backups",
+        );
+      } else if (state === "active") {
+        log("bootstrap-backups", `skipped: stanza ${env.PGBACKREST_STANZA} is active and its first full backup exists`);
+      } else if (state === "pending") {
+        await bootstrap(env);
+      }
+      if (signal.aborted) return;
+      if (env.METRICS_PORT) void supervisor.start(metricsService(env, env.METRICS_PORT));
+      void supervisor.start(scheduleService(scheduler));
+      if (env.RESTORE_DRILL_SCHEDULE) void supervisor.start(restoreDrillService(env, env.RESTORE_DRILL_SCHEDULE));
+    },
+  });
+}
+
+function metricsService(env: BackupEnv, port: number): Service {
+  return {
+    name: "metrics",
+    run(signal) {
+      const serving = serveMetrics(env, port, env.METRICS_ADDRESS, signal);
+      log("metrics", `serving Prometheus metrics on ${env.METRICS_ADDRESS}:${port}/metrics`);
+      return serving;
+    },
+  };
+}
+
+function scheduleService(scheduler: BackupScheduler): Service {
+  return {
+    name: "schedule",
+    async run(signal) {
+      scheduler.start();
+      logBackup("schedule", `started: ${scheduler.describe()}`);
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      scheduler.stop();
+    },
+  };
+}
+
+function restoreDrillService(env: BackupEnv, schedule: string): Service {
+  return {
+    name: "restore-drill",
+    async run(signal) {
+      // protect: a drill still running when the next tick comes is not started twice.
+      const drills = new Cron(schedule, { protect: true, catch: (e) => logBackup("restore-drill", `failed: ${(e as Error).message}`, true) }, async () => {
+        const drill = await restoreDrill(env);
+        logBackup("restore-drill", drill.summary, !drill.ok);
+      });
+      logBackup("restore-drill", `scheduled "${schedule}", next ${drills.nextRun()?.toISOString()}`);
+      await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+      drills.stop();
+    },
+  };
 }
 
 /** One line a person can check after a restore: writable or not, and on which timeline. */
 async function describeServer(env: Env): Promise<string> {
   try {
     const [recovery, timeline] = (await psql(env, "SELECT pg_is_in_recovery(), (SELECT timeline_id FROM pg_control_checkpoint());")).split("|");
-    return recovery === "t" ? `accepting connections, in recovery (read-only), timeline ${timeline}` : `accepting connections as a writable primary on timeline ${timeline}`;
+    return recovery === "t"
+      ? `accepting connections, in recovery (read-only), timeline ${timeline}`
+      : `accepting connections as a writable primary on timeline ${timeline}`;
   } catch (e) {
     return `accepting connections (state unknown: ${(e as Error).message})`;
   }

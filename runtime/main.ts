@@ -4,21 +4,27 @@
  * has no side effects; this file is the only one that acts.
  */
 import { commands } from "./cli/commands.js";
+import { ensureInitdb } from "./ensure-initdb.js";
 import { entrypoint } from "./entrypoint.js";
-import { ConfigError } from "./env/parse.js";
 import { exitCodes } from "./lib/exit-codes.js";
 import { logError } from "./lib/log.js";
 import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
-import { FatalError } from "./steps/step.js";
+import { ConfigError, FatalError } from "./errors.js";
 
 function usage(): string {
-  const all = [...Object.values(commands), { usage: "entrypoint [postgres args]", summary: "Run the container lifecycle (the image's entrypoint)." }];
+  const all = [
+    ...Object.values(commands),
+    { usage: "entrypoint [postgres args]", summary: "Run the container lifecycle (the image's entrypoint)." },
+    { usage: "ensure-initdb [postgres args]", summary: "Initialize an empty PGDATA as the entrypoint would, then exit (docker-ensure-initdb.sh)." },
+    { usage: "enforce-initdb [postgres args]", summary: "The same, but refuse a PGDATA that already holds a database (docker-enforce-initdb.sh)." },
+  ];
   return `usage:\n${all.map((c) => `  postgres-ba ${c.usage.padEnd(36)} ${c.summary}`).join("\n")}\n`;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === "entrypoint") return entrypoint(args);
+  if (name === "ensure-initdb" || name === "enforce-initdb") return ensureInitdb(name, args);
   const command = name ? commands[name] : undefined;
   if (!command) {
     process.stderr.write(name && !["help", "--help", "-h"].includes(name) ? `postgres-ba: unknown command ${JSON.stringify(name)}\n${usage()}` : usage());
@@ -37,7 +43,7 @@ main(process.argv.slice(2)).then(
       process.exit(exitCodes.config);
     }
     if (e instanceof FatalError) {
-      logError(process.argv[2] ?? "postgres-ba", e.message);
+      logError(e.topic ?? process.argv[2] ?? "postgres-ba", e.message);
       process.exit(e.exitCode);
     }
     logError(process.argv[2] ?? "postgres-ba", e instanceof Error ? e.message : String(e));

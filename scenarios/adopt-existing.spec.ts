@@ -1,7 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baseImage } from "../harness/base-image.js";
-import { OneShotContainer, PrimaryContainer, removeVolume, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import {
+  OneShotContainer,
+  PrimaryContainer,
+  removeVolume,
+  type BucketConfig,
+  type StartedPrimaryContainer,
+  BackupTestbed,
+  type StartedBackupTestbed,
+} from "../harness/index.js";
 
 /** What the official image's entrypoint does on first start, reduced to plain initdb and postgres. */
 const officialStyleInit = `
@@ -36,7 +44,9 @@ describe("@adopt-existing a database created by the official image is adopted, b
       .withNetwork(bed.network)
       .withDataVolume(volume)
       .withBucket(bucket)
-      .withUsername("legacy").withPassword("legacy-pw").withDatabase("legacy")
+      .withUsername("legacy")
+      .withPassword("legacy-pw")
+      .withDatabase("legacy")
       .withSchedule({ incr: "*/10 * * * * *" })
       .start();
   });
@@ -50,17 +60,20 @@ describe("@adopt-existing a database created by the official image is adopted, b
   it("starts the existing data with its users and rows, TLS on and archiving configured", async () => {
     expect(await adopted.sql("SELECT name FROM customers ORDER BY id")).toEqual([{ name: "Ada" }, { name: "Grace" }, { name: "Edsger" }]);
     const [row] = await adopted.sql<{ ssl: boolean; archive_mode: string; wal_level: string }>(
-      "SELECT ssl, current_setting('archive_mode') AS archive_mode, current_setting('wal_level') AS wal_level FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+      "SELECT ssl, current_setting('archive_mode') AS archive_mode, current_setting('wal_level') AS wal_level FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    );
     expect(row).toEqual({ ssl: true, archive_mode: "on", wal_level: "replica" });
   });
 
-  it("takes no backup by itself and prints the one command that starts them", async () => {
+  it("takes no backup by itself and prints the one command that starts them #adopt-no-backup", async () => {
     const logs = await adopted.waitForLog(/bootstrap-backups: /);
-    expect(logs).toContain("bootstrap-backups: skipped: this data directory was not created by this image; to start backups run: docker exec <container> postgres-ba init-backups");
+    expect(logs).toContain(
+      "bootstrap-backups: skipped: this data directory was not created by this image; to start backups run: docker exec <container> postgres-ba init-backups",
+    );
     expect(await bed.s3.listObjects(bucket.name)).toEqual([]);
   });
 
-  it("postgres-ba init-backups creates the stanza and the first full backup, then the schedule runs", async () => {
+  it("postgres-ba init-backups creates the stanza and the first full backup, then the schedule runs #adopt-init-backups", async () => {
     const r = await adopted.exec(["postgres-ba", "init-backups"]);
     expect(r.exitCode, r.output).toBe(0);
     expect(r.output).toContain("stanza main created and first full backup taken");
@@ -70,11 +83,12 @@ describe("@adopt-existing a database created by the official image is adopted, b
     await adopted.waitForBackups("incr", 1, 60_000);
   });
 
-  it("refuses to take over the stanza from another cluster, changing nothing in the bucket", async () => {
-    await using stranger = await bed.primary(bucket)
-      .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+  it("refuses to take over the stanza from another cluster, changing nothing in the bucket #foreign-stanza-refused", async () => {
+    await using stranger = await bed.primary(bucket).withSchedule({ full: "off", diff: "off", incr: "off" }).start();
     const logs = await stranger.waitForLog(/bootstrap-backups: ERROR/);
-    expect(logs).toMatch(/bootstrap-backups: ERROR: stanza main in s3:\/\/adopt-[0-9a-f]+\/pgbackrest belongs to another cluster \(system id \d+; this database is \d+\); nothing in the bucket was changed\. Fix: give this database its own S3_PATH or PGBACKREST_STANZA/);
+    expect(logs).toMatch(
+      /bootstrap-backups: ERROR: stanza main in s3:\/\/adopt-[0-9a-f]+\/pgbackrest belongs to another cluster \(system id \d+; this database is \d+\); nothing in the bucket was changed\. Fix: give this database its own S3_PATH or PGBACKREST_STANZA/,
+    );
     const again = await stranger.exec(["postgres-ba", "init-backups"]);
     expect(again.exitCode).not.toBe(0);
     expect(again.output).toMatch(/belongs to another cluster/);

@@ -12,8 +12,7 @@ describe("@backup-types full, differential and incremental backups, each on the 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     bucket = await bed.s3.createBucket("types");
-    db = await bed.primary(bucket)
-      .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    db = await bed.primary(bucket).withSchedule({ full: "off", diff: "off", incr: "off" }).start();
     await db.waitForBackupsActive();
     await db.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10000) g");
     for (const type of ["full", "diff", "incr"]) {
@@ -51,7 +50,7 @@ describe("@backup-types full, differential and incremental backups, each on the 
     for (const b of [full, diff, incr]) expect(keys).toContain(`pgbackrest/backup/main/${b.label}/backup.manifest`);
   });
 
-  it("also answers the seed's own command, run as root: pgbackrest --stanza=main info", async () => {
+  it("also answers the seed's own command, run as root: pgbackrest --stanza=main info #seed-commands", async () => {
     const r = await db.exec(["pgbackrest", "--stanza=main", "info"]);
     expect(r.exitCode, r.output).toBe(0);
     for (const b of [full, diff, incr]) expect(r.output).toContain(b.label);

@@ -8,7 +8,7 @@ import { containerEngine, OneShotContainer, productImage, queryVerified, type Cr
 
 const initdbFixtures = join(import.meta.dirname, "fixtures", "initdb");
 
-describe("@compat a drop-in replacement for the official postgres:18 image", () => {
+describe("@compat a drop-in replacement for the official postgres:18 image #drop-in", () => {
   let image: string;
   /** Everything customized the official way, in drop-in mode (no pgBackRest variables). */
   let custom: StartedTestContainer;
@@ -30,7 +30,8 @@ describe("@compat a drop-in replacement for the official postgres:18 image", () 
         { content: `${owner.database}\n`, target: "/run/secrets/db", mode: 0o644 },
       ])
       .withCopyDirectoriesToContainer([{ source: initdbFixtures, target: "/docker-entrypoint-initdb.d" }])
-      .withCommand(["-c", "work_mem=12MB"])
+      // work_mem is PostgreSQL's; max_wal_senders is one the image sets itself in postgres-ba.conf.
+      .withCommand(["-c", "work_mem=12MB", "-c", "max_wal_senders=7"])
       .withExposedPorts(5432)
       // The image's own HEALTHCHECK decides readiness.
       .withWaitStrategy(Wait.forHealthCheck())
@@ -45,18 +46,22 @@ describe("@compat a drop-in replacement for the official postgres:18 image", () 
   const sql = <R extends pg.QueryResultRow>(text: string) => queryVerified<R>(custom, owner, text);
 
   it("creates POSTGRES_USER, POSTGRES_PASSWORD and POSTGRES_DB from their *_FILE forms", async () => {
-    const [row] = await sql<{ user: string; db: string; superuser: boolean }>("SELECT current_user AS user, current_database() AS db, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user");
+    const [row] = await sql<{ user: string; db: string; superuser: boolean }>(
+      "SELECT current_user AS user, current_database() AS db, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user",
+    );
     expect(row).toEqual({ user: "app_owner", db: "app", superuser: true });
   });
 
   it("passes POSTGRES_INITDB_ARGS (quotes respected) and POSTGRES_INITDB_WALDIR to initdb", async () => {
-    const [row] = await sql<{ checksums: string; collate: string }>("SELECT current_setting('data_checksums') AS checksums, datcollate AS collate FROM pg_database WHERE datname = current_database()");
+    const [row] = await sql<{ checksums: string; collate: string }>(
+      "SELECT current_setting('data_checksums') AS checksums, datcollate AS collate FROM pg_database WHERE datname = current_database()",
+    );
     expect(row).toEqual({ checksums: "off", collate: "C" });
     const link = await custom.exec(["readlink", "/var/lib/postgresql/18/docker/pg_wal"]);
     expect(link.output.trim()).toBe("/var/lib/postgresql/wal");
   });
 
-  it("runs /docker-entrypoint-initdb.d in order: executes, sources, decompresses, ignores", async () => {
+  it("runs /docker-entrypoint-initdb.d in order: executes, sources, decompresses, ignores #initdb-d", async () => {
     const rows = await sql<{ name: string }>("SELECT name FROM init_log ORDER BY seq");
     expect(rows.map((r) => r.name)).toEqual([
       "01-executable.sh ran as its own process for app_owner",
@@ -73,22 +78,53 @@ describe("@compat a drop-in replacement for the official postgres:18 image", () 
     expect(stdout).toContain("/usr/local/bin/docker-entrypoint.sh: ignoring /docker-entrypoint-initdb.d/06-ignored.txt");
   });
 
-  it("applies `-c name=value` arguments to the server", async () => {
-    const [row] = await sql<{ work_mem: string }>("SHOW work_mem");
-    expect(row.work_mem).toBe("12MB");
+  it("applies `-c name=value` arguments to the server, over the image's own settings #settings-overridable", async () => {
+    const [row] = await sql<{ work_mem: string; senders: string; source: string }>(
+      "SELECT current_setting('work_mem') AS work_mem, setting AS senders, source FROM pg_settings WHERE name = 'max_wal_senders'",
+    );
+    expect(row).toEqual({ work_mem: "12MB", senders: "7", source: "command line" });
+  });
+
+  it("lets ALTER SYSTEM override the image's settings: postgresql.auto.conf is read after postgres-ba.conf #settings-overridable", async () => {
+    await sql("ALTER SYSTEM SET max_replication_slots = 11");
+    try {
+      await sql("SELECT pg_reload_conf()");
+      const entries = await sql<{ file: string; setting: string }>(
+        "SELECT regexp_replace(sourcefile, '.*/', '') AS file, setting FROM pg_file_settings WHERE name = 'max_replication_slots' ORDER BY seqno",
+      );
+      expect(entries.map((e) => e.file)).toEqual(["postgres-ba.conf", "postgresql.auto.conf"]);
+      expect(entries.at(-1)?.setting).toBe("11");
+    } finally {
+      await sql("ALTER SYSTEM RESET max_replication_slots");
+      await sql("SELECT pg_reload_conf()");
+    }
+  });
+
+  it("runs tini as PID 1, the runtime under it and PostgreSQL as the runtime's child #tini-pid1", async () => {
+    const r = await custom.exec([
+      "sh",
+      "-c",
+      'cat /proc/1/comm; ppid=$(awk \'/^PPid:/ {print $2}\' /proc/$(head -1 "$PGDATA/postmaster.pid")/status); tr "\\0" " " < /proc/$ppid/cmdline',
+    ]);
+    expect(r.exitCode, r.output).toBe(0);
+    const [pid1, parent] = r.output.trim().split("\n");
+    expect(pid1).toBe("tini");
+    expect(parent).toMatch(/^node \/usr\/local\/lib\/postgres-ba\/postgres-ba\.mjs entrypoint/);
   });
 
   it("serves TLS, runs as postgres, and archives nothing in drop-in mode", async () => {
-    const [row] = await sql<{ ssl: boolean; archive_mode: string }>("SELECT ssl, current_setting('archive_mode') AS archive_mode FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    const [row] = await sql<{ ssl: boolean; archive_mode: string }>(
+      "SELECT ssl, current_setting('archive_mode') AS archive_mode FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    );
     expect(row).toEqual({ ssl: true, archive_mode: "off" });
-    const uid = await custom.exec(["sh", "-c", 'awk \'/^Uid:/ {print $2}\' /proc/$(head -1 "$PGDATA/postmaster.pid")/status; id -u postgres']);
+    const uid = await custom.exec(["sh", "-c", "awk '/^Uid:/ {print $2}' /proc/$(head -1 \"$PGDATA/postmaster.pid\")/status; id -u postgres"]);
     const [serverUid, postgresUid] = uid.output.trim().split("\n");
     expect(serverUid).toBe(postgresUid);
     const conf = await custom.exec(["test", "-e", "/etc/pgbackrest/pgbackrest.conf"]);
     expect(conf.exitCode).toBe(1);
   });
 
-  it("declares the official image's volume, PGDATA, port and stop signal, and a TCP health check", async () => {
+  it("declares the official image's volume, PGDATA, port and stop signal, and a TCP health check #healthcheck-tcp", async () => {
     const { cli } = await containerEngine();
     const [inspect] = JSON.parse((await $({ quiet: true })`${cli} image inspect ${image}`).stdout);
     const config = inspect.Config;
@@ -124,22 +160,26 @@ describe("@compat a drop-in replacement for the official postgres:18 image", () 
   it("refuses a new database without a password, naming the variable and the fix", async () => {
     const result = await new OneShotContainer(image).withListing("/var/lib/postgresql/18/docker").run();
     expect(result.exitCode).toBe(78);
-    expect(result.output).toMatch(/POSTGRES_PASSWORD: database is uninitialized and superuser password is not specified\. Fix: set POSTGRES_PASSWORD to a non-empty value/);
+    expect(result.output).toMatch(
+      /POSTGRES_PASSWORD: database is uninitialized and superuser password is not specified\. Fix: set POSTGRES_PASSWORD to a non-empty value/,
+    );
     expect(result.listings["/var/lib/postgresql/18/docker"]).toEqual([""]);
   });
 
-  it("refuses data in the pre-18 layout instead of initializing beside it", async () => {
+  it("refuses data in the pre-18 layout instead of initializing beside it #old-layout-refused", async () => {
     const result = await new OneShotContainer(image)
       .withEnvironment({ POSTGRES_PASSWORD: "pw" })
       .withFile("/var/lib/postgresql/data/PG_VERSION", "17\n")
       .withListing("/var/lib/postgresql/18/docker")
       .run();
     expect(result.exitCode).toBe(73);
-    expect(result.output).toMatch(/PostgreSQL data exists in \/var\/lib\/postgresql\/data \(old layout or another major version\).*Fix: upgrade that data with pg_upgrade/);
+    expect(result.output).toMatch(
+      /PostgreSQL data exists in \/var\/lib\/postgresql\/data \(old layout or another major version\).*Fix: upgrade that data with pg_upgrade/,
+    );
     expect(result.listings["/var/lib/postgresql/18/docker"]).toEqual([""]);
   });
 
-  it("stops cleanly on the stop signal and exits with PostgreSQL's status 0", async () => {
+  it("stops cleanly on the stop signal and exits with PostgreSQL's status 0 #clean-stop", async () => {
     const { cli } = await containerEngine();
     await $({ quiet: true })`${cli} stop -t 30 ${custom.getId()}`;
     const exitCode = (await $({ quiet: true })`${cli} inspect --format {{.State.ExitCode}} ${custom.getId()}`).stdout.trim();

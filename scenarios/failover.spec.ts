@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  BackupTestbed, ClusterContainer, OneShotContainer, RestoredCloneContainer, caDir, copyVolume, pollUntil, removeVolume,
-  type StartedBackupTestbed, type StartedCluster, type StartedReplicaContainer,
+  BackupTestbed,
+  ClusterContainer,
+  OneShotContainer,
+  RestoredCloneContainer,
+  caDir,
+  copyVolume,
+  pollUntil,
+  removeVolume,
+  type BackupInfo,
+  type StartedBackupTestbed,
+  type StartedCluster,
+  type StartedReplicaContainer,
 } from "../harness/index.js";
 
 // One cluster for both capabilities: the failover, then the old primary coming back.
@@ -9,6 +19,9 @@ let bed: StartedBackupTestbed;
 let cluster: StartedCluster;
 let promoted: StartedReplicaContainer;
 let promoteOutput: string;
+/** The repository as it was the moment `postgres-ba promote` returned: archive keys and backups. */
+let archiveAtPromote: string[];
+let backupsAtPromote: BackupInfo[];
 
 beforeAll(async () => {
   bed = await new BackupTestbed().start();
@@ -26,6 +39,8 @@ beforeAll(async () => {
   await cluster.primary.sql("INSERT INTO ledger SELECT g, 'lost with the old primary' FROM generate_series(1001, 1010) g");
   await cluster.primary.stop();
   promoteOutput = (await promoted.promote()).output;
+  // Nothing else may happen first: what the command claims must already be in the repository.
+  [archiveAtPromote, backupsAtPromote] = await Promise.all([bed.s3.listObjects(cluster.bucket.name, "pgbackrest/archive/main/"), promoted.backups()]);
   await promoted.sql("INSERT INTO ledger SELECT g, 'after failover' FROM generate_series(101, 150) g");
 });
 
@@ -36,14 +51,25 @@ afterAll(async () => {
 });
 
 describe("@failover postgres-ba promote makes a replica the primary, and backups resume on the new timeline", () => {
-  it("promotes with one command that returns after the stanza check and a full backup", () => {
+  it("promotes with one command that returns after the stanza check and a full backup #promote", () => {
     expect(promoteOutput).toMatch(/promoted in [\d.]+ s: writable primary on timeline 2/);
-    expect(promoteOutput).toMatch(/promoted to a primary on timeline 2: role replicator ready .*; stanza main accepts timeline 2 \(pgbackrest check archived its WAL\), full backup \d{8}-\d{6}F taken/);
+    expect(promoteOutput).toMatch(
+      /promoted to a primary on timeline 2: role replicator ready .*; stanza main accepts timeline 2 \(pgbackrest check archived its WAL\), full backup \d{8}-\d{6}F taken/,
+    );
+    // Not just its words: when it returned, the repository already had timeline 2's history file
+    // and the full backup it names, started on timeline 2.
+    expect(archiveAtPromote).toContain("pgbackrest/archive/main/18-1/00000002.history");
+    const label = promoteOutput.match(/full backup (\d{8}-\d{6}F) taken/)![1];
+    const backup = backupsAtPromote.find((b) => b.label === label);
+    expect(backup, `backup ${label} listed when promote returned`).toBeDefined();
+    expect(backup!.type).toBe("full");
+    expect(backup!.archive.start.slice(0, 8)).toBe("00000002");
   });
 
   it("accepts writes and kept every row replicated before the failover (not those it never received)", async () => {
     const [row] = await promoted.sql<{ before: string; after: string; lost: string; recovery: boolean }>(
-      "SELECT count(*) FILTER (WHERE note = 'before failover') AS before, count(*) FILTER (WHERE note = 'after failover') AS after, count(*) FILTER (WHERE note LIKE 'lost%') AS lost, pg_is_in_recovery() AS recovery FROM ledger");
+      "SELECT count(*) FILTER (WHERE note = 'before failover') AS before, count(*) FILTER (WHERE note = 'after failover') AS after, count(*) FILTER (WHERE note LIKE 'lost%') AS lost, pg_is_in_recovery() AS recovery FROM ledger",
+    );
     expect(row).toEqual({ before: "100", after: "50", lost: "0", recovery: false });
   });
 
@@ -67,21 +93,25 @@ describe("@failover postgres-ba promote makes a replica the primary, and backups
   it("restores a clone from the new timeline with the rows written after promotion", async () => {
     await promoted.archiveCurrentWal();
     await using clone = await new RestoredCloneContainer(bed.image, promoted).withNetwork(bed.network).start();
-    const [row] = await clone.sql<{ after: string; total: string }>("SELECT count(*) FILTER (WHERE note = 'after failover') AS after, count(*) AS total FROM ledger");
+    const [row] = await clone.sql<{ after: string; total: string }>(
+      "SELECT count(*) FILTER (WHERE note = 'after failover') AS after, count(*) AS total FROM ledger",
+    );
     expect(row).toEqual({ after: "50", total: "150" });
   });
 
-  it("stays the primary after a restart with PG_MODE=replica unchanged, and runs the schedule", async () => {
+  it("stays the primary after a restart with PG_MODE=replica unchanged, and runs the schedule #promoted-stays-primary", async () => {
     await promoted.restart();
     await promoted.sql("INSERT INTO ledger VALUES (151, 'after restart')");
     const logs = await promoted.waitForLog(/schedule: started[\s\S]*schedule: started/);
-    expect(logs).toMatch(/rejoin-as-replica: skipped: this data directory is a primary \(timeline 2\) and PRIMARY_HOST primary cannot be compared with it \(unreachable: .*\): it stays a primary/);
+    expect(logs).toMatch(
+      /rejoin-as-replica: skipped: this data directory is a primary \(timeline 2\) and PRIMARY_HOST primary cannot be compared with it \(unreachable: .*\): it stays a primary/,
+    );
     expect(logs).toMatch(/check-primary-role: primary on timeline 2; the repository's newest timeline for this cluster is 2/);
   });
 });
 
 describe("@rejoin the old primary comes back as a replica of the new one, never as a second primary", () => {
-  it("refuses to start the old primary as a primary: the repository holds a newer timeline", async () => {
+  it("refuses to start the old primary as a primary: the repository holds a newer timeline #no-second-primary", async () => {
     const result = await new OneShotContainer(bed.image)
       .withNetwork(bed.network.getName())
       .withEnvironment({ ...cluster.bucket.env, PGBACKREST_STANZA: "main", SERVER_NAME: "primary" })
@@ -92,22 +122,27 @@ describe("@rejoin the old primary comes back as a replica of the new one, never 
     expect(result.exitCode, result.output).toBe(73);
     const errors = result.output.split("\n").filter((l) => /ERROR/.test(l));
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/stanza main holds WAL of timeline 2 of this cluster, newer than this data directory's timeline 1: .* Fix: start this container with PG_MODE=replica and PRIMARY_HOST=<the new primary>/);
+    expect(errors[0]).toMatch(
+      /stanza main holds WAL of timeline 2 of this cluster, newer than this data directory's timeline 1: .* Fix: start this container with PG_MODE=replica and PRIMARY_HOST=<the new primary>/,
+    );
   });
 
-  it("falls back to a fresh clone when pg_rewind fails, keeping the old data aside", async () => {
+  it("falls back to a fresh clone when pg_rewind fails, keeping the old data aside #rejoin-reclone", async () => {
     // A second copy of the old primary's data, rejoined while pg_rewind is denied its functions.
     const copy = `${cluster.primaryVolume}-copy`;
     await copyVolume(bed.image, cluster.primaryVolume, copy);
     // In database postgres, where pg_rewind connects (function privileges are per database).
-    const inPostgres = (statement: string) => promoted.execOk(["psql", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-U", "app", "-d", "postgres", "-c", statement]);
+    const inPostgres = (statement: string) =>
+      promoted.execOk(["psql", "-v", "ON_ERROR_STOP=1", "-h", "/var/run/postgresql", "-U", "app", "-d", "postgres", "-c", statement]);
     await inPostgres("REVOKE EXECUTE ON FUNCTION pg_ls_dir(text, boolean, boolean) FROM replicator");
     try {
       const old = await cluster.replicaContainer("old-copy", "replica1").withDataVolume(copy).start();
       cluster.replicas.push(old);
       await old.waitForStreaming();
       const logs = await old.logText();
-      expect(logs).toMatch(/rejoin-as-replica: pg_rewind failed \(.*permission denied for function pg_ls_dir.*\); the old data was moved to \/var\/lib\/postgresql\/18\/\.postgres-ba\/docker\.before-rejoin-\S+ \(delete it when no longer needed\) and clone-replica makes a fresh clone/);
+      expect(logs).toMatch(
+        /rejoin-as-replica: pg_rewind failed \(.*permission denied for function pg_ls_dir.*\); the old data was moved to \/var\/lib\/postgresql\/18\/\.postgres-ba\/docker\.before-rejoin-\S+ \(delete it when no longer needed\) and clone-replica makes a fresh clone/,
+      );
       expect(logs).toMatch(/clone-replica: cloned from replica1:5432 \(system \d+, timeline 2\) by pg_basebackup/);
       const aside = await old.execOk(["sh", "-c", "cat /var/lib/postgresql/18/.postgres-ba/docker.before-rejoin-*/PG_VERSION"]);
       expect(aside.output.trim()).toBe("18");
@@ -118,16 +153,19 @@ describe("@rejoin the old primary comes back as a replica of the new one, never 
     }
   });
 
-  it("rewinds the old primary with pg_rewind and streams from the new primary", async () => {
+  it("rewinds the old primary with pg_rewind and streams from the new primary #rejoin-rewind", async () => {
     const old = await cluster.replicaContainer("primary", "replica1").withDataVolume(cluster.primaryVolume).start();
     cluster.replicas.push(old);
     await old.waitForStreaming();
-    expect(await old.logText()).toMatch(/rejoin-as-replica: old primary \(timeline 1\) rewound with pg_rewind, to follow replica1 \(timeline 2\); it streams through slot primary/);
+    expect(await old.logText()).toMatch(
+      /rejoin-as-replica: old primary \(timeline 1\) rewound with pg_rewind, to follow replica1 \(timeline 2\); it streams through slot primary/,
+    );
     await promoted.sql("INSERT INTO ledger VALUES (152, 'after rejoin')");
     await old.waitForReplay(await promoted.walLsn());
     // Its own last commits, which never reached the new primary, were rewound away.
     const [row] = await old.sql<{ total: string; after: string; lost: string; recovery: boolean }>(
-      "SELECT count(*) AS total, count(*) FILTER (WHERE note LIKE 'after%') AS after, count(*) FILTER (WHERE note LIKE 'lost%') AS lost, pg_is_in_recovery() AS recovery FROM ledger");
+      "SELECT count(*) AS total, count(*) FILTER (WHERE note LIKE 'after%') AS after, count(*) FILTER (WHERE note LIKE 'lost%') AS lost, pg_is_in_recovery() AS recovery FROM ledger",
+    );
     expect(row).toEqual({ total: "152", after: "52", lost: "0", recovery: true });
     const status = (await promoted.replicationStatus()).find((r) => r.application_name === "primary");
     expect(status).toMatchObject({ application_name: "primary", state: "streaming", slot_name: "primary", ssl: true });

@@ -15,23 +15,62 @@ interface FailedReplica {
 }
 
 const cases: FailedReplica[] = [
-  { what: "a replica without PRIMARY_HOST", ca: "cluster", exitCode: 78, env: (c) => ({ PG_MODE: "replica", REPLICATION_PASSWORD: c.replicationPassword }),
-    line: /configuration error: PRIMARY_HOST: is required because PG_MODE=replica.* Fix: set PRIMARY_HOST/ },
-  { what: "a replica asked to restore from backup", ca: "cluster", exitCode: 78, env: (c) => ({ PG_MODE: "replica", PRIMARY_HOST: "primary", REPLICATION_PASSWORD: c.replicationPassword, RESTORE_FROM_BACKUP: "true" }),
-    line: /configuration error: RESTORE_FROM_BACKUP=true with PG_MODE=replica: a container either restores a primary from S3 or clones a replica, not both/ },
-  { what: "a replica without REPLICATION_PASSWORD", ca: "cluster", exitCode: 78, env: () => ({ PG_MODE: "replica", PRIMARY_HOST: "primary" }),
-    line: /configuration error: REPLICATION_PASSWORD: is required because PG_MODE=replica: the replica connects to primary as replicator/ },
-  { what: "an unreachable primary", ca: "cluster", exitCode: 68, env: (c) => ({ PG_MODE: "replica", PRIMARY_HOST: "no-such-primary", PRIMARY_WAIT_SECONDS: "5", REPLICATION_PASSWORD: c.replicationPassword }),
-    line: /PRIMARY_HOST no-such-primary:5432 did not accept connections within PRIMARY_WAIT_SECONDS=5 \(\d+ attempts; last: .*\)\. Fix: check PRIMARY_HOST and PRIMARY_PORT/ },
-  { what: "a wrong replication password", ca: "cluster", exitCode: 68, env: () => ({ PG_MODE: "replica", PRIMARY_HOST: "primary", REPLICATION_PASSWORD: "not-the-password" }),
-    line: /PRIMARY_HOST primary:5432 refused the password of replicator \(.*password authentication failed.*\)\. Fix: set REPLICATION_PASSWORD to the value the primary was started with/ },
-  { what: "a CA that did not sign the primary's certificate", ca: "foreign", exitCode: 68, env: (c) => ({ PG_MODE: "replica", PRIMARY_HOST: "primary", REPLICATION_PASSWORD: c.replicationPassword }),
-    line: /the certificate of PRIMARY_HOST primary:5432 is not trusted with \/var\/lib\/postgresql\/ca\/ca\.crt \(.*certificate verify failed.*\)\. Fix: mount the primary's CA_DIR volume/ },
-  { what: "no CA at all", ca: "none", exitCode: 68, env: (c) => ({ PG_MODE: "replica", PRIMARY_HOST: "primary", REPLICATION_PASSWORD: c.replicationPassword }),
-    line: /\/var\/lib\/postgresql\/ca\/ca\.crt does not exist: a replica verifies PRIMARY_HOST's certificate with the cluster's CA\. Fix: mount the primary's CA_DIR volume/ },
-  { what: "verify-full against a name the certificate does not hold", ca: "cluster", exitCode: 68,
+  {
+    what: "a replica without PRIMARY_HOST",
+    ca: "cluster",
+    exitCode: 78,
+    env: (c) => ({ PG_MODE: "replica", REPLICATION_PASSWORD: c.replicationPassword }),
+    line: /configuration error: PRIMARY_HOST: is required because PG_MODE=replica.* Fix: set PRIMARY_HOST/,
+  },
+  {
+    what: "a replica asked to restore from backup",
+    ca: "cluster",
+    exitCode: 78,
+    env: (c) => ({ PG_MODE: "replica", PRIMARY_HOST: "primary", REPLICATION_PASSWORD: c.replicationPassword, RESTORE_FROM_BACKUP: "true" }),
+    line: /configuration error: RESTORE_FROM_BACKUP=true with PG_MODE=replica: a container either restores a primary from S3 or clones a replica, not both/,
+  },
+  {
+    what: "a replica without REPLICATION_PASSWORD",
+    ca: "cluster",
+    exitCode: 78,
+    env: () => ({ PG_MODE: "replica", PRIMARY_HOST: "primary" }),
+    line: /configuration error: REPLICATION_PASSWORD: is required because PG_MODE=replica: the replica connects to primary as replicator/,
+  },
+  {
+    what: "an unreachable primary",
+    ca: "cluster",
+    exitCode: 68,
+    env: (c) => ({ PG_MODE: "replica", PRIMARY_HOST: "no-such-primary", PRIMARY_WAIT_SECONDS: "5", REPLICATION_PASSWORD: c.replicationPassword }),
+    line: /PRIMARY_HOST no-such-primary:5432 did not accept connections within PRIMARY_WAIT_SECONDS=5 \(\d+ attempts; last: .*\)\. Fix: check PRIMARY_HOST and PRIMARY_PORT/,
+  },
+  {
+    what: "a wrong replication password",
+    ca: "cluster",
+    exitCode: 68,
+    env: () => ({ PG_MODE: "replica", PRIMARY_HOST: "primary", REPLICATION_PASSWORD: "not-the-password" }),
+    line: /PRIMARY_HOST primary:5432 refused the password of replicator \(.*password authentication failed.*\)\. Fix: set REPLICATION_PASSWORD to the value the primary was started with/,
+  },
+  {
+    what: "a CA that did not sign the primary's certificate",
+    ca: "foreign",
+    exitCode: 68,
+    env: (c) => ({ PG_MODE: "replica", PRIMARY_HOST: "primary", REPLICATION_PASSWORD: c.replicationPassword }),
+    line: /the certificate of PRIMARY_HOST primary:5432 is not trusted with \/var\/lib\/postgresql\/ca\/ca\.crt \(.*certificate verify failed.*\)\. Fix: mount the primary's CA_DIR volume/,
+  },
+  {
+    what: "no CA at all",
+    ca: "none",
+    exitCode: 68,
+    env: (c) => ({ PG_MODE: "replica", PRIMARY_HOST: "primary", REPLICATION_PASSWORD: c.replicationPassword }),
+    line: /\/var\/lib\/postgresql\/ca\/ca\.crt does not exist: a replica verifies PRIMARY_HOST's certificate with the cluster's CA\. Fix: mount the primary's CA_DIR volume/,
+  },
+  {
+    what: "verify-full against a name the certificate does not hold",
+    ca: "cluster",
+    exitCode: 68,
     env: (c, ip) => ({ PG_MODE: "replica", PRIMARY_HOST: ip, REPLICATION_SSLMODE: "verify-full", REPLICATION_PASSWORD: c.replicationPassword }),
-    line: /the certificate of PRIMARY_HOST [\d.]+:5432 is not trusted .*does not match host name.* or use REPLICATION_SSLMODE=verify-ca/ },
+    line: /the certificate of PRIMARY_HOST [\d.]+:5432 is not trusted .*does not match host name.* or use REPLICATION_SSLMODE=verify-ca/,
+  },
 ];
 
 describe("@replica-errors a replica that cannot be made fails with one clear line and writes nothing", () => {

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackupTestbed, ClusterContainer, type StartedBackupTestbed, type StartedCluster, type StartedReplicaContainer } from "../harness/index.js";
+import { BackupTestbed, ClusterContainer, pollUntil, type StartedBackupTestbed, type StartedCluster, type StartedReplicaContainer } from "../harness/index.js";
 
-describe("@replica-from-backup a replica restored from the latest S3 backup as a standby, then streaming", () => {
+describe("@replica-from-backup a replica restored from the latest S3 backup as a standby, then streaming #replica-from-backup", () => {
   let bed: StartedBackupTestbed;
   let cluster: StartedCluster;
   let replica: StartedReplicaContainer;
+  /** What the primary logged while the replica bootstrapped, with every replication command logged. */
+  let primaryLogDuringBootstrap: string;
 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
@@ -13,9 +15,18 @@ describe("@replica-from-backup a replica restored from the latest S3 backup as a
     await cluster.primary.sql("CREATE TABLE notes (id int PRIMARY KEY, body text)");
     await cluster.primary.sql("INSERT INTO notes SELECT g, 'after the backup' FROM generate_series(1, 300) g");
     await cluster.primary.archiveCurrentWal();
+    // The primary logs every replication command (BASE_BACKUP, START_REPLICATION, ...) from now on.
+    await cluster.primary.sql("ALTER SYSTEM SET log_replication_commands = on");
+    await cluster.primary.sql("SELECT pg_reload_conf()");
+    await pollUntil(
+      "log_replication_commands on",
+      async () => (await cluster.primary.sql<{ on: string }>("SELECT current_setting('log_replication_commands') AS on"))[0].on === "on",
+    );
+    const logOffset = (await cluster.primary.logText()).length;
     replica = await cluster.replicaContainer("replica1").withBackupBootstrap().withEnvironment({ REPLICATION_SSLMODE: "verify-full" }).start();
     cluster.replicas.push(replica);
     await replica.waitForStreaming();
+    primaryLogDuringBootstrap = (await cluster.primary.logText()).slice(logOffset);
   });
 
   afterAll(async () => {
@@ -26,9 +37,17 @@ describe("@replica-from-backup a replica restored from the latest S3 backup as a
   it("restores the primary's latest backup instead of copying from the primary", async () => {
     const [full] = await cluster.primary.backups();
     const logs = await replica.logText();
-    expect(logs).toMatch(new RegExp(`clone-replica: cloned from primary:5432 \\(system \\d+, timeline 1\\) by restoring backup ${full.label} from S3 \\(then WAL from the archive and the primary\\) in [\\d.]+ s; slot replica1 created`));
+    expect(logs).toMatch(
+      new RegExp(
+        `clone-replica: cloned from primary:5432 \\(system \\d+, timeline 1\\) by restoring backup ${full.label} from S3 \\(then WAL from the archive and the primary\\) in [\\d.]+ s; slot replica1 created`,
+      ),
+    );
     expect(logs).not.toMatch(/pg_basebackup/);
-    // The primary served no base backup: its only walsender is the replica's stream.
+    // The primary's side: it logged the replica's replication commands (the stream started) and
+    // never a BASE_BACKUP, which pg_basebackup (the default bootstrap) sends.
+    expect(primaryLogDuringBootstrap).toMatch(/received replication command: START_REPLICATION SLOT "replica1"/);
+    expect(primaryLogDuringBootstrap).not.toMatch(/received replication command: BASE_BACKUP/);
+    // Its only walsender is the replica's stream.
     const [{ n }] = await cluster.primary.sql<{ n: string }>("SELECT count(*) AS n FROM pg_stat_replication");
     expect(n).toBe("1");
   });

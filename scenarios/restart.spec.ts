@@ -12,13 +12,16 @@ describe("@restart a restarted primary keeps its data, certificates and stanza",
 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
-    db = await bed.primary(await bed.s3.createBucket("restart"))
+    db = await bed
+      .primary(await bed.s3.createBucket("restart"))
       // Nothing scheduled: any backup after the restart would be an unscheduled one.
       .withSchedule({ full: "off", diff: "off", incr: "off" })
-      .withCopyContentToContainer([{
-        content: "CREATE TABLE init_runs (at timestamptz DEFAULT now()); INSERT INTO init_runs DEFAULT VALUES;\n",
-        target: "/docker-entrypoint-initdb.d/10-record-run.sql",
-      }])
+      .withCopyContentToContainer([
+        {
+          content: "CREATE TABLE init_runs (at timestamptz DEFAULT now()); INSERT INTO init_runs DEFAULT VALUES;\n",
+          target: "/docker-entrypoint-initdb.d/10-record-run.sql",
+        },
+      ])
       .start();
     await db.waitForLog(/schedule: started/);
     backupsBefore = await db.backups();

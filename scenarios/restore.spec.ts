@@ -11,9 +11,7 @@ describe("@restore a lost database comes back from S3 with every committed row",
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     bucket = await bed.s3.createBucket("restore");
-    const original = await bed.primary(bucket)
-      .withUsername(credentials.user).withPassword(credentials.password).withDatabase(credentials.database)
-      .start();
+    const original = await bed.primary(bucket).withUsername(credentials.user).withPassword(credentials.password).withDatabase(credentials.database).start();
     await original.waitForBackupsActive();
     await original.sql("CREATE TABLE orders (id int PRIMARY KEY, item text)");
     await original.sql("INSERT INTO orders SELECT g, 'before backup ' || g FROM generate_series(1, 1000) g");
@@ -30,8 +28,11 @@ describe("@restore a lost database comes back from S3 with every committed row",
     // The disk dies: container and volume are gone.
     await original.stop({ removeVolumes: true });
 
-    restored = await bed.primary(bucket)
-      .withUsername(credentials.user).withPassword(credentials.password).withDatabase(credentials.database)
+    restored = await bed
+      .primary(bucket)
+      .withUsername(credentials.user)
+      .withPassword(credentials.password)
+      .withDatabase(credentials.database)
       .withRestore()
       .start();
   });
@@ -41,12 +42,17 @@ describe("@restore a lost database comes back from S3 with every committed row",
     await bed?.stop();
   });
 
-  it("restores the latest backup and replays the archived WAL: every committed row is back", async () => {
+  it("restores the latest backup and replays the archived WAL: every committed row is back #restore-latest", async () => {
     const [row] = await restored.sql<{ n: string; after: string; changed: string }>(
-      "SELECT count(*) AS n, count(*) FILTER (WHERE item LIKE 'after backup%') AS after, (SELECT item FROM orders WHERE id = 7) AS changed FROM orders");
+      "SELECT count(*) AS n, count(*) FILTER (WHERE item LIKE 'after backup%') AS after, (SELECT item FROM orders WHERE id = 7) AS changed FROM orders",
+    );
     expect(row).toEqual({ n: "1500", after: "500", changed: "changed after backup" });
     const logs = await restored.waitForLog(/\[postgres-ba\] server: /);
-    expect(logs).toMatch(new RegExp(`restore-from-backup: restored: backup ${incrLabel} \\(incr, ended [^)]+\\), recovery to the end of the archived WAL, then promote, in [\\d.]+ s`));
+    expect(logs).toMatch(
+      new RegExp(
+        `restore-from-backup: restored: backup ${incrLabel} \\(incr, ended [^)]+\\), recovery to the end of the archived WAL, then promote, in [\\d.]+ s`,
+      ),
+    );
     expect(logs.match(/\[postgres-ba\] server: .*/)?.[0]).toBe("[postgres-ba] server: accepting connections as a writable primary on timeline 2");
   });
 
@@ -66,7 +72,7 @@ describe("@restore a lost database comes back from S3 with every committed row",
     expect(keys).toContain("pgbackrest/archive/main/18-1/00000002.history");
   });
 
-  it("continues the same stanza without a second stanza-create or full backup", async () => {
+  it("continues the same stanza without a second stanza-create or full backup #restore-same-stanza", async () => {
     expect(await restored.logText()).toMatch(/bootstrap-backups: skipped: stanza main is active/);
     const r = await restored.exec(["postgres-ba", "backup", "incr"]);
     expect(r.exitCode, r.output).toBe(0);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BackupInfo, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
-describe("@retention old backups and their WAL are expired after each backup", () => {
+describe("@retention old backups and their WAL are expired after each backup #retention", () => {
   let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let db: StartedPrimaryContainer;
@@ -10,9 +10,11 @@ describe("@retention old backups and their WAL are expired after each backup", (
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     bucket = await bed.s3.createBucket("retention");
-    db = await bed.primary(bucket)
+    db = await bed
+      .primary(bucket)
       .withEnvironment({ RETENTION_FULL: "1", RETENTION_DIFF: "1" })
-      .withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .start();
     await db.waitForBackupsActive();
     await db.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
     // Two differentials on the first full, with WAL archived between them.
@@ -41,6 +43,7 @@ describe("@retention old backups and their WAL are expired after each backup", (
     expect(after.map((b) => b.type)).toEqual(["full"]);
     expect(after[0].label).not.toBe(before[0].label);
     const keys = await bed.s3.listObjects(bucket.name, "pgbackrest/backup/main/");
+    expect(keys).toContain(`pgbackrest/backup/main/${after[0].label}/backup.manifest`);
     expect(keys.filter((k) => k.includes(before[0].label) && !k.includes("backup.history"))).toEqual([]);
   });
 

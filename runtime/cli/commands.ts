@@ -2,7 +2,7 @@
  * `postgres-ba <command>`: what users run with `docker exec`. Every command re-reads the
  * container's environment (the one source of configuration) and runs as postgres.
  */
-import { backupsEnabled, parseEnv, type BackupEnv } from "../env/parse.js";
+import { backupsEnabled, parseEnv, pgbackrestOptions, type BackupEnv } from "../env/parse.js";
 import { envTable, type EnvVar } from "../env/table.js";
 import { initBackups, takeBackup } from "../lib/backups.js";
 import { exitCodes } from "../lib/exit-codes.js";
@@ -13,7 +13,7 @@ import { isStandbyData } from "../lib/replication.js";
 import { restoreDrill } from "../lib/restore-drill.js";
 import { backupState } from "../lib/state.js";
 import { gatherStatus, renderStatus } from "../lib/status.js";
-import { FatalError } from "../steps/step.js";
+import { FatalError } from "../errors.js";
 
 export interface Command {
   usage: string;
@@ -24,7 +24,10 @@ export interface Command {
 function backupEnv(): BackupEnv {
   const env = parseEnv(process.env);
   if (!backupsEnabled(env)) {
-    throw new FatalError("backups are not configured: PGBACKREST_STANZA is not set (drop-in mode). Fix: set PGBACKREST_STANZA and the S3_* variables, then recreate the container.", exitCodes.usage);
+    throw new FatalError(
+      "backups are not configured: PGBACKREST_STANZA is not set (drop-in mode). Fix: set PGBACKREST_STANZA and the S3_* variables, then recreate the container.",
+      exitCodes.usage,
+    );
   }
   return env;
 }
@@ -32,9 +35,16 @@ function backupEnv(): BackupEnv {
 /** For commands that write to the repository: not a restore-only clone, not a standby. */
 function writableBackupEnv(): BackupEnv {
   const env = backupEnv();
-  if (env.REPO_READ_ONLY) throw new FatalError("REPO_READ_ONLY=true: this container only restores from the repository and never writes to it. Fix: unset REPO_READ_ONLY.", exitCodes.usage);
+  if (env.REPO_READ_ONLY)
+    throw new FatalError(
+      "REPO_READ_ONLY=true: this container only restores from the repository and never writes to it. Fix: unset REPO_READ_ONLY.",
+      exitCodes.usage,
+    );
   if (isStandbyData(env.PGDATA)) {
-    throw new FatalError(`this container is a standby of ${env.PRIMARY_HOST ?? "its primary"}: backups are taken by the primary. Fix: run the command there, or promote this one first (postgres-ba promote)`, exitCodes.usage);
+    throw new FatalError(
+      `this container is a standby of ${env.PRIMARY_HOST ?? "its primary"}: backups are taken by the primary. Fix: run the command there, or promote this one first (postgres-ba promote)`,
+      exitCodes.usage,
+    );
   }
   return env;
 }
@@ -66,9 +76,12 @@ export const commands: Record<string, Command> = {
       // Only a container started as a standby watches for its promotion (a paused restore does not).
       const watched = isStandbyData(env.PGDATA);
       const started = Date.now();
-      if ((await psql(env, "SELECT pg_promote(true, 60);")) !== "t") throw new FatalError("pg_promote did not finish within 60 s; see the container log", exitCodes.failure);
+      if ((await psql(env, "SELECT pg_promote(true, 60);")) !== "t")
+        throw new FatalError("pg_promote did not finish within 60 s; see the container log", exitCodes.failure);
       const timeline = await currentTimeline(env);
-      console.log(`promoted in ${((Date.now() - started) / 1000).toFixed(2)} s: writable primary on timeline ${timeline}${watched ? "; the container now checks the stanza and takes a full backup" : ""}`);
+      console.log(
+        `promoted in ${((Date.now() - started) / 1000).toFixed(2)} s: writable primary on timeline ${timeline}${watched ? "; the container now checks the stanza and takes a full backup" : ""}`,
+      );
       if (!watched) return 0;
       // The running container does the rest (it notices any promotion); wait for its record.
       for (;;) {
@@ -86,7 +99,8 @@ export const commands: Record<string, Command> = {
     usage: "backup full|diff|incr",
     summary: "Take a backup now.",
     async run([type]) {
-      if (!["full", "diff", "incr"].includes(type)) throw new FatalError(`backup type ${JSON.stringify(type ?? "")} is not one of full, diff, incr. Fix: postgres-ba backup full`, exitCodes.usage);
+      if (!["full", "diff", "incr"].includes(type))
+        throw new FatalError(`backup type ${JSON.stringify(type ?? "")} is not one of full, diff, incr. Fix: postgres-ba backup full`, exitCodes.usage);
       await takeBackup(writableBackupEnv(), type as BackupType);
       return 0;
     },
@@ -117,7 +131,8 @@ export const commands: Record<string, Command> = {
   },
   verify: {
     usage: "verify [--restore]",
-    summary: "pgbackrest verify: every backup and WAL file is intact. --restore: restore the newest backup into a scratch directory, start it privately, query it, remove it.",
+    summary:
+      "pgbackrest verify: every backup and WAL file is intact. --restore: restore the newest backup into a scratch directory, start it privately, query it, remove it.",
     async run(args) {
       if (!args.includes("--restore")) return (await pgbackrest(backupEnv(), ["verify"], { stream: true })).code;
       const drill = await restoreDrill(backupEnv());
@@ -136,13 +151,14 @@ export const commands: Record<string, Command> = {
   },
   env: {
     usage: "env",
-    summary: "The effective configuration (secrets masked).",
+    summary: "The effective configuration (secrets masked), then the PGBACKREST_* options passed to pgBackRest.",
     async run() {
       const env = parseEnv(process.env) as Record<string, unknown>;
       for (const e of envTable as readonly EnvVar[]) {
         const value = env[e.name];
         console.log(`${e.name}=${value === undefined ? "" : e.secret ? "<set>" : value === null ? "off" : String(value)}`);
       }
+      for (const o of pgbackrestOptions(process.env)) console.log(`${o.variable}=${o.secret ? "<set>" : o.value}  # pgBackRest ${o.option}`);
       return 0;
     },
   },

@@ -3,20 +3,13 @@
  * the value and the fix. Pure apart from reading *_FILE secrets (injectable for tests).
  */
 import { readFileSync } from "node:fs";
-import { KindError } from "./kinds.js";
+import { controlCharacter, type RawEnv } from "./raw.js";
+import { isWithin } from "./kinds.js";
+import { pgbackrestPassthrough, type PassedOption } from "./pgbackrest-env.js";
 import { envTable, type Env, type EnvVar } from "./table.js";
+import { ConfigError, KindError } from "../errors.js";
 
-export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    readonly problem: string,
-    readonly fix: string,
-  ) {
-    super(`${variable}: ${problem}. Fix: ${fix}.`);
-  }
-}
-
-export type RawEnv = Record<string, string | undefined>;
+export type { RawEnv } from "./raw.js";
 export type ReadFile = (path: string) => string;
 
 const byName = new Map<string, EnvVar>(envTable.map((e) => [e.name, e as EnvVar]));
@@ -38,13 +31,21 @@ function readRaw(spec: EnvVar, source: RawEnv, readFile: ReadFile): string | und
   const fileVar = `${spec.name}_FILE`;
   const file = source[fileVar] || undefined;
   if (direct !== undefined && file !== undefined) {
-    throw new ConfigError(spec.name, `both ${spec.name} and ${fileVar} are set, but they are exclusive`, `set only one of them`);
+    throw new ConfigError(
+      `${spec.name}=${shown(spec, direct)} and ${fileVar}=${JSON.stringify(file)}`,
+      "both are set, but they are exclusive",
+      `set only one of them`,
+    );
   }
   if (file === undefined) return direct;
   try {
     return readFile(file).replace(/\n+$/, "");
   } catch (e) {
-    throw new ConfigError(fileVar, `${JSON.stringify(file)} cannot be read (${(e as NodeJS.ErrnoException).code ?? e})`, `mount the secret file at that path or correct ${fileVar}`);
+    throw new ConfigError(
+      `${fileVar}=${JSON.stringify(file)}`,
+      `cannot be read (${(e as NodeJS.ErrnoException).code ?? e})`,
+      `mount the secret file at that path or correct ${fileVar}`,
+    );
   }
 }
 
@@ -55,25 +56,53 @@ export function parseEnv(source: RawEnv, readFile: ReadFile = (p) => readFileSyn
     const spec = entry as EnvVar;
     let raw = readRaw(spec, source, readFile);
     if (raw === undefined && spec.default !== undefined) {
-      raw = typeof spec.default === "function" ? spec.default((n) => raws.get(n)) : spec.default;
+      // Defaults may read the table's variables already parsed, or the raw environment for
+      // variables the table does not own (PGPORT, PostgreSQL's own, moves POSTGRES_PORT).
+      raw = typeof spec.default === "function" ? spec.default((n) => (raws.has(n) ? raws.get(n) : source[n] || undefined)) : spec.default;
     }
     raws.set(spec.name, raw);
     if (raw === undefined) continue;
+    const def = defaultText(spec);
+    const unsetForDefault = def ? `, or unset it for the default (${def})` : "";
+    // Any variable: a newline or another control character breaks the files and commands it
+    // ends up in (and the one-line errors that quote it).
+    const control = controlCharacter(raw, spec.multiline);
+    if (control) {
+      throw new ConfigError(
+        `${spec.name}=${shown(spec, raw)}`,
+        `contains ${control}`,
+        `remove newlines, tabs and other control characters from ${spec.name}${spec.fileForm ? ` (or ${spec.name}_FILE's file)` : ""}${unsetForDefault}`,
+      );
+    }
     try {
       values[spec.name] = spec.kind.parse(raw);
     } catch (e) {
       if (!(e instanceof KindError)) throw e;
-      const def = defaultText(spec);
-      throw new ConfigError(
-        `${spec.name}=${shown(spec, raw)}`,
-        `expected ${e.message}`,
-        `set ${spec.name} to ${e.message}${def ? `, or unset it for the default (${def})` : ""}`,
-      );
+      throw new ConfigError(`${spec.name}=${shown(spec, raw)}`, e.reason ?? `expected ${e.message}`, `set ${spec.name} to ${e.message}${unsetForDefault}`);
     }
   }
   const env = values as Env;
   for (const rule of crossRules) rule(env, source);
+  const passed = pgbackrestOptions(source);
+  if (passed.length && !env.PGBACKREST_STANZA) {
+    const first = passed[0];
+    throw new ConfigError(
+      `${first.variable}=${first.secret ? `<secret, ${first.value.length} characters>` : JSON.stringify(first.value)}`,
+      "is a pgBackRest option, but PGBACKREST_STANZA is not set, so pgBackRest never runs",
+      `set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset ${first.variable}`,
+    );
+  }
   return env;
+}
+
+const imageVariables: ReadonlySet<string> = new Set(envTable.map((e) => e.name));
+
+/**
+ * The PGBACKREST_* variables that reach pgBackRest as options (pgbackrest-env.ts): parseEnv has
+ * refused the container's environment if one of them cannot.
+ */
+export function pgbackrestOptions(source: RawEnv): PassedOption[] {
+  return pgbackrestPassthrough(source, imageVariables);
 }
 
 const restoreTargets = ["RESTORE_TARGET_TIME", "RESTORE_TARGET_LSN", "RESTORE_TARGET_XID", "RESTORE_TARGET_NAME", "RESTORE_TARGET_IMMEDIATE"] as const;
@@ -82,34 +111,87 @@ const restoreTargets = ["RESTORE_TARGET_TIME", "RESTORE_TARGET_LSN", "RESTORE_TA
 const crossRules: Array<(env: Env, source: RawEnv) => void> = [
   (env) => {
     if (env.PG_MODE === "replica" && env.RESTORE_FROM_BACKUP) {
-      throw new ConfigError("RESTORE_FROM_BACKUP=true with PG_MODE=replica", "a container either restores a primary from S3 or clones a replica, not both",
-        "unset RESTORE_FROM_BACKUP for a replica, or set PG_MODE=primary to restore");
+      throw new ConfigError(
+        "RESTORE_FROM_BACKUP=true with PG_MODE=replica",
+        "a container either restores a primary from S3 or clones a replica, not both",
+        "unset RESTORE_FROM_BACKUP for a replica, or set PG_MODE=primary to restore",
+      );
     }
   },
   (env) => {
     if (env.PG_MODE !== "replica") return;
     if (!env.PRIMARY_HOST) {
-      throw new ConfigError("PRIMARY_HOST", "is required because PG_MODE=replica: a replica needs a primary to clone and stream from", "set PRIMARY_HOST to the primary's host name (e.g. PRIMARY_HOST=db-primary), or set PG_MODE=primary");
+      throw new ConfigError(
+        "PRIMARY_HOST",
+        "is required because PG_MODE=replica: a replica needs a primary to clone and stream from",
+        "set PRIMARY_HOST to the primary's host name (e.g. PRIMARY_HOST=db-primary), or set PG_MODE=primary",
+      );
     }
     if (!env.REPLICATION_PASSWORD) {
-      throw new ConfigError("REPLICATION_PASSWORD", `is required because PG_MODE=replica: the replica connects to ${env.PRIMARY_HOST} as ${env.REPLICATION_USER}`,
-        "set REPLICATION_PASSWORD (or REPLICATION_PASSWORD_FILE) to the value the primary was started with");
+      throw new ConfigError(
+        "REPLICATION_PASSWORD",
+        `is required because PG_MODE=replica: the replica connects to ${env.PRIMARY_HOST} as ${env.REPLICATION_USER}`,
+        "set REPLICATION_PASSWORD (or REPLICATION_PASSWORD_FILE) to the value the primary was started with",
+      );
     }
     if (env.REPLICA_BOOTSTRAP === "backup" && !env.PGBACKREST_STANZA) {
-      throw new ConfigError("REPLICA_BOOTSTRAP=backup", "restores from the primary's repository, but PGBACKREST_STANZA is not set",
-        "set PGBACKREST_STANZA and the S3_* variables of the primary, or use REPLICA_BOOTSTRAP=basebackup");
+      throw new ConfigError(
+        "REPLICA_BOOTSTRAP=backup",
+        "restores from the primary's repository, but PGBACKREST_STANZA is not set",
+        "set PGBACKREST_STANZA and the S3_* variables of the primary, or use REPLICA_BOOTSTRAP=basebackup",
+      );
+    }
+  },
+  (env, source) => {
+    if ((env.REPLICATION_PASSWORD || source.REPLICATION_USER) && env.REPLICATION_USER === env.POSTGRES_USER) {
+      throw new ConfigError(
+        `REPLICATION_USER=${JSON.stringify(env.REPLICATION_USER)}`,
+        "is the superuser; replication uses a role of its own that is not a superuser",
+        "choose another name (default replicator)",
+      );
     }
   },
   (env) => {
-    if (env.REPLICATION_PASSWORD && env.REPLICATION_USER === env.POSTGRES_USER) {
-      throw new ConfigError(`REPLICATION_USER=${JSON.stringify(env.REPLICATION_USER)}`, "is the superuser; replication uses a role of its own that is not a superuser",
-        "choose another name (default replicator)");
+    if (env.REPLICATION_PASSWORD && env.MAX_WAL_SENDERS < 2) {
+      throw new ConfigError(
+        `MAX_WAL_SENDERS="${env.MAX_WAL_SENDERS}"`,
+        "is too few for replication: cloning a replica uses two WAL senders (pg_basebackup's copy and its WAL stream)",
+        "set MAX_WAL_SENDERS to at least 2 (one more per replica beyond the first), or unset it for the default (10)",
+      );
+    }
+  },
+  (env) => {
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.POSTGRES_PORT) {
+      throw new ConfigError(
+        `METRICS_PORT="${env.METRICS_PORT}"`,
+        `is also POSTGRES_PORT: PostgreSQL and the metrics server cannot listen on one port`,
+        "choose another METRICS_PORT (e.g. 9187), or unset it to turn metrics off",
+      );
+    }
+  },
+  (env, source) => {
+    // Directories the image writes must not be PGDATA or inside it: initdb wants an empty
+    // PGDATA, pg_basebackup, pg_rewind and restores replace its contents.
+    for (const name of ["POSTGRES_INITDB_WALDIR", "CA_DIR", "SSL_CERT_DIR"] as const) {
+      const dir = env[name];
+      if (dir === undefined || !isWithin(dir, env.PGDATA)) continue;
+      const set = source[name] ? "" : " (its default)";
+      throw new ConfigError(
+        `${name}=${JSON.stringify(dir)}${set}`,
+        `is ${isWithin(env.PGDATA, dir) ? "PGDATA itself" : "inside PGDATA"} (${JSON.stringify(env.PGDATA)}), whose contents initdb, clones and restores replace`,
+        source[name]
+          ? `set ${name} to a directory outside PGDATA`
+          : `set PGDATA to a directory that does not contain ${dir} (default /var/lib/postgresql/18/docker)`,
+      );
     }
   },
   (env) => {
     if (env.RESTORE_FROM_BACKUP && !env.PGBACKREST_STANZA) {
-      throw new ConfigError("RESTORE_FROM_BACKUP=true", "restoring needs a repository, but PGBACKREST_STANZA is not set",
-        "set PGBACKREST_STANZA and the S3_* variables of the backup to restore");
+      throw new ConfigError(
+        "RESTORE_FROM_BACKUP=true",
+        "restoring needs a repository, but PGBACKREST_STANZA is not set",
+        "set PGBACKREST_STANZA and the S3_* variables of the backup to restore",
+      );
     }
   },
   (env) => {
@@ -128,23 +210,31 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
       for (const name of ["S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) {
         if (env[name] === undefined) {
           const spec = byName.get(name)!;
-          throw new ConfigError(name, `is required because PGBACKREST_STANZA=${JSON.stringify(env.PGBACKREST_STANZA)} enables backups`,
-            `set ${name}${spec.fileForm ? ` (or ${name}_FILE)` : ""}, or unset PGBACKREST_STANZA for drop-in mode without backups`);
+          throw new ConfigError(
+            name,
+            `is required because PGBACKREST_STANZA=${JSON.stringify(env.PGBACKREST_STANZA)} enables backups`,
+            `set ${name}${spec.fileForm ? ` (or ${name}_FILE)` : ""}, or unset PGBACKREST_STANZA for drop-in mode without backups`,
+          );
         }
       }
     }
   },
   (env) => {
     if (!env.PGBACKREST_STANZA && env.S3_BUCKET !== undefined) {
-      throw new ConfigError(`S3_BUCKET=${JSON.stringify(env.S3_BUCKET)}`, "is set but PGBACKREST_STANZA is not, so no backup would ever be taken",
-        "set PGBACKREST_STANZA (e.g. PGBACKREST_STANZA=main), or unset S3_BUCKET for drop-in mode");
+      throw new ConfigError(
+        `S3_BUCKET=${JSON.stringify(env.S3_BUCKET)}`,
+        "is set but PGBACKREST_STANZA is not, so no backup would ever be taken",
+        "set PGBACKREST_STANZA (e.g. PGBACKREST_STANZA=main), or unset S3_BUCKET for drop-in mode",
+      );
     }
   },
 ];
 
 /** The S3 host and port, with a port inside S3_ENDPOINT taking precedence over S3_PORT. */
 export function s3Endpoint(env: Env): { host: string; port: number } {
-  const m = env.S3_ENDPOINT.replace(/^https:\/\//, "").replace(/\/$/, "").match(/^([^:]+)(?::(\d+))?$/)!;
+  const m = env.S3_ENDPOINT.replace(/^https:\/\//, "")
+    .replace(/\/$/, "")
+    .match(/^([^:]+)(?::(\d+))?$/)!;
   return { host: m[1], port: m[2] ? Number(m[2]) : env.S3_PORT };
 }
 
@@ -153,4 +243,26 @@ export type BackupEnv = Env & { PGBACKREST_STANZA: string; S3_BUCKET: string; S3
 
 export function backupsEnabled(env: Env): env is BackupEnv {
   return env.PGBACKREST_STANZA !== undefined;
+}
+
+/**
+ * What this container may do with the repository, in one place: off (drop-in mode, no
+ * PGBACKREST_STANZA), read-only (REPO_READ_ONLY: restores and clones, never a write), or
+ * read-write (archiving, backups, stanza changes).
+ */
+export type RepositoryMode = "off" | "read-only" | "read-write";
+
+export function repositoryMode(env: Env): RepositoryMode {
+  if (!backupsEnabled(env)) return "off";
+  return env.REPO_READ_ONLY ? "read-only" : "read-write";
+}
+
+/** Why nothing is written to the repository, for log lines; undefined when it is read-write. */
+export function repositoryWritesOff(env: Env): string | undefined {
+  const mode = repositoryMode(env);
+  return mode === "off"
+    ? "no repository (drop-in mode: PGBACKREST_STANZA is not set)"
+    : mode === "read-only"
+      ? "REPO_READ_ONLY: the repository is only restored from"
+      : undefined;
 }

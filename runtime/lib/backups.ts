@@ -2,15 +2,14 @@
  * Backups of a running primary: the one-time bootstrap (stanza-create, archive_command on,
  * first full backup) and single backups. Used by the entrypoint, the schedule and the CLI.
  */
-import { writeManagedConf } from "../steps/configure-postgres.js";
+import { writeManagedConf } from "./managed-conf.js";
 import { logBackup } from "./log.js";
 import type { BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest, type BackupType } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
-import { readStanza, RepositoryError } from "./repository.js";
+import { readStanza } from "./repository.js";
 import { markStanzaActive } from "./state.js";
-
-export class BackupError extends Error {}
+import { BackupError, RepositoryError } from "../errors.js";
 
 /** Creates the stanza, turns archiving on, takes the first full backup, marks the stanza active. */
 export async function initBackups(env: BackupEnv): Promise<void> {

@@ -4,6 +4,7 @@
  * captured unless asked to stream into the container log.
  */
 import { $ } from "zx";
+import { ExecError } from "../errors.js";
 
 export interface ExecOptions {
   /** Added to the runtime's own environment; undefined removes a variable. */
@@ -20,12 +21,6 @@ export interface ExecResult {
   code: number;
   stdout: string;
   stderr: string;
-}
-
-export class ExecError extends Error {
-  constructor(readonly command: string, readonly result: ExecResult) {
-    super(`${command} exited with ${result.code}: ${lastLines(result.stderr || result.stdout)}`);
-  }
 }
 
 export function lastLines(text: string, n = 3): string {
@@ -52,7 +47,7 @@ export async function run(file: string, args: readonly string[], opts: ExecOptio
 /** Runs a program and throws ExecError unless it exits 0. */
 export async function runOk(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const result = await run(file, args, opts);
-  if (result.code !== 0) throw new ExecError(file + (args[0] ? ` ${args[0]}` : ""), result);
+  if (result.code !== 0) throw new ExecError(file + (args[0] ? ` ${args[0]}` : ""), result, lastLines(result.stderr || result.stdout));
   return result;
 }
 

@@ -9,11 +9,30 @@ export const socketDir = "/var/run/postgresql";
  * Runs SQL over a unix socket as the superuser (the server's own socket unless `host`/`port`
  * name another, as the restore drill's private server); psql variables are passed, never spliced in.
  */
-export async function psql(env: Env, sql: string, opts: { db?: string; vars?: Record<string, string>; host?: string; port?: number; env?: Record<string, string> } = {}): Promise<string> {
+export async function psql(
+  env: Env,
+  sql: string,
+  opts: { db?: string; vars?: Record<string, string>; host?: string; port?: number; env?: Record<string, string> } = {},
+): Promise<string> {
   const varArgs = Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--set", `${k}=${v}`]);
   const { stdout } = await runOk(
     "psql",
-    ["-v", "ON_ERROR_STOP=1", "--no-psqlrc", "--tuples-only", "--no-align", "-h", opts.host ?? socketDir, "-p", String(opts.port ?? env.POSTGRES_PORT), "--username", env.POSTGRES_USER, "--dbname", opts.db ?? "postgres", ...varArgs],
+    [
+      "-v",
+      "ON_ERROR_STOP=1",
+      "--no-psqlrc",
+      "--tuples-only",
+      "--no-align",
+      "-h",
+      opts.host ?? socketDir,
+      "-p",
+      String(opts.port ?? env.POSTGRES_PORT),
+      "--username",
+      env.POSTGRES_USER,
+      "--dbname",
+      opts.db ?? "postgres",
+      ...varArgs,
+    ],
     // opts.env carries values that must stay out of argv (read in SQL with \getenv).
     { input: sql, env: { ...opts.env, PGPASSWORD: env.POSTGRES_PASSWORD } },
   );

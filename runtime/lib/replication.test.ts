@@ -5,7 +5,15 @@ import { parseControlData } from "./control-data.js";
 import { classifyFailure, conninfo, scramVerifier, slotName, type Upstream } from "./replication.js";
 import { newestArchivedTimeline } from "./repository.js";
 
-const up: Upstream = { host: "db-primary", port: 5432, user: "replicator", password: "s3cret", sslmode: "verify-ca", caFile: "/var/lib/postgresql/ca/ca.crt", slot: "replica_1" };
+const up: Upstream = {
+  host: "db-primary",
+  port: 5432,
+  user: "replicator",
+  password: "s3cret",
+  sslmode: "verify-ca",
+  caFile: "/var/lib/postgresql/ca/ca.crt",
+  slot: "replica_1",
+};
 
 describe("replication helpers", () => {
   it("turns host names into slot names", () => {
@@ -22,8 +30,10 @@ describe("replication helpers", () => {
   });
 
   it("classifies libpq failures into what waiting can and cannot fix", () => {
-    expect(classifyFailure('connection to server at "db" (10.0.0.2), port 5432 failed: FATAL:  password authentication failed for user "replicator"')).toBe("credentials");
-    expect(classifyFailure("connection to server at \"db\" failed: SSL error: certificate verify failed")).toBe("certificate");
+    expect(classifyFailure('connection to server at "db" (10.0.0.2), port 5432 failed: FATAL:  password authentication failed for user "replicator"')).toBe(
+      "credentials",
+    );
+    expect(classifyFailure('connection to server at "db" failed: SSL error: certificate verify failed')).toBe("certificate");
     expect(classifyFailure('server certificate for "primary" (and 2 other names) does not match host name "10.0.0.2"')).toBe("certificate");
     expect(classifyFailure('FATAL:  no pg_hba.conf entry for replication connection from host "10.0.0.3"')).toBe("refused");
     expect(classifyFailure('could not translate host name "nowhere" to address: Name or service not known')).toBe("unreachable");
@@ -51,12 +61,21 @@ describe("replication helpers", () => {
   });
 
   it("reads pg_controldata", () => {
-    const text = "Database system identifier:           7441234567890123456\nDatabase cluster state:               shut down\nLatest checkpoint's TimeLineID:       3\n";
+    const text =
+      "Database system identifier:           7441234567890123456\nDatabase cluster state:               shut down\nLatest checkpoint's TimeLineID:       3\n";
     expect(parseControlData(text)).toEqual({ systemId: "7441234567890123456", timeline: 3, state: "shut down" });
   });
 
   it("renders a standby's settings and a synchronous restore_command", () => {
-    const env = parseEnv({ PG_MODE: "replica", PRIMARY_HOST: "db-primary", REPLICATION_PASSWORD: "x", PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "k", S3_SECRET_KEY: "s" });
+    const env = parseEnv({
+      PG_MODE: "replica",
+      PRIMARY_HOST: "db-primary",
+      REPLICATION_PASSWORD: "x",
+      PGBACKREST_STANZA: "main",
+      S3_BUCKET: "backups",
+      S3_ACCESS_KEY: "k",
+      S3_SECRET_KEY: "s",
+    });
     const conf = renderPostgresqlConf(env, "pgbackrest", { primaryConninfo: "host='db-primary'", slot: "replica_1" });
     expect(conf).toContain("primary_conninfo = 'host=''db-primary'''");
     expect(conf).toContain("primary_slot_name = 'replica_1'");

@@ -13,6 +13,7 @@ import { run } from "./exec.js";
 import { psql } from "./postgres.js";
 import { readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
 import { tlsPaths } from "./tls-paths.js";
+import { UpstreamError } from "../errors.js";
 
 /** What a replica (or a rejoining old primary) needs to talk to PRIMARY_HOST. */
 export interface Upstream {
@@ -27,7 +28,10 @@ export interface Upstream {
 
 /** A slot name from a host name: lowercase letters, digits and '_' only. */
 export function slotName(serverName: string): string {
-  return serverName.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 63);
+  return serverName
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, "_")
+    .slice(0, 63);
 }
 
 /** Beside PGDATA, not in it: pg_basebackup and pg_rewind copy PGDATA from another server. */
@@ -82,7 +86,9 @@ export function conninfo(up: Upstream, extra: Record<string, string> = {}): stri
     ...extra,
   };
   // libpq's own quoting: single quotes, with ' and \ escaped by a backslash.
-  return Object.entries(fields).map(([k, v]) => `${k}='${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`).join(" ");
+  return Object.entries(fields)
+    .map(([k, v]) => `${k}='${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`)
+    .join(" ");
 }
 
 /** Why a connection to the primary failed, and whether waiting can help. */
@@ -95,23 +101,39 @@ export function classifyFailure(message: string): FailureKind {
   return "unreachable";
 }
 
-export class UpstreamError extends Error {
-  constructor(readonly kind: FailureKind, message: string) {
-    super(message);
-  }
-}
-
 /** Runs walsender commands on the primary in one connection; the rows of all, as arrays of fields. */
 export async function walsender(up: Upstream, ...commands: string[]): Promise<string[][]> {
-  const r = await run("psql", ["--no-psqlrc", "--tuples-only", "--no-align", "-v", "ON_ERROR_STOP=1", "-d", conninfo(up, { dbname: "replication", replication: "true" }), ...commands.flatMap((c) => ["-c", c])], {
-    env: { PGPASSWORD: up.password, PGPASSFILE: undefined },
-    timeoutMs: 30_000,
-  });
+  const r = await run(
+    "psql",
+    [
+      "--no-psqlrc",
+      "--tuples-only",
+      "--no-align",
+      "-v",
+      "ON_ERROR_STOP=1",
+      "-d",
+      conninfo(up, { dbname: "replication", replication: "true" }),
+      ...commands.flatMap((c) => ["-c", c]),
+    ],
+    {
+      env: { PGPASSWORD: up.password, PGPASSFILE: undefined },
+      timeoutMs: 30_000,
+    },
+  );
   if (r.code !== 0) {
-    const message = r.stderr.trim().split("\n").map((l) => l.replace(/^psql: (error: )?/, "")).join(" ") || `psql exited ${r.code}`;
+    const message =
+      r.stderr
+        .trim()
+        .split("\n")
+        .map((l) => l.replace(/^psql: (error: )?/, ""))
+        .join(" ") || `psql exited ${r.code}`;
     throw new UpstreamError(classifyFailure(message), message);
   }
-  return r.stdout.trim().split("\n").filter(Boolean).map((l) => l.split("|"));
+  return r.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("|"));
 }
 
 export interface PrimaryIdentity {
@@ -173,7 +195,9 @@ export async function ensureReplicationRole(env: Env): Promise<string> {
     "  ELSE 'CREATE ROLE %I WITH LOGIN REPLICATION PASSWORD %L' END, :'role', :'verifier') \\gexec",
     ...rewindFunctions.map((f) => `SELECT format('GRANT EXECUTE ON FUNCTION ${f} TO %I', :'role') \\gexec`),
   ].join("\n");
-  await psql(env, script, { env: { POSTGRES_BA_REPLICATION_VERIFIER: scramVerifier(env.REPLICATION_PASSWORD), POSTGRES_BA_REPLICATION_USER: env.REPLICATION_USER } });
+  await psql(env, script, {
+    env: { POSTGRES_BA_REPLICATION_VERIFIER: scramVerifier(env.REPLICATION_PASSWORD), POSTGRES_BA_REPLICATION_USER: env.REPLICATION_USER },
+  });
   return `role ${env.REPLICATION_USER} ready (LOGIN REPLICATION, password set, may run pg_rewind)`;
 }
 

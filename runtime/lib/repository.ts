@@ -5,6 +5,7 @@
 import { s3Endpoint, type BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import type { RepoBackup } from "./restore-plan.js";
+import { RepositoryError } from "../errors.js";
 
 export interface StanzaState {
   /** pgBackRest's stanza status: 0 ok, 1 missing stanza path, 2 no valid backups, 3 missing stanza data, 99 other. */
@@ -14,8 +15,6 @@ export interface StanzaState {
   /** Archived WAL per cluster: the newest segment name (its first 8 hex digits are the timeline). */
   archives: Array<{ systemId: string; max: string | null }>;
 }
-
-export class RepositoryError extends Error {}
 
 /** ioTimeoutSeconds bounds each S3 request, for callers that must not wait long on an outage. */
 export async function readStanza(env: BackupEnv, { ioTimeoutSeconds }: { ioTimeoutSeconds?: number } = {}): Promise<StanzaState> {
@@ -60,7 +59,8 @@ export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
     return `S3 refused the credentials for ${where} (${detail}). Fix: check S3_ACCESS_KEY and S3_SECRET_KEY`;
   }
   if (/NoSuchBucket|\b404\b/.test(detail)) return `the bucket of ${where} does not exist (${detail}). Fix: check S3_BUCKET and S3_ENDPOINT`;
-  if (/certificate|verify|TLS|SSL/i.test(detail)) return `TLS to ${where} failed (${detail}). Fix: set S3_CA_FILE to the CA that signed the S3 server's certificate`;
+  if (/certificate|verify|TLS|SSL/i.test(detail))
+    return `TLS to ${where} failed (${detail}). Fix: set S3_CA_FILE to the CA that signed the S3 server's certificate`;
   if (/HostConnectError|unable to (connect|get address)|connection refused|timed? ?out|getaddrinfo|Name or service not known/i.test(detail)) {
     return `cannot reach the S3 endpoint of ${where} (${detail}). Fix: check S3_ENDPOINT and S3_PORT, and that the container can reach it`;
   }

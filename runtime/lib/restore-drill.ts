@@ -31,7 +31,14 @@ export async function restoreDrill(env: BackupEnv): Promise<DrillResult> {
     // it instead of failing; the lock is taken before anything is written, so the retry is clean.
     // Its restore_command fetches WAL synchronously: two drills at once collided in the async spool.
     const restoreCommand = archiveGetCommand(env, data);
-    const args = ["restore", `--pg1-path=${data}`, "--type=immediate", "--target-action=promote", "--archive-mode=off", `--recovery-option=restore_command=${restoreCommand}`];
+    const args = [
+      "restore",
+      `--pg1-path=${data}`,
+      "--type=immediate",
+      "--target-action=promote",
+      "--archive-mode=off",
+      `--recovery-option=restore_command=${restoreCommand}`,
+    ];
     const deadline = Date.now() + 30 * 60_000;
     let restored = await pgbackrest(env, args);
     while (restored.code !== 0 && /ERROR: \[050\]/.test(restored.stdout + restored.stderr) && Date.now() < deadline) {
@@ -40,12 +47,24 @@ export async function restoreDrill(env: BackupEnv): Promise<DrillResult> {
     }
     if (restored.code !== 0) return { ok: false, summary: `restore drill FAILED: restore: ${failureReason(restored)}` };
     const label = restored.stdout.match(/restore backup set (\d{8}-\d{6}F[^\s,]*)/)?.[1] ?? "latest";
-    const options = ["-c listen_addresses=''", `-c unix_socket_directories=${dir}`, `-c port=${port}`, "-c archive_mode=off", "-c shared_buffers=32MB"].join(" ");
+    const options = ["-c listen_addresses=''", `-c unix_socket_directories=${dir}`, `-c port=${port}`, "-c archive_mode=off", "-c shared_buffers=32MB"].join(
+      " ",
+    );
     // Its restore_command runs pgBackRest, which needs the keys like every other pgBackRest run.
-    const start = await run("pg_ctl", ["-D", data, "-o", options, "-l", join(dir, "server.log"), "-w", "-t", "300", "start"], { env: pgbackrestChildEnv(env, process.env) });
+    const start = await run("pg_ctl", ["-D", data, "-o", options, "-l", join(dir, "server.log"), "-w", "-t", "300", "start"], {
+      env: pgbackrestChildEnv(env, process.env),
+    });
     if (start.code !== 0) {
       const log = existsSync(join(dir, "server.log")) ? readFileSync(join(dir, "server.log"), "utf8") : start.stdout;
-      return { ok: false, summary: `restore drill FAILED: backup ${label} restored but the server did not start: ${lastLines(log.split("\n").filter((l) => /FATAL|PANIC|ERROR/.test(l)).join("\n") || log)}` };
+      return {
+        ok: false,
+        summary: `restore drill FAILED: backup ${label} restored but the server did not start: ${lastLines(
+          log
+            .split("\n")
+            .filter((l) => /FATAL|PANIC|ERROR/.test(l))
+            .join("\n") || log,
+        )}`,
+      };
     }
     try {
       const sql = (q: string) => psql(env, q, { host: dir, port });

@@ -5,6 +5,7 @@
  * the newest backup that ended before the target avoids that classic failure.
  */
 import type { Env } from "../env/table.js";
+import { RestorePlanError } from "../errors.js";
 
 /** The fields of `pgbackrest info --output=json` backups this needs. */
 export interface RepoBackup {
@@ -21,13 +22,16 @@ export interface RestorePlan {
   summary: string;
 }
 
-export class RestorePlanError extends Error {
-  constructor(readonly problem: string, readonly fix: string) {
-    super(`${problem}. Fix: ${fix}.`);
-  }
-}
-
-type RestoreEnv = Pick<Env, "RESTORE_TARGET_TIME" | "RESTORE_TARGET_LSN" | "RESTORE_TARGET_XID" | "RESTORE_TARGET_NAME" | "RESTORE_TARGET_IMMEDIATE" | "RESTORE_TARGET_ACTION" | "RESTORE_SET">;
+type RestoreEnv = Pick<
+  Env,
+  | "RESTORE_TARGET_TIME"
+  | "RESTORE_TARGET_LSN"
+  | "RESTORE_TARGET_XID"
+  | "RESTORE_TARGET_NAME"
+  | "RESTORE_TARGET_IMMEDIATE"
+  | "RESTORE_TARGET_ACTION"
+  | "RESTORE_SET"
+>;
 
 /** LSN "X/Y" as a comparable bigint. */
 export function lsnValue(lsn: string): bigint {
@@ -38,7 +42,8 @@ export function lsnValue(lsn: string): bigint {
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 export function planRestore(env: RestoreEnv, backups: RepoBackup[], now: Date): RestorePlan {
-  if (backups.length === 0) throw new RestorePlanError("the repository holds no backup to restore", "check S3_BUCKET, S3_PATH and PGBACKREST_STANZA, or take a backup first");
+  if (backups.length === 0)
+    throw new RestorePlanError("the repository holds no backup to restore", "check S3_BUCKET, S3_PATH and PGBACKREST_STANZA, or take a backup first");
   const newest = backups[backups.length - 1];
   const oldest = backups[0];
   let chosen = newest;
@@ -46,11 +51,22 @@ export function planRestore(env: RestoreEnv, backups: RepoBackup[], now: Date): 
 
   if (env.RESTORE_TARGET_TIME) {
     const at = new Date(env.RESTORE_TARGET_TIME.replace(" ", "T").replace(/([+-]\d{2})$/, "$1:00"));
-    if (Number.isNaN(at.getTime())) throw new RestorePlanError(`RESTORE_TARGET_TIME=${JSON.stringify(env.RESTORE_TARGET_TIME)} is not a valid time`, "use a timestamp with time zone, e.g. 2026-11-25 14:30:00+00");
-    if (at > now) throw new RestorePlanError(`RESTORE_TARGET_TIME=${env.RESTORE_TARGET_TIME} is in the future (now ${now.toISOString()})`, "choose a time in the past, or unset it to restore everything archived");
+    if (Number.isNaN(at.getTime()))
+      throw new RestorePlanError(
+        `RESTORE_TARGET_TIME=${JSON.stringify(env.RESTORE_TARGET_TIME)} is not a valid time`,
+        "use a timestamp with time zone, e.g. 2026-11-25 14:30:00+00",
+      );
+    if (at > now)
+      throw new RestorePlanError(
+        `RESTORE_TARGET_TIME=${env.RESTORE_TARGET_TIME} is in the future (now ${now.toISOString()})`,
+        "choose a time in the past, or unset it to restore everything archived",
+      );
     const before = backups.filter((b) => b.timestamp.stop * 1000 <= at.getTime());
     if (before.length === 0) {
-      throw new RestorePlanError(`RESTORE_TARGET_TIME=${env.RESTORE_TARGET_TIME} is before the oldest backup ${oldest.label}, which ended at ${iso(oldest.timestamp.stop)}`, "choose a later time: WAL before the oldest backup is not kept");
+      throw new RestorePlanError(
+        `RESTORE_TARGET_TIME=${env.RESTORE_TARGET_TIME} is before the oldest backup ${oldest.label}, which ended at ${iso(oldest.timestamp.stop)}`,
+        "choose a later time: WAL before the oldest backup is not kept",
+      );
     }
     chosen = before[before.length - 1];
     target = { type: "time", value: env.RESTORE_TARGET_TIME, text: `time ${env.RESTORE_TARGET_TIME}` };
@@ -58,7 +74,10 @@ export function planRestore(env: RestoreEnv, backups: RepoBackup[], now: Date): 
     const at = lsnValue(env.RESTORE_TARGET_LSN);
     const before = backups.filter((b) => b.lsn && lsnValue(b.lsn.stop) <= at);
     if (before.length === 0) {
-      throw new RestorePlanError(`RESTORE_TARGET_LSN=${env.RESTORE_TARGET_LSN} is before the end of the oldest backup ${oldest.label}${oldest.lsn ? ` (${oldest.lsn.stop})` : ""}`, "choose a later LSN");
+      throw new RestorePlanError(
+        `RESTORE_TARGET_LSN=${env.RESTORE_TARGET_LSN} is before the end of the oldest backup ${oldest.label}${oldest.lsn ? ` (${oldest.lsn.stop})` : ""}`,
+        "choose a later LSN",
+      );
     }
     chosen = before[before.length - 1];
     target = { type: "lsn", value: env.RESTORE_TARGET_LSN, text: `LSN ${env.RESTORE_TARGET_LSN}` };

@@ -31,10 +31,14 @@ describe("BackupScheduler", () => {
     vi.useFakeTimers();
     taken = [];
     logs = [];
-    scheduler = new BackupScheduler([], async (type) => {
-      taken.push(type);
-      await new Promise<void>((r) => (finish = r));
-    }, (m) => logs.push(m));
+    scheduler = new BackupScheduler(
+      [],
+      async (type) => {
+        taken.push(type);
+        await new Promise<void>((r) => (finish = r));
+      },
+      (m) => logs.push(m),
+    );
   });
   afterEach(() => vi.useRealTimers());
 
@@ -59,9 +63,13 @@ describe("BackupScheduler", () => {
   });
 
   it("logs a failed backup and keeps going", async () => {
-    const failing = new BackupScheduler([], async () => {
-      throw new Error("ERROR: [039]: HTTP request failed");
-    }, (m) => logs.push(m));
+    const failing = new BackupScheduler(
+      [],
+      async () => {
+        throw new Error("ERROR: [039]: HTTP request failed");
+      },
+      (m) => logs.push(m),
+    );
     failing.request("incr");
     await vi.advanceTimersByTimeAsync(600);
     expect(logs).toEqual(["scheduled incr backup failed, the next tick tries again: ERROR: [039]: HTTP request failed"]);

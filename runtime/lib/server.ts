@@ -10,7 +10,13 @@ import { mergeEnv } from "./exec.js";
 const relayed = ["SIGINT", "SIGTERM", "SIGQUIT", "SIGHUP", "SIGUSR1", "SIGUSR2"] as const;
 
 /** `overrides` are added to the inherited environment; undefined removes a variable. */
-export function runServer(env: Env, serverArgs: string[], overrides: Record<string, string | undefined>): { exited: Promise<number> } {
+export interface RunningServer {
+  exited: Promise<number>;
+  /** A fast shutdown (SIGINT); `exited` settles when it is down. */
+  stop(): void;
+}
+
+export function runServer(env: Env, serverArgs: string[], overrides: Record<string, string | undefined>): RunningServer {
   const childEnv = mergeEnv({ ...overrides, PGDATA: env.PGDATA, PGPORT: String(env.POSTGRES_PORT) });
   const child = spawn("postgres", serverArgs, { stdio: "inherit", env: childEnv });
   const handlers = relayed.map((signal) => {
@@ -25,7 +31,7 @@ export function runServer(env: Env, serverArgs: string[], overrides: Record<stri
       resolve(code ?? 128 + (signal ? signalNumber(signal) : 1));
     });
   });
-  return { exited };
+  return { exited, stop: () => child.kill("SIGINT") };
 }
 
 function signalNumber(signal: NodeJS.Signals): number {

@@ -4,7 +4,12 @@ import { shellQuote, splitShellWords } from "./shell-words.js";
 describe("splitShellWords", () => {
   it("splits like a shell: quotes group, backslashes escape, nothing expands", () => {
     expect(splitShellWords(`--no-data-checksums "--locale=C" --auth-local='peer' a\\ b "$HOME" ''`)).toEqual([
-      "--no-data-checksums", "--locale=C", "--auth-local=peer", "a b", "$HOME", "",
+      "--no-data-checksums",
+      "--locale=C",
+      "--auth-local=peer",
+      "a b",
+      "$HOME",
+      "",
     ]);
   });
 

@@ -33,7 +33,7 @@ export function readState(pgdata: string): RuntimeState | undefined {
 
 /** Writes JSON by atomic replace (0600), so a crash never leaves half a file. */
 export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileSync(`${path}.tmp`, JSON.stringify(value, null, 2) + "\n", { mode: 0o600 });
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   renameSync(`${path}.tmp`, path);
 }
 
@@ -49,7 +49,7 @@ export function markStanzaActive(pgdata: string, stanza: string): void {
     initializedAt: previous?.initializedAt ?? now,
     backups: "active",
     stanza,
-    activeSince: previous?.backups === "active" && previous.stanza === stanza ? previous.activeSince ?? now : now,
+    activeSince: previous?.backups === "active" && previous.stanza === stanza ? (previous.activeSince ?? now) : now,
   });
 }
 
@@ -72,4 +72,18 @@ export function runtimeDir(pgdata: string): string {
 
 export function restoreMarkerPath(pgdata: string): string {
   return join(runtimeDir(pgdata), `${basename(pgdata)}.restore-in-progress`);
+}
+
+/**
+ * The restore request (every RESTORE_* value) last applied to this data directory, beside PGDATA
+ * so a delta restore, which removes files the backup does not hold, cannot take it away.
+ */
+export function restoreRecordPath(pgdata: string): string {
+  return join(runtimeDir(pgdata), `${basename(pgdata)}.restore-applied.json`);
+}
+
+export interface RestoreRecord {
+  request: Record<string, unknown>;
+  set: string;
+  appliedAt: string;
 }

@@ -2,14 +2,17 @@
  * `postgres-ba status`: what a person (or a monitoring probe) needs to trust the backups. The
  * gathering does I/O; renderStatus and the problem rules are pure.
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupEnv } from "../env/parse.js";
 import { psql } from "./postgres.js";
-import { readStanza, RepositoryError } from "./repository.js";
+import { readStanza } from "./repository.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { nextRun, scheduledJobs } from "./scheduler.js";
 import { backupState, type BackupState } from "./state.js";
+import { earliestExpiry, expiryProblem } from "./tls.js";
+import { tlsPaths } from "./tls-paths.js";
+import { RepositoryError } from "../errors.js";
 
 export interface BackupSummary {
   label: string;
@@ -30,10 +33,29 @@ export interface Status {
   state: BackupState;
   repository: { reachable: boolean; error?: string };
   latest: Partial<Record<"full" | "diff" | "incr", BackupSummary>>;
-  archiving: { lastArchivedWal?: string; lastArchivedAgeSeconds?: number; failedCount: number; lastFailedWal?: string; failing: boolean; waitingSegments: number };
+  archiving: {
+    lastArchivedWal?: string;
+    lastArchivedAgeSeconds?: number;
+    failedCount: number;
+    lastFailedWal?: string;
+    failing: boolean;
+    waitingSegments: number;
+  };
   schedule: Array<{ type: string; expression: string; next: string | null }>;
   replication: { role: "primary" | "standby"; slots: SlotSummary[]; maxWalSizeBytes: number };
+  /** The server certificate (the first-expiring one of the chain in server.crt). */
+  tls?: TlsSummary;
   problems: string[];
+}
+
+export interface TlsSummary {
+  certificate: string;
+  subject?: string;
+  serial?: string;
+  notAfter?: string;
+  daysLeft?: number;
+  /** Why the certificate could not be read. */
+  error?: string;
 }
 
 type SizedBackup = RepoBackup & { info?: { size?: number } };
@@ -48,8 +70,12 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
     if (!(e instanceof RepositoryError)) throw e;
     repository = { reachable: false, error: e.message };
   }
-  const [lastWal, lastAt, failed, lastFailedWal, lastFailedAt] = (await psql(env,
-    "SELECT coalesce(last_archived_wal, ''), coalesce(extract(epoch FROM last_archived_time)::bigint::text, ''), failed_count, coalesce(last_failed_wal, ''), coalesce(extract(epoch FROM last_failed_time)::bigint::text, '') FROM pg_stat_archiver;")).split("|");
+  const [lastWal, lastAt, failed, lastFailedWal, lastFailedAt] = (
+    await psql(
+      env,
+      "SELECT coalesce(last_archived_wal, ''), coalesce(extract(epoch FROM last_archived_time)::bigint::text, ''), failed_count, coalesce(last_failed_wal, ''), coalesce(extract(epoch FROM last_failed_time)::bigint::text, '') FROM pg_stat_archiver;",
+    )
+  ).split("|");
   const waitingSegments = readdirSync(join(env.PGDATA, "pg_wal", "archive_status")).filter((f) => f.endsWith(".ready")).length;
   const seconds = now.getTime() / 1000;
   const archiving: Status["archiving"] = {
@@ -73,15 +99,37 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
     archiving,
     schedule: scheduledJobs(env).map((j) => ({ ...j, next: nextRun(j.expression, now)?.toISOString() ?? null })),
     replication,
+    tls: gatherTls(env, now),
   };
-  return { ...status, problems: statusProblems(status, env.STATUS_MAX_BACKUP_AGE) };
+  return { ...status, problems: statusProblems(status, env.STATUS_MAX_BACKUP_AGE, now) };
+}
+
+function gatherTls(env: BackupEnv, now: Date): TlsSummary {
+  const certificate = tlsPaths(env).serverCert;
+  try {
+    const e = earliestExpiry(readFileSync(certificate, "utf8"));
+    return {
+      certificate,
+      subject: e.subject,
+      serial: e.serial,
+      notAfter: e.notAfter.toISOString(),
+      daysLeft: Math.floor((e.notAfter.getTime() - now.getTime()) / 86_400_000),
+    };
+  } catch (e) {
+    return { certificate, error: (e as Error).message };
+  }
 }
 
 async function gatherReplication(env: BackupEnv): Promise<Status["replication"]> {
-  const [head, ...rows] = (await psql(env, `
+  const [head, ...rows] = (
+    await psql(
+      env,
+      `
     SELECT pg_is_in_recovery(), (SELECT setting::bigint * 1048576 FROM pg_settings WHERE name = 'max_wal_size'), '';
     SELECT slot_name, active, coalesce(pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END, restart_lsn), 0)::bigint
-      FROM pg_replication_slots WHERE slot_type = 'physical' ORDER BY slot_name;`)).split("\n");
+      FROM pg_replication_slots WHERE slot_type = 'physical' ORDER BY slot_name;`,
+    )
+  ).split("\n");
   const [recovery, maxWalSize] = head.split("|");
   const slots = rows.filter(Boolean).map((r) => {
     const [name, active, retained] = r.split("|");
@@ -91,17 +139,26 @@ async function gatherReplication(env: BackupEnv): Promise<Status["replication"]>
 }
 
 /** What makes the probe fail (exit 2). */
-export function statusProblems(s: Omit<Status, "problems">, maxAgeSeconds: number): string[] {
+export function statusProblems(s: Omit<Status, "problems">, maxAgeSeconds: number, now = new Date()): string[] {
   const problems: string[] = [];
   if (s.state === "adopted") problems.push("backups are not initialized for this database: run postgres-ba init-backups");
   if (!s.repository.reachable) problems.push(`repository unreachable: ${s.repository.error}`);
   const newest = Object.values(s.latest).sort((a, b) => a!.ageSeconds - b!.ageSeconds)[0];
   if (!newest && s.repository.reachable) problems.push("no backup in the repository");
-  if (newest && newest.ageSeconds > maxAgeSeconds) problems.push(`newest backup ${newest.label} is ${newest.ageSeconds} s old, more than STATUS_MAX_BACKUP_AGE=${maxAgeSeconds}`);
+  if (newest && newest.ageSeconds > maxAgeSeconds)
+    problems.push(`newest backup ${newest.label} is ${newest.ageSeconds} s old, more than STATUS_MAX_BACKUP_AGE=${maxAgeSeconds}`);
   for (const slot of s.replication.slots.filter((x) => !x.active && x.retainedBytes > s.replication.maxWalSizeBytes)) {
-    problems.push(`replication slot ${slot.name} is inactive and keeps ${(slot.retainedBytes / 1e6).toFixed(0)} MB of WAL in pg_wal (more than max_wal_size); if its replica is gone for good: SELECT pg_drop_replication_slot('${slot.name}')`);
+    problems.push(
+      `replication slot ${slot.name} is inactive and keeps ${(slot.retainedBytes / 1e6).toFixed(0)} MB of WAL in pg_wal (more than max_wal_size); if its replica is gone for good: SELECT pg_drop_replication_slot('${slot.name}')`,
+    );
   }
-  if (s.archiving.failing) problems.push(`WAL archiving is failing (last failed segment ${s.archiving.lastFailedWal}, ${s.archiving.waitingSegments} segment(s) waiting in pg_wal)`);
+  if (s.archiving.failing)
+    problems.push(`WAL archiving is failing (last failed segment ${s.archiving.lastFailedWal}, ${s.archiving.waitingSegments} segment(s) waiting in pg_wal)`);
+  if (s.tls?.error !== undefined) problems.push(`server certificate ${s.tls.certificate} cannot be read: ${s.tls.error}`);
+  if (s.tls?.notAfter) {
+    const expiry = expiryProblem(s.tls.certificate, { subject: s.tls.subject ?? "", serial: s.tls.serial ?? "", notAfter: new Date(s.tls.notAfter) }, now);
+    if (expiry) problems.push(expiry);
+  }
   return problems;
 }
 
@@ -117,13 +174,21 @@ export function renderStatus(s: Status): string {
   lines.push(`repository: ${s.repository.reachable ? "reachable" : `UNREACHABLE: ${s.repository.error}`}`);
   for (const type of ["full", "diff", "incr"] as const) {
     const b = s.latest[type];
-    lines.push(`last ${type}: ${b ? `${b.label}, ${age(b.ageSeconds)} ago${b.sizeBytes !== undefined ? `, ${(b.sizeBytes / 1e6).toFixed(1)} MB` : ""}` : "none"}`);
+    lines.push(
+      `last ${type}: ${b ? `${b.label}, ${age(b.ageSeconds)} ago${b.sizeBytes !== undefined ? `, ${(b.sizeBytes / 1e6).toFixed(1)} MB` : ""}` : "none"}`,
+    );
   }
   const a = s.archiving;
-  lines.push(`WAL archiving: ${a.failing ? "FAILING" : "ok"}; last archived ${a.lastArchivedWal ? `${a.lastArchivedWal}, ${age(a.lastArchivedAgeSeconds!)} ago` : "none yet"}; ${a.failedCount} failure(s) since start; ${a.waitingSegments} segment(s) waiting`);
+  lines.push(
+    `WAL archiving: ${a.failing ? "FAILING" : "ok"}; last archived ${a.lastArchivedWal ? `${a.lastArchivedWal}, ${age(a.lastArchivedAgeSeconds!)} ago` : "none yet"}; ${a.failedCount} failure(s) since start; ${a.waitingSegments} segment(s) waiting`,
+  );
   lines.push(`schedule: ${s.schedule.length ? s.schedule.map((j) => `${j.type} "${j.expression}" next ${j.next ?? "never"}`).join("; ") : "off"}`);
   const slots = s.replication.slots.map((x) => `${x.name} ${x.active ? "active" : "INACTIVE"}, ${(x.retainedBytes / 1e6).toFixed(1)} MB of WAL kept`);
   lines.push(`replication: ${s.replication.role}; slots: ${slots.length ? slots.join("; ") : "none"}`);
+  if (s.tls)
+    lines.push(
+      `TLS: ${s.tls.notAfter ? `server certificate valid until ${s.tls.notAfter.slice(0, 10)} (${s.tls.daysLeft} d left)` : `server certificate UNREADABLE: ${s.tls.error}`}`,
+    );
   for (const p of s.problems) lines.push(`problem: ${p}`);
   return lines.join("\n");
 }

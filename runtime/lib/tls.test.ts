@@ -1,6 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { generateCa, generateServerCert, inspectCert } from "./tls.js";
+import { ownCa, ownServerCert } from "../../harness/test-ca.js";
+import { chainsTo, earliestExpiry, generateCa, generateServerCert, inspectCert, pemCertificates } from "./tls.js";
 
 describe("TLS generation", () => {
   const now = new Date("2026-11-25T00:00:00Z");
@@ -27,5 +28,51 @@ describe("TLS generation", () => {
     const other = generateCa("other CA", now);
     expect(inspectCert(server.cert, server.key, ca.cert)).toMatchObject({ matchesKey: true, signedBy: true });
     expect(inspectCert(server.cert, other.key, other.cert)).toMatchObject({ matchesKey: false, signedBy: false });
+  });
+});
+
+describe("certificates a user brings", () => {
+  const root = ownCa("Acme Root");
+  const intermediate = ownCa("Acme Issuing 1", root, 1000);
+  const leaf = ownServerCert(intermediate, ["db.acme.test", "localhost"], 400);
+  const chain = leaf.cert + intermediate.cert;
+
+  it("accepts a leaf from an intermediate when server.crt carries the intermediate and the CA is the root", () => {
+    expect(pemCertificates(chain)).toHaveLength(2);
+    expect(inspectCert(chain, leaf.key, root.cert)).toMatchObject({ matchesKey: true, signedBy: true });
+    // Intermediates given after the root, or the root file holding the intermediate too: still a chain.
+    expect(inspectCert(leaf.cert, leaf.key, root.cert + intermediate.cert)).toMatchObject({ signedBy: true });
+  });
+
+  it("refuses a chain that does not reach the CA: intermediate missing, foreign root, unrelated intermediate", () => {
+    expect(inspectCert(leaf.cert, leaf.key, root.cert).signedBy).toBe(false);
+    expect(inspectCert(chain, leaf.key, ownCa("Other Root").cert).signedBy).toBe(false);
+    const stranger = ownCa("Stranger Issuing", ownCa("Stranger Root"));
+    expect(inspectCert(leaf.cert + stranger.cert, leaf.key, root.cert).signedBy).toBe(false);
+  });
+
+  it("does not take a server certificate as an intermediate, nor loop", () => {
+    const [l] = pemCertificates(leaf.cert);
+    const fake = pemCertificates(ownServerCert(root, ["x"]).cert);
+    expect(chainsTo(l, fake, pemCertificates(root.cert))).toBe(false);
+    expect(chainsTo(l, [...pemCertificates(intermediate.cert), ...pemCertificates(intermediate.cert)], pemCertificates(root.cert))).toBe(true);
+  });
+
+  it("accepts a server certificate signed directly by the user's CA, without any CA key", () => {
+    const direct = ownServerCert(root, ["primary", "localhost"]);
+    expect(inspectCert(direct.cert, direct.key, root.cert)).toMatchObject({ matchesKey: true, signedBy: true });
+  });
+
+  it("finds the certificate of a chain that expires first", () => {
+    const shortIntermediate = ownCa("Acme Issuing short", root, 20);
+    const longLeaf = ownServerCert(shortIntermediate, ["db"], 300);
+    const e = earliestExpiry(longLeaf.cert + shortIntermediate.cert);
+    expect(e.subject).toContain("CN=Acme Issuing short");
+    expect(Math.round((e.notAfter.getTime() - Date.now()) / 86_400_000)).toBe(20);
+    expect(earliestExpiry(leaf.cert).serial).toBe(pemCertificates(leaf.cert)[0].serialNumber);
+  });
+
+  it("says so when a file holds no certificate", () => {
+    expect(() => pemCertificates("-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----\n")).toThrow(/no PEM certificate/);
   });
 });

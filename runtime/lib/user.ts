@@ -13,7 +13,9 @@ export interface Account {
 }
 
 export function postgresAccount(): Account {
-  const line = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("postgres:"));
+  const line = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("postgres:"));
   if (!line) throw new Error("the image has no postgres user in /etc/passwd");
   const [name, , uid, gid, , home] = line.split(":");
   return { name, uid: Number(uid), gid: Number(gid), home };

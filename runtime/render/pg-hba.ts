@@ -6,12 +6,7 @@ const begin = "# BEGIN postgres-ba (managed: replication only over TLS)";
 const end = "# END postgres-ba";
 
 export function renderHbaBlock(): string {
-  return [
-    begin,
-    "hostssl replication all all scram-sha-256",
-    "hostnossl replication all all reject",
-    end,
-  ].join("\n");
+  return [begin, "hostssl replication all all scram-sha-256", "hostnossl replication all all reject", end].join("\n");
 }
 
 /** The official image's line, appended once at initialization. */

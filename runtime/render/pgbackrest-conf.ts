@@ -2,7 +2,7 @@
  * pgbackrest.conf (no secrets: it is readable by the postgres group) and the environment that
  * carries the S3 keys to pgBackRest, which reads PGBACKREST_<OPTION> variables.
  */
-import { s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { pgbackrestOptions, s3Endpoint, type BackupEnv } from "../env/parse.js";
 
 export const pgbackrestConfPath = "/etc/pgbackrest/pgbackrest.conf";
 export const spoolPath = "/var/spool/pgbackrest";
@@ -44,8 +44,11 @@ export function renderPgbackrestConf(env: BackupEnv): string {
     ["pg1-socket-path", "/var/run/postgresql"],
   ];
   const section = (entries: Array<[string, string | number | undefined]>) =>
-    entries.filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`).join("\n");
-  return [
+    entries
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n");
+  return `${[
     "# Managed by postgres-ba: rewritten from environment variables at every start.",
     "# S3 keys are not here: they reach pgBackRest through its environment only.",
     `[global]\n${section(global)}`,
@@ -53,21 +56,32 @@ export function renderPgbackrestConf(env: BackupEnv): string {
     // (the full detail stays in log-path).
     "[global:archive-push]\nlog-level-console=warn",
     `[${env.PGBACKREST_STANZA}]\n${section(stanza)}`,
-  ].join("\n\n") + "\n";
+  ].join("\n\n")}\n`;
 }
 
 /**
  * The environment of every process that runs pgBackRest (our commands, and PostgreSQL, whose
- * archive_command does): the S3 keys, which exist nowhere else, and no other PGBACKREST_*
- * variable. pgBackRest reads each PGBACKREST_<OPTION> as an option, so a container variable
- * such as PGBACKREST_STANZA must not reach it beside pgbackrest.conf, the single source.
- * Keys mapped to undefined are removed from the inherited environment.
+ * archive_command does): the S3 keys, which exist nowhere else, and the pgBackRest options the
+ * user passed as PGBACKREST_<OPTION> (repo1-cipher-pass, archive-timeout, ...), which parseEnv
+ * accepted (it refuses the others at startup). The image's own PGBACKREST_STANZA,
+ * PGBACKREST_PROCESS_MAX and PGBACKREST_COMPRESS_TYPE do not reach pgBackRest as variables:
+ * pgbackrest.conf carries what they mean. Keys mapped to undefined are removed from the
+ * inherited environment.
  */
 export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv): Record<string, string | undefined> {
-  const cleared = Object.fromEntries(Object.keys(inherited).filter((k) => k.startsWith("PGBACKREST_")).map((k) => [k, undefined]));
+  const cleared = Object.fromEntries(
+    Object.keys(inherited)
+      .filter((k) => k.startsWith("PGBACKREST_"))
+      .map((k) => [k, undefined]),
+  );
+  const passed = Object.fromEntries(pgbackrestOptions(inherited).map((o) => [o.variable, o.value]));
   return {
     ...cleared,
+    ...passed,
     PGBACKREST_REPO1_S3_KEY: env.S3_ACCESS_KEY,
     PGBACKREST_REPO1_S3_KEY_SECRET: env.S3_SECRET_KEY,
+    // Also in pgbackrest.conf, but pgBackRest trims values there: a POSTGRES_USER with leading
+    // or trailing spaces (the official image accepts one) arrives intact only this way.
+    PGBACKREST_PG1_USER: env.POSTGRES_USER,
   };
 }

@@ -4,7 +4,16 @@ import { withHbaBlock } from "./pg-hba.js";
 import { renderPgbackrestConf } from "./pgbackrest-conf.js";
 import { includeLine, quote, renderPostgresqlConf, withIncludeLine } from "./postgresql-conf.js";
 
-const backupEnv = parseEnv({ PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "AKIA-id", S3_SECRET_KEY: "do-not-print-me", S3_ENDPOINT: "https://s3:9000", S3_URI_STYLE: "path", S3_CA_FILE: "/etc/ca.crt", POSTGRES_USER: "owner" });
+const backupEnv = parseEnv({
+  PGBACKREST_STANZA: "main",
+  S3_BUCKET: "backups",
+  S3_ACCESS_KEY: "AKIA-id",
+  S3_SECRET_KEY: "do-not-print-me",
+  S3_ENDPOINT: "https://s3:9000",
+  S3_URI_STYLE: "path",
+  S3_CA_FILE: "/etc/ca.crt",
+  POSTGRES_USER: "owner",
+});
 
 describe("renderPostgresqlConf", () => {
   it("turns TLS on and prepares WAL for replication in drop-in mode, without archiving", () => {
@@ -55,7 +64,15 @@ describe("renderPgbackrestConf", () => {
   });
 
   it("points repo1 at the bucket with path style, port and CA from S3_ENDPOINT and S3_CA_FILE", () => {
-    for (const line of ["repo1-type=s3", "repo1-s3-bucket=backups", "repo1-s3-endpoint=s3", "repo1-storage-port=9000", "repo1-s3-uri-style=path", "repo1-storage-ca-file=/etc/ca.crt", "repo1-storage-verify-tls=y"]) {
+    for (const line of [
+      "repo1-type=s3",
+      "repo1-s3-bucket=backups",
+      "repo1-s3-endpoint=s3",
+      "repo1-storage-port=9000",
+      "repo1-s3-uri-style=path",
+      "repo1-storage-ca-file=/etc/ca.crt",
+      "repo1-storage-verify-tls=y",
+    ]) {
       expect(conf).toContain(`\n${line}\n`);
     }
   });

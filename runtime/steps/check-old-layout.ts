@@ -5,14 +5,20 @@
 import { existsSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { exitCodes } from "../lib/exit-codes.js";
-import { FatalError, skipped, type Step } from "./step.js";
+import { skipped, type Step } from "./step.js";
+import { FatalError } from "../errors.js";
 
 export const checkOldLayout: Step = {
   name: "check-old-layout",
   run({ env, hasDatabase }) {
     if (hasDatabase()) return skipped("PGDATA already holds a database");
     const root = "/var/lib/postgresql";
-    const suspects = [join(root, "data"), ...listDirs(root).filter((d) => /^\d+$/.test(d)).map((d) => join(root, d, "docker"))];
+    const suspects = [
+      join(root, "data"),
+      ...listDirs(root)
+        .filter((d) => /^\d+$/.test(d))
+        .map((d) => join(root, d, "docker")),
+    ];
     const found = suspects.find((dir) => dir !== env.PGDATA && existsSync(join(dir, "PG_VERSION")));
     if (found) {
       throw new FatalError(

@@ -7,33 +7,24 @@
  *   and says how to rejoin. Read-only; an unreachable repository only warns (it must not keep a
  *   primary down during an S3 outage).
  */
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { backupsEnabled } from "../env/parse.js";
+import { backupsEnabled, repositoryWritesOff } from "../env/parse.js";
 import { controlData } from "../lib/control-data.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { isStandbyData } from "../lib/replication.js";
-import { newestArchivedTimeline, readStanza, RepositoryError } from "../lib/repository.js";
-import { did, FatalError, skipped, type Step } from "./step.js";
+import { newestArchivedTimeline, readStanza, type StanzaState } from "../lib/repository.js";
+import { did, skipped, type Step } from "./step.js";
+import { FatalError, RepositoryError } from "../errors.js";
 
 export const checkPrimaryRole: Step = {
   name: "check-primary-role",
-  async run({ env, hasDatabase }) {
-    if (!hasDatabase()) return skipped("no database yet");
-    if (isStandbyData(env.PGDATA)) {
-      if (env.PG_MODE === "primary") {
-        throw new FatalError(
-          `PGDATA ${env.PGDATA} holds a standby (standby.signal) but PG_MODE=primary; a standby becomes a primary only by promotion, never by a restart. ` +
-            "Fix: start it with PG_MODE=replica and run `postgres-ba promote` in it, or give this container an empty volume",
-          exitCodes.dataDirectory,
-        );
-      }
-      return skipped("this data directory is a standby");
-    }
-    if (existsSync(join(env.PGDATA, "recovery.signal"))) return skipped("recovering from a restore");
-    if (!backupsEnabled(env) || env.REPO_READ_ONLY) return skipped(backupsEnabled(env) ? "REPO_READ_ONLY" : "no repository (drop-in mode)");
+  // On a primary's data (the start path), or after a rejoin that left it a primary or a standby.
+  // A standby started with PG_MODE=primary never gets here: the start path refuses it.
+  async run({ env }) {
+    if (isStandbyData(env.PGDATA)) return skipped("this data directory is a standby");
+    const writesOff = repositoryWritesOff(env);
+    if (writesOff || !backupsEnabled(env)) return skipped(writesOff ?? "no repository");
     const ours = await controlData(env.PGDATA);
-    let stanza;
+    let stanza: StanzaState;
     try {
       stanza = await readStanza(env, { ioTimeoutSeconds: 10 });
     } catch (e) {

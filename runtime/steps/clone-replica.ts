@@ -13,36 +13,47 @@ import { lastLines, run } from "../lib/exec.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { log } from "../lib/log.js";
 import { archiveGetCommand, failureReason, pgbackrest } from "../lib/pgbackrest.js";
-import { conninfo, ensureSlot, identify, isStandbyData, recordSlot, upstreamOf, UpstreamError, type PrimaryIdentity, type Upstream } from "../lib/replication.js";
-import { readStanza, RepositoryError } from "../lib/repository.js";
+import { conninfo, ensureSlot, identify, isStandbyData, recordSlot, upstreamOf, type PrimaryIdentity, type Upstream } from "../lib/replication.js";
+import { readStanza, type StanzaState } from "../lib/repository.js";
 import { markStanzaActive } from "../lib/state.js";
-import { did, FatalError, skipped, type Step } from "./step.js";
+import { did, skipped, type Step } from "./step.js";
+import { FatalError, RepositoryError, UpstreamError } from "../errors.js";
 
 export const cloneReplica: Step = {
   name: "clone-replica",
+  // On the clone-replica path PGDATA is empty; after a rejoin it is empty only when pg_rewind
+  // failed and the old data was moved aside, so it is looked at again.
   async run({ env, hasDatabase }) {
-    if (env.PG_MODE !== "replica") return skipped("PG_MODE=primary");
-    if (hasDatabase()) return skipped(isStandbyData(env.PGDATA) ? "PGDATA holds a standby: it resumes streaming without a new clone" : "PGDATA holds a primary");
+    if (hasDatabase())
+      return skipped(isStandbyData(env.PGDATA) ? "PGDATA holds a standby: it resumes streaming without a new clone" : "PGDATA holds a primary");
     if (existsSync(env.PGDATA) && readdirSync(env.PGDATA).length > 0) {
-      throw new FatalError(`PGDATA ${env.PGDATA} is not empty but holds no database (no PG_VERSION); a replica is cloned only into an empty directory. Fix: empty it or use another volume`, exitCodes.dataDirectory);
+      throw new FatalError(
+        `PGDATA ${env.PGDATA} is not empty but holds no database (no PG_VERSION); a replica is cloned only into an empty directory. Fix: empty it or use another volume`,
+        exitCodes.dataDirectory,
+      );
     }
     const up = upstreamOf(env);
     if (!existsSync(up.caFile)) {
       throw new FatalError(
-        `${up.caFile} does not exist: a replica verifies PRIMARY_HOST's certificate with the cluster's CA. Fix: mount the primary's CA_DIR volume (ca.crt and ca.key) at CA_DIR=${env.CA_DIR}`,
+        `${up.caFile} does not exist: a replica verifies PRIMARY_HOST's certificate with the cluster's CA. Fix: mount the primary's CA_DIR volume (or your CA's ca.crt: no key is needed when SSL_CERT_DIR holds server.crt and server.key) at CA_DIR=${env.CA_DIR}`,
         exitCodes.primary,
       );
     }
     const primary = await reachPrimary(env, up);
     if (primary.standby) {
-      throw new FatalError(`PRIMARY_HOST ${up.host} is a standby; replicas of replicas are not supported. Fix: set PRIMARY_HOST to the writable primary`, exitCodes.primary);
+      throw new FatalError(
+        `PRIMARY_HOST ${up.host} is a standby; replicas of replicas are not supported. Fix: set PRIMARY_HOST to the writable primary`,
+        exitCodes.primary,
+      );
     }
     const started = Date.now();
     const slot = await ensureSlot(up);
     const how = env.REPLICA_BOOTSTRAP === "backup" ? await restoreAsStandby(env, primary) : await baseBackup(env, up);
     writeFileSync(join(env.PGDATA, "standby.signal"), "");
     recordSlot(env.PGDATA, up.slot);
-    return did(`cloned from ${up.host}:${up.port} (system ${primary.systemId}, timeline ${primary.timeline}) by ${how} in ${((Date.now() - started) / 1000).toFixed(1)} s; slot ${up.slot} ${slot}`);
+    return did(
+      `cloned from ${up.host}:${up.port} (system ${primary.systemId}, timeline ${primary.timeline}) by ${how} in ${((Date.now() - started) / 1000).toFixed(1)} s; slot ${up.slot} ${slot}`,
+    );
   },
 };
 
@@ -56,14 +67,25 @@ async function reachPrimary(env: Env, up: Upstream): Promise<PrimaryIdentity> {
       if (!(e instanceof UpstreamError)) throw e;
       const where = `PRIMARY_HOST ${up.host}:${up.port}`;
       if (e.kind === "credentials") {
-        throw new FatalError(`${where} refused the password of ${up.user} (${e.message}). Fix: set REPLICATION_PASSWORD to the value the primary was started with`, exitCodes.primary);
+        throw new FatalError(
+          `${where} refused the password of ${up.user} (${e.message}). Fix: set REPLICATION_PASSWORD to the value the primary was started with`,
+          exitCodes.primary,
+        );
       }
       if (e.kind === "certificate") {
-        const hostHint = /host name/.test(e.message) ? `, or use REPLICATION_SSLMODE=verify-ca, or connect by a name in the primary's certificate (its SERVER_NAME)` : "";
-        throw new FatalError(`the certificate of ${where} is not trusted with ${up.caFile} (${e.message}). Fix: mount the primary's CA_DIR volume on this replica, the CA that signed the primary's certificate${hostHint}`, exitCodes.primary);
+        const hostHint = /host name/.test(e.message)
+          ? `, or use REPLICATION_SSLMODE=verify-ca, or connect by a name in the primary's certificate (its SERVER_NAME)`
+          : "";
+        throw new FatalError(
+          `the certificate of ${where} is not trusted with ${up.caFile} (${e.message}). Fix: mount the primary's CA_DIR volume on this replica, the CA that signed the primary's certificate${hostHint}`,
+          exitCodes.primary,
+        );
       }
       if (e.kind === "refused") {
-        throw new FatalError(`${where} refused replication for ${up.user} (${e.message}). Fix: start the primary with the same REPLICATION_USER and REPLICATION_PASSWORD (it creates the role at start)`, exitCodes.primary);
+        throw new FatalError(
+          `${where} refused replication for ${up.user} (${e.message}). Fix: start the primary with the same REPLICATION_USER and REPLICATION_PASSWORD (it creates the role at start)`,
+          exitCodes.primary,
+        );
       }
       const left = Math.ceil((deadline - Date.now()) / 1000);
       if (left <= 0) {
@@ -79,13 +101,20 @@ async function reachPrimary(env: Env, up: Upstream): Promise<PrimaryIdentity> {
 }
 
 async function baseBackup(env: Env, up: Upstream): Promise<string> {
-  const r = await run("pg_basebackup", ["--pgdata", env.PGDATA, "--dbname", conninfo(up), "--wal-method=stream", "--slot", up.slot, "--checkpoint=fast", "--no-password"], {
-    env: { PGPASSWORD: up.password },
-    timeoutMs: 0,
-  });
+  const r = await run(
+    "pg_basebackup",
+    ["--pgdata", env.PGDATA, "--dbname", conninfo(up), "--wal-method=stream", "--slot", up.slot, "--checkpoint=fast", "--no-password"],
+    {
+      env: { PGPASSWORD: up.password },
+      timeoutMs: 0,
+    },
+  );
   if (r.code !== 0) {
     emptyDirectory(env.PGDATA);
-    throw new FatalError(`pg_basebackup from ${up.host} failed: ${lastLines(r.stderr || r.stdout)}. PGDATA was left empty; the next start tries again`, exitCodes.primary);
+    throw new FatalError(
+      `pg_basebackup from ${up.host} failed: ${lastLines(r.stderr || r.stdout)}. PGDATA was left empty; the next start tries again`,
+      exitCodes.primary,
+    );
   }
   return "pg_basebackup";
 }
@@ -94,7 +123,7 @@ async function baseBackup(env: Env, up: Upstream): Promise<string> {
 async function restoreAsStandby(env: Env, primary: PrimaryIdentity): Promise<string> {
   if (!backupsEnabled(env)) throw new Error("REPLICA_BOOTSTRAP=backup without a stanza passed validation"); // parseEnv refuses this
   const where = `stanza ${env.PGBACKREST_STANZA} in s3://${env.S3_BUCKET}${env.S3_PATH}`;
-  let stanza;
+  let stanza: StanzaState;
   try {
     stanza = await readStanza(env);
   } catch (e) {
@@ -102,15 +131,26 @@ async function restoreAsStandby(env: Env, primary: PrimaryIdentity): Promise<str
     throw e;
   }
   if (!stanza.systemIds.includes(primary.systemId)) {
-    throw new FatalError(`REPLICA_BOOTSTRAP=backup: ${where} ${stanza.systemIds.length ? `belongs to system ${stanza.systemIds.join(", ")}` : "does not exist"}, but PRIMARY_HOST is system ${primary.systemId}. Fix: use the primary's PGBACKREST_STANZA and S3_* values`, exitCodes.repository);
+    throw new FatalError(
+      `REPLICA_BOOTSTRAP=backup: ${where} ${stanza.systemIds.length ? `belongs to system ${stanza.systemIds.join(", ")}` : "does not exist"}, but PRIMARY_HOST is system ${primary.systemId}. Fix: use the primary's PGBACKREST_STANZA and S3_* values`,
+      exitCodes.repository,
+    );
   }
   if (stanza.backups.length === 0) {
-    throw new FatalError(`REPLICA_BOOTSTRAP=backup: ${where} has no backup yet. Fix: wait for the primary's first backup, or use REPLICA_BOOTSTRAP=basebackup`, exitCodes.repository);
+    throw new FatalError(
+      `REPLICA_BOOTSTRAP=backup: ${where} has no backup yet. Fix: wait for the primary's first backup, or use REPLICA_BOOTSTRAP=basebackup`,
+      exitCodes.repository,
+    );
   }
-  const result = await pgbackrest(env as BackupEnv, ["restore", "--type=standby", `--recovery-option=restore_command=${archiveGetCommand(env)}`], { timeoutMs: 0 });
+  const result = await pgbackrest(env as BackupEnv, ["restore", "--type=standby", `--recovery-option=restore_command=${archiveGetCommand(env)}`], {
+    timeoutMs: 0,
+  });
   if (result.code !== 0) {
     emptyDirectory(env.PGDATA);
-    throw new FatalError(`REPLICA_BOOTSTRAP=backup: restore failed: ${failureReason(result)}. PGDATA was left empty; the next start tries again`, exitCodes.repository);
+    throw new FatalError(
+      `REPLICA_BOOTSTRAP=backup: restore failed: ${failureReason(result)}. PGDATA was left empty; the next start tries again`,
+      exitCodes.repository,
+    );
   }
   // The backup carries the state the primary had then ("pending" in its very first full): the
   // stanza it came from is active, and this replica archives into it once promoted.

@@ -1,13 +1,22 @@
 /** Writes pgbackrest.conf from the environment (no secrets in it). Rewritten at every start. */
 import { writeFileSync } from "node:fs";
 import { backupsEnabled } from "../env/parse.js";
+import { exitCodes } from "../lib/exit-codes.js";
 import { pgbackrestConfPath, renderPgbackrestConf } from "../render/pgbackrest-conf.js";
 import { did, skipped, type Step } from "./step.js";
+import { FatalError } from "../errors.js";
 
 export const configurePgbackrest: Step = {
   name: "configure-pgbackrest",
   run({ env }) {
     if (!backupsEnabled(env)) return skipped("PGBACKREST_STANZA is not set: drop-in mode, no backups");
+    // pg1-user holds any name (spaces, quotes, non-ASCII), but pgBackRest trims the ends of every value.
+    if (env.POSTGRES_USER !== env.POSTGRES_USER.trim()) {
+      throw new FatalError(
+        `POSTGRES_USER=${JSON.stringify(env.POSTGRES_USER)} begins or ends with white space, which pgBackRest cannot read back from pgbackrest.conf (it trims values). Fix: a superuser name without leading or trailing spaces, or no PGBACKREST_STANZA`,
+        exitCodes.config,
+      );
+    }
     writeFileSync(pgbackrestConfPath, renderPgbackrestConf(env), { mode: 0o640 });
     return did(`${pgbackrestConfPath} for stanza ${env.PGBACKREST_STANZA} in s3://${env.S3_BUCKET}${env.S3_PATH}`);
   },

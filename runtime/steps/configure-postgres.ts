@@ -5,12 +5,13 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { backupsEnabled } from "../env/parse.js";
+import { repositoryWritesOff } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { conninfo, isStandbyData, upstreamOf, writePassfile } from "../lib/replication.js";
 import { backupState } from "../lib/state.js";
 import { withHbaBlock } from "../render/pg-hba.js";
-import { managedConfName, renderPostgresqlConf, withIncludeLine, type ArchiveState, type StandbySettings } from "../render/postgresql-conf.js";
+import { writeManagedConf } from "../lib/managed-conf.js";
+import { managedConfName, withIncludeLine, type ArchiveState, type StandbySettings } from "../render/postgresql-conf.js";
 import { did, type Step } from "./step.js";
 
 export const configurePostgres: Step = {
@@ -25,7 +26,12 @@ export const configurePostgres: Step = {
     if (included !== conf) writeFileSync(confPath, included);
     const hbaPath = join(env.PGDATA, "pg_hba.conf");
     writeFileSync(hbaPath, withHbaBlock(readFileSync(hbaPath, "utf8")));
-    const archiving = !backupsEnabled(env) ? "archiving off (drop-in mode)" : env.REPO_READ_ONLY ? "archiving off (REPO_READ_ONLY)" : archive === "pgbackrest" ? "WAL archived to pgBackRest" : "WAL not archived until the first full backup";
+    const writesOff = repositoryWritesOff(env);
+    const archiving = writesOff
+      ? `archiving off (${writesOff})`
+      : archive === "pgbackrest"
+        ? "WAL archived to pgBackRest"
+        : "WAL not archived until the first full backup";
     const role = standby ? `standby of ${env.PRIMARY_HOST} through slot ${standby.slot}, ${env.REPLICATION_SSLMODE}` : "primary";
     return did(`${managedConfName} written (${role}, ssl on, wal_level replica, ${archiving}); replication only over hostssl`);
   },
@@ -41,8 +47,4 @@ function standbySettings(env: Env): StandbySettings | undefined {
 /** WAL goes to the repository only once this data directory's stanza is active. */
 export function archiveState(env: Env): ArchiveState {
   return backupState(env.PGDATA, env.PGBACKREST_STANZA) === "active" ? "pgbackrest" : "discard";
-}
-
-export function writeManagedConf(env: Env, archive: ArchiveState, standby?: StandbySettings): void {
-  writeFileSync(join(env.PGDATA, managedConfName), renderPostgresqlConf(env, archive, standby), { mode: 0o600 });
 }

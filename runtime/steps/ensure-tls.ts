@@ -3,14 +3,17 @@
  * - the CA in CA_DIR (shared by a cluster's members through one volume);
  * - this server's certificate in SSL_CERT_DIR, signed by that CA, for SERVER_NAME, the container
  *   host name and localhost; plus root.crt, the CA certificate clients and replicas verify with.
- * Existing certificates are validated (key matches, not expired) instead of replaced.
+ * Existing certificates are validated (key matches, not expired, chains to the CA through any
+ * intermediates in server.crt) instead of replaced. Certificates a user brings need no CA key.
  */
+import type { X509Certificate } from "node:crypto";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { exitCodes } from "../lib/exit-codes.js";
-import { generateCa, generateServerCert, inspectCert } from "../lib/tls.js";
+import { type CertFacts, chainsTo, earliestExpiry, expiryProblem, generateCa, generateServerCert, inspectCert, pemCertificates } from "../lib/tls.js";
 import { tlsPaths } from "../lib/tls-paths.js";
-import { did, FatalError, type Step } from "./step.js";
+import { did, type Step } from "./step.js";
+import { FatalError } from "../errors.js";
 
 export const ensureTls: Step = {
   name: "ensure-tls",
@@ -46,18 +49,33 @@ export const ensureTls: Step = {
       writeFileSync(p.serverCert, server.cert, { mode: 0o644, flag: "wx" });
       done.push(`generated server certificate for ${names.join(", ")}, valid 10 years`);
     } else {
-      const caPem = existsSync(p.rootCert) ? readFileSync(p.rootCert, "utf8") : existsSync(p.caCert) ? readFileSync(p.caCert, "utf8") : undefined;
-      let facts;
+      // Clients verify with root.crt, replicas with CA_DIR/ca.crt: each present one must anchor
+      // the chain in server.crt (leaf, then any intermediates). No CA key is needed for this.
+      const anchors = [p.caCert, p.rootCert].filter((f) => existsSync(f));
+      let facts: CertFacts;
       try {
-        facts = inspectCert(readFileSync(p.serverCert, "utf8"), readFileSync(p.serverKey, "utf8"), caPem);
+        facts = inspectCert(readFileSync(p.serverCert, "utf8"), readFileSync(p.serverKey, "utf8"));
       } catch (e) {
-        throw new FatalError(`${p.serverCert} or ${p.serverKey} cannot be read as PEM (${(e as Error).message}). Fix: provide a valid PEM certificate and key.`, exitCodes.dataDirectory);
+        throw new FatalError(
+          `${p.serverCert} or ${p.serverKey} cannot be read as PEM (${(e as Error).message}). Fix: provide a valid PEM certificate and key.`,
+          exitCodes.dataDirectory,
+        );
       }
       if (!facts.matchesKey) throw new FatalError(`${p.serverKey} does not belong to ${p.serverCert}. Fix: provide the matching key.`, exitCodes.dataDirectory);
       if (facts.notAfter.getTime() < Date.now()) {
-        throw new FatalError(`${p.serverCert} expired on ${facts.notAfter.toISOString()}. Fix: provide a new certificate, or remove server.crt and server.key to generate one.`, exitCodes.dataDirectory);
+        throw new FatalError(
+          `${p.serverCert} expired on ${facts.notAfter.toISOString()}. Fix: provide a new certificate, or remove server.crt and server.key to generate one.`,
+          exitCodes.dataDirectory,
+        );
       }
-      if (facts.signedBy === false) done.push(`WARNING: ${p.serverCert} is not signed by ${caPem === undefined ? "" : "root.crt/ca.crt"}: clients verifying with that CA will refuse it`);
+      const soon = expiryProblem(p.serverCert, earliestExpiry(readFileSync(p.serverCert, "utf8")));
+      if (soon) done.push(`WARNING: ${soon}`);
+      const notAnchoring = anchors.filter((f) => !signs(f, p.serverCert));
+      if (notAnchoring.length) {
+        done.push(
+          `WARNING: ${p.serverCert} does not chain to ${notAnchoring.join(" or ")} (put intermediates after the server certificate in server.crt): clients verifying with that CA will refuse it`,
+        );
+      }
       done.push(`kept existing server certificate (valid until ${facts.notAfter.toISOString().slice(0, 10)})`);
     }
     if (!existsSync(p.rootCert) && existsSync(p.caCert)) {
@@ -67,3 +85,17 @@ export const ensureTls: Step = {
     return did(done.join("; "));
   },
 };
+
+/** Whether the CA file's certificates anchor the chain in certFile; an unreadable CA file does not. */
+function signs(caFile: string, certFile: string): boolean {
+  try {
+    return chainsTo(...leafAndIntermediates(readFileSync(certFile, "utf8")), pemCertificates(readFileSync(caFile, "utf8")));
+  } catch {
+    return false;
+  }
+}
+
+function leafAndIntermediates(pem: string): [X509Certificate, X509Certificate[]] {
+  const [leaf, ...rest] = pemCertificates(pem);
+  return [leaf, rest];
+}

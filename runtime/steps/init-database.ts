@@ -9,34 +9,41 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runOk } from "../lib/exec.js";
 import { exitCodes } from "../lib/exit-codes.js";
-import { initFilesScript } from "../lib/init-files-script.js";
+import { entrypointScript, initFilesScript } from "../lib/init-files-script.js";
 import { psql, startTempServer, stopTempServer } from "../lib/postgres.js";
 import { splitShellWords } from "../lib/shell-words.js";
 import { writeState } from "../lib/state.js";
 import { officialHostLine } from "../render/pg-hba.js";
-import { did, FatalError, skipped, type Context, type Step } from "./step.js";
+import { did, type Context, type Step } from "./step.js";
+import { FatalError } from "../errors.js";
 
 export const initDbDir = "/docker-entrypoint-initdb.d";
 
 export const initDatabase: Step = {
   name: "init-database",
   async run(ctx) {
-    const { env, serverArgs, hasDatabase } = ctx;
-    if (hasDatabase()) return skipped("PostgreSQL Database directory appears to contain a database; Skipping initialization");
+    // The initialize path only (an empty PGDATA); a database's start logs the official skip line.
+    const { env, serverArgs } = ctx;
     // Fail before initdb when the scripts are unreadable, so no half-initialized database is left.
-    const initFiles = readdirSync(initDbDir).sort().map((f) => join(initDbDir, f));
+    const initFiles = readdirSync(initDbDir)
+      .sort()
+      .map((f) => join(initDbDir, f));
     let initdbArgs: string[];
     try {
       initdbArgs = splitShellWords(env.POSTGRES_INITDB_ARGS);
     } catch (e) {
-      throw new FatalError(`POSTGRES_INITDB_ARGS=${JSON.stringify(env.POSTGRES_INITDB_ARGS)}: ${(e as Error).message}. Fix: close the quote.`, exitCodes.config);
+      throw new FatalError(
+        `POSTGRES_INITDB_ARGS=${JSON.stringify(env.POSTGRES_INITDB_ARGS)}: ${(e as Error).message}. Fix: close the quote.`,
+        exitCodes.config,
+      );
     }
     const waldir = env.POSTGRES_INITDB_WALDIR ? ["--waldir", env.POSTGRES_INITDB_WALDIR] : [];
     await withPasswordFile(env.POSTGRES_PASSWORD ?? "", (pwfile) =>
       runOk("initdb", [`--username=${env.POSTGRES_USER}`, `--pwfile=${pwfile}`, ...waldir, ...initdbArgs], { stream: true }),
     );
 
-    const method = env.POSTGRES_HOST_AUTH_METHOD ?? (await runOk("postgres", ["-C", "password_encryption", ...serverArgs], { env: { PGDATA: env.PGDATA } })).stdout.trim();
+    const method =
+      env.POSTGRES_HOST_AUTH_METHOD ?? (await runOk("postgres", ["-C", "password_encryption", ...serverArgs], { env: { PGDATA: env.PGDATA } })).stdout.trim();
     appendFileSync(join(env.PGDATA, "pg_hba.conf"), officialHostLine(method));
     // Marks the database as ours: backups start by themselves once a stanza is configured.
     writeState(env.PGDATA, { backups: "pending", stanza: env.PGBACKREST_STANZA, initializedAt: new Date().toISOString() });
@@ -77,7 +84,7 @@ async function createDatabase({ env }: Context): Promise<void> {
 /** Resolved values (including *_FILE secrets) are exported to init scripts, as upstream's file_env does. */
 async function runInitFiles({ env }: Context, files: string[]): Promise<void> {
   if (files.length === 0) return;
-  await runOk("bash", ["-c", initFilesScript, "/usr/local/bin/docker-entrypoint.sh", ...files], {
+  await runOk("bash", ["-c", initFilesScript, entrypointScript, ...files], {
     stream: true,
     timeoutMs: 24 * 3600_000,
     env: {

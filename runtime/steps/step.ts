@@ -1,5 +1,8 @@
+import type { StartPath } from "../datadir/state.js";
 import type { Env } from "../env/table.js";
+import { log } from "../lib/log.js";
 import type { Account } from "../lib/user.js";
+import { FatalError } from "../errors.js";
 
 /** What every step of the entrypoint may read. Steps never keep state of their own. */
 export interface Context {
@@ -7,8 +10,10 @@ export interface Context {
   /** postgres server arguments, without the leading "postgres". */
   serverArgs: string[];
   account: Account;
-  /** PGDATA holds a database (PG_VERSION): checked live, since a restore creates one mid-lifecycle. */
+  /** PGDATA holds a database (PG_VERSION): checked live, since a restore or a rejoin changes it mid-lifecycle. */
   hasDatabase(): boolean;
+  /** The path this start takes, decided once from the data directory (set before the path's own steps run). */
+  path?: StartPath;
 }
 
 /** A step says what it did, or why it skipped; the entrypoint logs one line either way. */
@@ -22,9 +27,13 @@ export interface Step {
 export const did = (message: string): StepResult => ({ did: message });
 export const skipped = (reason: string): StepResult => ({ skipped: reason });
 
-/** A failure the user can fix: printed as one line, exit code from the table in lib/exit-codes. */
-export class FatalError extends Error {
-  constructor(message: string, readonly exitCode: number) {
-    super(message);
-  }
+/** Runs one step and logs its line; a step's failure is reported under the step's name. */
+export async function runStep(step: Step, ctx: Context): Promise<void> {
+  // then(): a step that throws synchronously is caught and named too.
+  const result = await Promise.resolve()
+    .then(() => step.run(ctx))
+    .catch((e: unknown) => {
+      throw e instanceof FatalError && !e.topic ? new FatalError(e.message, e.exitCode, step.name) : e;
+    });
+  log(step.name, "did" in result ? result.did : `skipped: ${result.skipped}`);
 }

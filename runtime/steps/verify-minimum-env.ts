@@ -1,13 +1,12 @@
 /** A new database needs a superuser password (or an explicit trust), as in the official image. */
 import { exitCodes } from "../lib/exit-codes.js";
-import { did, FatalError, skipped, type Step } from "./step.js";
+import { did, type Step } from "./step.js";
+import { FatalError } from "../errors.js";
 
 export const verifyMinimumEnv: Step = {
   name: "verify-minimum-env",
-  run({ env, hasDatabase }) {
-    if (hasDatabase()) return skipped("database exists; the password was set at its initialization");
-    if (env.RESTORE_FROM_BACKUP) return skipped("the database and its users come from the backup");
-    if (env.PG_MODE === "replica") return skipped("a replica is a copy of its primary, users and passwords included");
+  // The initialize path only: restored and cloned data brings its users and passwords along.
+  run({ env }) {
     if (!env.POSTGRES_PASSWORD && env.POSTGRES_HOST_AUTH_METHOD !== "trust") {
       throw new FatalError(
         "POSTGRES_PASSWORD: database is uninitialized and superuser password is not specified. " +

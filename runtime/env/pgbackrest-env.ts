@@ -1,0 +1,254 @@
+/**
+ * PGBACKREST_* variables beyond the image's own three: each is either passed to pgBackRest as
+ * the option it names (pgBackRest reads PGBACKREST_<OPTION> itself, and the environment beats
+ * pgbackrest.conf) or refused at startup with one line. Nothing is dropped silently.
+ *
+ * The option name is the rest of the variable's name in lower case with "_" as "-"
+ * (PGBACKREST_REPO1_CIPHER_TYPE is repo1-cipher-type), checked against pgBackRest's own list
+ * (pgbackrest-options.ts). Refused: options that are not pgBackRest's, command-line and internal
+ * options, indexes other than repo1 and pg1, old names, and the options this image sets itself
+ * from its own variables (the fix names the variable).
+ */
+import { controlCharacter, type RawEnv } from "./raw.js";
+import { pgbackrestDeprecatedNames, pgbackrestOptions, pgbackrestVersion, type PgbackrestOption } from "./pgbackrest-options.js";
+import { ConfigError } from "../errors.js";
+
+export const pgbackrestPrefix = "PGBACKREST_";
+
+/** An option passed to pgBackRest through its environment. */
+export interface PassedOption {
+  readonly variable: string;
+  /** pgBackRest's name, index included: repo1-cipher-type. */
+  readonly option: string;
+  readonly value: string;
+  /** Never printed: the name contains pass, key, secret or token, or pgBackRest marks it secure. */
+  readonly secret: boolean;
+}
+
+/**
+ * Options the image owns: it writes them into pgbackrest.conf (renderPgbackrestConf) or on the
+ * command line from its own variables, or they would point pgBackRest at something other than
+ * this container's S3 repository and PostgreSQL. Keys without an index apply to repo1/pg1.
+ * `use` names the image variable that sets it instead.
+ */
+const owned: Readonly<Record<string, { use?: string; why?: string }>> = {
+  "repo1-type": { why: "the repository of this image is S3 (S3_* variables)" },
+  "repo1-path": { use: "S3_PATH" },
+  "repo1-s3-bucket": { use: "S3_BUCKET" },
+  "repo1-s3-endpoint": { use: "S3_ENDPOINT" },
+  "repo1-storage-host": { use: "S3_ENDPOINT", why: "the image sets the S3 host" },
+  "repo1-s3-region": { use: "S3_REGION" },
+  "repo1-s3-uri-style": { use: "S3_URI_STYLE" },
+  "repo1-s3-key": { use: "S3_ACCESS_KEY (or S3_ACCESS_KEY_FILE)", why: "the image passes the S3 keys itself" },
+  "repo1-s3-key-secret": { use: "S3_SECRET_KEY (or S3_SECRET_KEY_FILE)", why: "the image passes the S3 keys itself" },
+  "repo1-s3-key-type": { use: "S3_ACCESS_KEY and S3_SECRET_KEY", why: "the image authenticates with shared keys" },
+  "repo1-s3-role": { use: "S3_ACCESS_KEY and S3_SECRET_KEY", why: "it applies to repo1-s3-key-type=auto or web-id; the image authenticates with shared keys" },
+  "repo1-s3-sts-host": { use: "S3_ACCESS_KEY and S3_SECRET_KEY", why: "it applies to repo1-s3-key-type=web-id; the image authenticates with shared keys" },
+  "repo1-s3-process-cmd": { use: "S3_ACCESS_KEY and S3_SECRET_KEY", why: "it applies to repo1-s3-key-type=process; the image authenticates with shared keys" },
+  "repo1-storage-port": { use: "S3_PORT (or a port in S3_ENDPOINT)" },
+  "repo1-storage-verify-tls": { use: "S3_VERIFY_TLS" },
+  "repo1-storage-ca-file": { use: "S3_CA_FILE" },
+  "repo1-retention-full": { use: "RETENTION_FULL" },
+  "repo1-retention-diff": { use: "RETENTION_DIFF" },
+  "repo1-retention-archive": { use: "RETENTION_ARCHIVE" },
+  "repo1-bundle": { use: "BACKUP_BUNDLE" },
+  "repo1-block": { use: "BACKUP_BLOCK_INCREMENTAL" },
+  "repo1-host": { why: "the repository of this image is S3, not a repository host" },
+  "archive-push-queue-max": { use: "ARCHIVE_PUSH_QUEUE_MAX" },
+  "archive-async": { use: "ARCHIVE_ASYNC" },
+  "compress-type": { use: "PGBACKREST_COMPRESS_TYPE" },
+  compress: { use: "PGBACKREST_COMPRESS_TYPE (none for no compression)", why: "it is the old switch of compress-type, which the image sets" },
+  "process-max": { use: "PGBACKREST_PROCESS_MAX" },
+  delta: { use: "RESTORE_DELTA (with RESTORE_FROM_BACKUP=true)", why: "a delta restore overwrites PGDATA, which the image does only on explicit request" },
+  "spool-path": { why: "the image sets it to its own directory (/var/spool/pgbackrest)" },
+  "log-path": { why: "the image sets it to its own directory (/var/log/pgbackrest)" },
+  "lock-path": { why: "every pgBackRest process of the container must share one lock directory" },
+  "log-level-console": { why: "the runtime reads pgBackRest's console output, and archive-push logs into PostgreSQL's log at warn" },
+  cmd: { why: "the runtime and archive_command run /usr/bin/pgbackrest" },
+  "pg1-path": { use: "PGDATA" },
+  "pg1-port": { use: "POSTGRES_PORT" },
+  "pg1-user": { use: "POSTGRES_USER" },
+  "pg1-socket-path": { why: "the image sets it to PostgreSQL's socket directory" },
+  "pg1-host": { why: "PostgreSQL runs in this container; pgBackRest reaches it locally" },
+  "recovery-option": {
+    use: "RESTORE_TARGET_* and RESTORE_TARGET_ACTION",
+    why: "the runtime writes the recovery settings of restores, replicas and drills on the command line, where an environment value would be ignored",
+  },
+};
+
+/** Options that exist but cannot work with one S3 repository and one local PostgreSQL. */
+const unsupported: Readonly<Record<string, string>> = {
+  "backup-standby": "backups from a standby need the standby configured as pg2 beside the primary as pg1; this image configures only its own PostgreSQL (pg1)",
+};
+
+/** Command-line options the runtime sets per command, with the image variable that chooses them. */
+const commandLineVariables: Readonly<Record<string, string>> = {
+  stanza: "PGBACKREST_STANZA",
+  type: "RESTORE_TARGET_* for restores, or `postgres-ba backup full|diff|incr`",
+  target: "RESTORE_TARGET_TIME, RESTORE_TARGET_LSN, RESTORE_TARGET_XID or RESTORE_TARGET_NAME",
+  "target-action": "RESTORE_TARGET_ACTION",
+  set: "RESTORE_SET",
+};
+
+/** Options of other repository types and of remote hosts: never valid for this image's S3 repo1 and local pg1. */
+function foreign(option: string): string | undefined {
+  if (/^repo1-(azure|gcs|sftp)-/.test(option)) return `it applies to repo1-type=${option.split("-")[1]}; the repository of this image is S3`;
+  if (/^repo1-host-/.test(option)) return "it applies to a repository host; the repository of this image is S3";
+  if (/^pg1-host-/.test(option)) return "it applies to a remote PostgreSQL host; PostgreSQL runs in this container";
+  if (/^tls-server-/.test(option)) return "it configures pgBackRest's TLS server, which this image does not run";
+  return undefined;
+}
+
+/** The fix for a name that stands for `current`: the image variable when the image owns it, else the current name. */
+function instead(current: string, variable: string): string {
+  const own = owned[current];
+  if (own) return own.use ? `use ${own.use} instead, and unset ${variable}` : `unset ${variable}`;
+  return `use ${envName(current)} instead (the same rules apply to it), or unset ${variable}`;
+}
+
+export function isSecretOption(option: string, spec?: PgbackrestOption): boolean {
+  return Boolean(spec?.secure) || /pass|key|secret|token/.test(option);
+}
+
+function envName(option: string): string {
+  return pgbackrestPrefix + option.toUpperCase().replace(/-/g, "_");
+}
+
+/** How a value is shown in an error: secrets only by length; control characters escaped. */
+function shown(value: string, secret: boolean): string {
+  return secret ? `<secret, ${value.length} characters>` : JSON.stringify(value);
+}
+
+/** The current name of an old one (db-path: pg1-path, db2-path: pg2-path), or undefined. */
+function renamed(key: string): string | undefined {
+  for (const [old, current] of Object.entries(pgbackrestDeprecatedNames)) {
+    if (!old.includes("?")) {
+      if (old === key) return current.replace("?", "1");
+      continue;
+    }
+    const m = key.match(new RegExp(`^${old.replace("?", "(\\d+)")}$`));
+    if (m) return current.replace("?", m[1]);
+  }
+  return undefined;
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+function suggestion(key: string): string | undefined {
+  const names = Object.entries(pgbackrestOptions)
+    .filter(([, spec]) => !spec.internal && spec.scope !== "command")
+    .map(([name, spec]) => (spec.index ? name.replace(/^(repo|pg)-/, "$11-") : name));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const name of names) {
+    const d = distance(key, name);
+    if (d < bestDistance) [best, bestDistance] = [name, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 5)) ? best : undefined;
+}
+
+/**
+ * The PGBACKREST_* variables of `source` that go to pgBackRest, or a ConfigError for the first
+ * one that cannot. `imageVariables` are the image's own (PGBACKREST_STANZA, ...): skipped here.
+ * Empty values count as unset, as for every variable of the image.
+ */
+export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySet<string>): PassedOption[] {
+  const passed: PassedOption[] = [];
+  for (const variable of Object.keys(source)
+    .filter((k) => k.startsWith(pgbackrestPrefix))
+    .sort()) {
+    const value = source[variable];
+    if (!value || imageVariables.has(variable)) continue;
+    const key = variable.slice(pgbackrestPrefix.length).toLowerCase().replace(/_/g, "-");
+    const secret = isSecretOption(key, pgbackrestOptions[key.replace(/^(repo|pg)\d+-/, "$1-")]);
+    const refuse = (problem: string, fix: string): never => {
+      throw new ConfigError(`${variable}=${shown(value, secret)}`, problem, fix);
+    };
+    if (!/^PGBACKREST_[A-Z0-9]+(_[A-Z0-9]+)*$/.test(variable)) {
+      refuse("is not the name of a pgBackRest option (PGBACKREST_ then the option's name in upper case, '-' as '_')", `rename it, or unset ${variable}`);
+    }
+
+    // repo2-path -> repo-path with index 2; indexed options are only valid with an index.
+    const indexed = key.match(/^(repo|pg)(\d+)-(.+)$/);
+    const base = indexed ? `${indexed[1]}-${indexed[3]}` : key;
+    const spec: PgbackrestOption | undefined = pgbackrestOptions[base]?.index && indexed ? pgbackrestOptions[base] : pgbackrestOptions[key];
+    if (!spec || (indexed && !spec.index)) {
+      const current = renamed(key);
+      if (current) refuse(`is pgBackRest's old name for ${current}${owned[current] ? ", which the image sets" : ""}`, instead(current, variable));
+      const near = suggestion(key);
+      refuse(
+        `${key} is not a pgBackRest ${pgbackrestVersion} option, so pgBackRest would ignore it`,
+        `${near ? `did you mean ${envName(near)}? Otherwise ` : ""}check the name at https://pgbackrest.org/configuration.html, or unset ${variable}`,
+      );
+    }
+    const option = spec!.index ? `${spec!.index}${indexed ? indexed[2] : ""}-${indexed ? indexed[3] : key.slice(spec!.index.length + 1)}` : key;
+    if (spec!.index && !indexed) {
+      const current = `${spec!.index}1-${key.slice(spec!.index.length + 1)}`;
+      refuse(
+        `${key} is an indexed pgBackRest option (${current} for the image's ${spec!.index}1)${owned[current] ? ", which the image sets" : ""}`,
+        instead(current, variable),
+      );
+    }
+    if (spec!.index && indexed && indexed[2] !== "1") {
+      refuse(
+        spec!.index === "repo"
+          ? "only one repository (repo1, the S3 bucket of S3_BUCKET) is supported"
+          : "only one PostgreSQL instance (pg1, the one in this container) is supported",
+        `use ${envName(option.replace(/^(repo|pg)\d+-/, "$11-"))} for the option of ${spec!.index}1, or unset ${variable}`,
+      );
+    }
+    if (spec!.internal) refuse(`${option} is internal to pgBackRest`, `unset ${variable}`);
+    if (spec!.scope === "command") {
+      const use = commandLineVariables[option];
+      refuse(
+        `${option} is a command-line option of pgBackRest, which the runtime sets per command`,
+        use ? `use ${use} instead, and unset ${variable}` : `unset ${variable}`,
+      );
+    }
+    const own = owned[option];
+    if (own)
+      refuse(`${option} is set by the image${own.why ? `: ${own.why}` : ""}`, own.use ? `use ${own.use} instead, and unset ${variable}` : `unset ${variable}`);
+    if (unsupported[option]) refuse(`${option} cannot work here: ${unsupported[option]}`, `unset ${variable}`);
+    const elsewhere = foreign(option);
+    if (elsewhere) refuse(`${option} does not apply: ${elsewhere}`, `unset ${variable}`);
+
+    const isSecret = isSecretOption(option, spec);
+    const control = controlCharacter(value);
+    if (control) refuse(`contains ${control}`, `remove newlines, tabs and other control characters from ${variable}`);
+    if (spec!.type === "boolean" && value !== "y" && value !== "n") {
+      refuse(`pgBackRest takes boolean options from the environment only as y or n`, `set ${variable} to y or n`);
+    }
+    if (spec!.allow && !spec!.allow.includes(value)) {
+      refuse(`is not one of pgBackRest's values for ${option}`, `set ${variable} to one of ${spec!.allow.join(", ")}`);
+    }
+    passed.push({ variable, option, value, secret: isSecret });
+  }
+
+  // Encryption asked for means an encrypted repository: the type and the passphrase go together.
+  const cipherType = passed.find((p) => p.option === "repo1-cipher-type");
+  const cipherPass = passed.find((p) => p.option === "repo1-cipher-pass");
+  if (cipherType && cipherType.value !== "none" && !cipherPass) {
+    throw new ConfigError(
+      `${cipherType.variable}=${JSON.stringify(cipherType.value)}`,
+      "encrypts the repository, but PGBACKREST_REPO1_CIPHER_PASS is not set",
+      "set PGBACKREST_REPO1_CIPHER_PASS to the passphrase (the same in every container of the stanza), or unset PGBACKREST_REPO1_CIPHER_TYPE",
+    );
+  }
+  if (cipherPass && (!cipherType || cipherType.value === "none")) {
+    throw new ConfigError(
+      `${cipherPass.variable}=${shown(cipherPass.value, true)}`,
+      `is set, but ${cipherType ? 'PGBACKREST_REPO1_CIPHER_TYPE="none"' : "PGBACKREST_REPO1_CIPHER_TYPE is not set"}, so the repository would not be encrypted`,
+      "set PGBACKREST_REPO1_CIPHER_TYPE=aes-256-cbc to encrypt (only possible for a new stanza), or unset PGBACKREST_REPO1_CIPHER_PASS",
+    );
+  }
+  return passed;
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "../env/parse.js";
+import { mountPointOf, parseMountPoints, permissionProblem, type Probe, type Runner, writeNeeds } from "./permissions.js";
+
+const env = parseEnv({ SERVER_NAME: "db" });
+const backupEnv = parseEnv({ SERVER_NAME: "db", PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "AKIA", S3_SECRET_KEY: "very-secret-value" });
+const files =
+  (...present: string[]) =>
+  (path: string) =>
+    present.includes(path);
+const paths = (needs: ReturnType<typeof writeNeeds>) => needs.map((n) => n.path);
+
+const root: Runner = { uid: 0, gid: 0, root: true, owner: { uid: 999, gid: 999 } };
+const user: Runner = { uid: 12345, gid: 0, root: false, owner: { uid: 12345, gid: 0 } };
+
+/** A file system where `layout` says what exists (owner, access); anything else resolves to its nearest listed ancestor. */
+function fs(layout: Record<string, Omit<Probe, "existing">>): (path: string) => Probe {
+  return (path) => {
+    for (let p = path; ; p = p.slice(0, p.lastIndexOf("/")) || "/") {
+      if (layout[p]) return { existing: p, ...layout[p] };
+      if (p === "/") throw new Error("no root in layout");
+    }
+  };
+}
+const ok = (uid = 999) => ({ uid, gid: uid, access: "ok" as const });
+
+describe("writeNeeds: only where this start writes", () => {
+  it("a first start writes PGDATA, the runtime directory, CA_DIR and SSL_CERT_DIR", () => {
+    expect(paths(writeNeeds(env, files(), false))).toEqual([
+      "/var/lib/postgresql/18/docker",
+      "/var/lib/postgresql/18/.postgres-ba",
+      "/var/lib/postgresql/ca",
+      "/var/lib/postgresql/ssl",
+    ]);
+  });
+
+  it("provided certificates (server.crt, root.crt, ca.crt without a key) need neither CA_DIR nor SSL_CERT_DIR writable", () => {
+    const present = files("/var/lib/postgresql/ssl/server.crt", "/var/lib/postgresql/ssl/root.crt", "/var/lib/postgresql/ca/ca.crt");
+    expect(paths(writeNeeds(env, present, true))).toEqual(["/var/lib/postgresql/18/docker", "/var/lib/postgresql/18/.postgres-ba"]);
+  });
+
+  it("SSL_CERT_DIR must take root.crt when only the CA has it; CA_DIR is only written to generate a CA", () => {
+    const needs = writeNeeds(env, files("/var/lib/postgresql/ssl/server.crt", "/var/lib/postgresql/ca/ca.crt"), true);
+    expect(needs.map((n) => `${n.label}: ${n.why}`)).toContain("SSL_CERT_DIR: root.crt is copied there from CA_DIR/ca.crt");
+    expect(paths(needs)).not.toContain("/var/lib/postgresql/ca");
+    // A CA with its key, no server certificate yet: the certificate is generated, the CA is not.
+    expect(paths(writeNeeds(env, files("/var/lib/postgresql/ca/ca.crt", "/var/lib/postgresql/ca/ca.key"), false))).not.toContain("/var/lib/postgresql/ca");
+  });
+
+  it("with backups, pgBackRest's spool, log and configuration directories; the WAL directory only before initdb", () => {
+    expect(paths(writeNeeds(backupEnv, files("/var/lib/postgresql/ssl/server.crt", "/var/lib/postgresql/ssl/root.crt"), true)).slice(2)).toEqual([
+      "/var/spool/pgbackrest",
+      "/var/log/pgbackrest",
+      "/etc/pgbackrest",
+    ]);
+    const wal = parseEnv({ SERVER_NAME: "db", POSTGRES_INITDB_WALDIR: "/var/lib/postgresql/wal" });
+    expect(paths(writeNeeds(wal, files(), false))).toContain("/var/lib/postgresql/wal");
+    expect(paths(writeNeeds(wal, files(), true))).not.toContain("/var/lib/postgresql/wal");
+  });
+});
+
+describe("permissionProblem: one line, which path, what to run", () => {
+  const needs = writeNeeds(env, files(), false);
+
+  it("says nothing when everything can be written", () => {
+    expect(permissionProblem(needs, fs({ "/": ok(0), "/var/lib/postgresql": ok() }), root)).toBeUndefined();
+  });
+
+  it("a read-only volume: names PGDATA and the mount, asks for read-write", () => {
+    const line = permissionProblem(needs, fs({ "/": ok(0), "/var/lib/postgresql": { uid: 999, gid: 999, access: "read-only" } }), root);
+    expect(line).toBe(
+      "PGDATA /var/lib/postgresql/18/docker does not exist and /var/lib/postgresql, where it would be created, is on a read-only mount (/var/lib/postgresql), but the server keeps its data there; nothing was changed. Fix: mount /var/lib/postgresql read-write.",
+    );
+  });
+
+  it("a read-only, empty CA_DIR when a CA must be generated: names CA_DIR and the other way out", () => {
+    const line = permissionProblem(
+      needs,
+      fs({ "/": ok(0), "/var/lib/postgresql": ok(), "/var/lib/postgresql/ca": { uid: 0, gid: 0, access: "read-only" } }),
+      root,
+    );
+    expect(line).toMatch(
+      /^CA_DIR \/var\/lib\/postgresql\/ca is on a read-only mount \(\/var\/lib\/postgresql\/ca\), but a CA must be generated .*Fix: mount \/var\/lib\/postgresql\/ca read-write, or provide ca.crt and ca.key in it, or server.crt and server.key in SSL_CERT_DIR/,
+    );
+  });
+
+  it("--user on a volume owned by postgres: PGDATA not its own, one chown -R of the outermost path", () => {
+    const layout = fs({
+      "/": ok(0),
+      "/var/lib/postgresql": { uid: 999, gid: 999, access: "ok" }, // 1777, as in the image
+      "/var/lib/postgresql/18": { uid: 999, gid: 999, access: "denied" },
+      "/var/lib/postgresql/18/docker": { uid: 999, gid: 999, access: "denied" },
+    });
+    const line = permissionProblem(needs, layout, user);
+    expect(line).toBe(
+      "running as 12345:0 (docker run --user): PGDATA /var/lib/postgresql/18/docker belongs to 999:999, and PostgreSQL runs only on a data directory of its own; " +
+        "the runtime directory beside PGDATA /var/lib/postgresql/18/.postgres-ba cannot be created in /var/lib/postgresql/18 (owned by 999:999); nothing was changed. " +
+        "Fix: chown -R 12345:0 /var/lib/postgresql/18 (as root, e.g. in a one-off container with the same volume), or run as their owner with --user 999:999.",
+    );
+  });
+
+  it("--user with a writable PGDATA of its own passes; root never needs to own what it chowns", () => {
+    const mine = fs({ "/": ok(0), "/var/lib/postgresql": ok(12345) });
+    expect(permissionProblem(needs.slice(0, 2), mine, user)).toBeUndefined();
+    const existing = fs({ "/": ok(0), "/var/lib/postgresql": ok(), "/var/lib/postgresql/18/docker": ok(12345) });
+    expect(permissionProblem(needs.slice(0, 1), existing, root)).toBeUndefined();
+    expect(permissionProblem(needs.slice(0, 1), existing, { ...user, uid: 4242, owner: { uid: 4242, gid: 0 } })).toMatch(
+      /^running as 4242:0 .*belongs to 12345:12345.*chown -R 4242:0 \/var\/lib\/postgresql\/18\/docker /,
+    );
+  });
+
+  it("a read-only mount is reported before ownership (its fix differs)", () => {
+    const layout = fs({
+      "/": ok(0),
+      "/var/lib/postgresql": ok(),
+      "/var/lib/postgresql/18/docker": ok(),
+      "/var/lib/postgresql/ssl": { uid: 0, gid: 0, access: "read-only" },
+    });
+    expect(permissionProblem(needs, layout, user)).toMatch(/^SSL_CERT_DIR \/var\/lib\/postgresql\/ssl is on a read-only mount/);
+  });
+});
+
+describe("the mount a fix is about", () => {
+  const mountinfo = [
+    "600 500 0:52 / / rw,relatime - overlay overlay rw",
+    "601 600 8:1 /volumes/data/_data /var/lib/postgresql ro,relatime - ext4 /dev/sda1 rw",
+    "602 601 8:1 /volumes/my\\040ca/_data /var/lib/postgresql/my\\040ca ro,relatime - ext4 /dev/sda1 rw",
+  ].join("\n");
+
+  it("is the innermost mount point holding the path, octal escapes decoded", () => {
+    const mounts = parseMountPoints(mountinfo);
+    expect(mounts).toEqual(["/", "/var/lib/postgresql", "/var/lib/postgresql/my ca"]);
+    expect(mountPointOf("/var/lib/postgresql/18/docker", mounts)).toBe("/var/lib/postgresql");
+    expect(mountPointOf("/var/lib/postgresql/my ca", mounts)).toBe("/var/lib/postgresql/my ca");
+    expect(mountPointOf("/var/lib/postgresql-other", mounts)).toBe("/");
+  });
+
+  it("names that mount in a read-only refusal", () => {
+    const layout = fs({ "/": ok(0), "/var/lib/postgresql/18/docker": { uid: 999, gid: 999, access: "read-only" } });
+    const withMount = (path: string) => ({ ...layout(path), mount: "/var/lib/postgresql" });
+    expect(permissionProblem(writeNeeds(env, files(), true), withMount, root)).toBe(
+      "PGDATA /var/lib/postgresql/18/docker is on a read-only mount (/var/lib/postgresql), but the server keeps its data there; nothing was changed. Fix: mount /var/lib/postgresql read-write.",
+    );
+  });
+});

@@ -108,7 +108,8 @@ export class OneShotContainer {
     const user = this.user ? ["--user", this.user] : [];
     const tmpfs = this.tmpfs.flatMap((t) => ["--tmpfs", t]);
     const entrypoint = this.entrypoint ? ["--entrypoint", this.entrypoint] : [];
-    const created = await sh`${cli} create --label org.testcontainers=true ${net} ${vols} ${tmpfs} ${user} ${entrypoint} ${envArgs} ${this.image} ${this.command}`;
+    const created =
+      await sh`${cli} create --label org.testcontainers=true ${net} ${vols} ${tmpfs} ${user} ${entrypoint} ${envArgs} ${this.image} ${this.command}`;
     if (created.exitCode !== 0) throw new Error(`${cli} create failed: ${created.stderr}`);
     const id = created.stdout.trim().split("\n").pop()!;
     if (this.files.length) {

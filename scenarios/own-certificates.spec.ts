@@ -270,7 +270,9 @@ describe("@own-certificates a user's own CA, chains, renewal by reload, expiry w
         .run(60_000);
       expect(r.exitCode, r.output).toBe(73);
       expect(errorLines(r.output)).toEqual([
-        expect.stringMatching(/check-spool-space: ERROR: \/var\/spool\/pgbackrest has [01]\.\d MB free, less than the 16\.0 MB asynchronous archiving needs: .*Fix: free space there, mount a larger volume at \/var\/spool\/pgbackrest, or set ARCHIVE_ASYNC=false\.$/),
+        expect.stringMatching(
+          /check-spool-space: ERROR: \/var\/spool\/pgbackrest has [01]\.\d MB free, less than the 16\.0 MB asynchronous archiving needs: .*Fix: free space there, mount a larger volume at \/var\/spool\/pgbackrest, or set ARCHIVE_ASYNC=false\.$/,
+        ),
       ]);
       expect(r.listings["/var/lib/postgresql"].filter((e) => e.startsWith("18/docker/") || e.includes(".postgres-ba"))).toEqual([]);
     });

@@ -13,35 +13,33 @@ describe("@restart-safety a restart is never a restore", () => {
   let db: StartedPrimaryContainer;
   const volume = `restart-safety-${randomBytes(4).toString("hex")}`;
   const creds = { user: "app", password: "restart-safety-pw", database: "app" };
+  /** The same user, database and no schedule for every container of this test (only backups it asks for). */
+  const primary = () =>
+    bed
+      .primary(bucket)
+      .withUsername(creds.user)
+      .withPassword(creds.password)
+      .withDatabase(creds.database)
+      .withSchedule({ full: "off", diff: "off", incr: "off" });
+  /** The repair everybody leaves configured, on the one data volume. */
+  const repair = (env: Record<string, string> = {}) =>
+    primary()
+      .withDataVolume(volume)
+      .withRestore()
+      .withEnvironment({ RESTORE_DELTA: "true", ...env });
   const rowsAfter = async () => (await db.sql<{ n: number }>("SELECT count(*)::int AS n FROM orders"))[0].n;
 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     bucket = await bed.s3.createBucket("restart-safety");
-    const original = await bed
-      .primary(bucket)
-      .withUsername(creds.user)
-      .withPassword(creds.password)
-      .withDatabase(creds.database)
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
-      .start();
+    const original = await primary().start();
     await original.waitForBackupsActive();
     await original.sql("CREATE TABLE orders (id int PRIMARY KEY)");
     await original.sql("INSERT INTO orders SELECT generate_series(1, 100)");
     await original.archiveCurrentWal();
     await original.stop({ removeVolumes: true });
 
-    // The repair everybody leaves configured.
-    db = await bed
-      .primary(bucket)
-      .withUsername(creds.user)
-      .withPassword(creds.password)
-      .withDatabase(creds.database)
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
-      .withDataVolume(volume)
-      .withRestore()
-      .withEnvironment({ RESTORE_DELTA: "true" })
-      .start();
+    db = await repair().start();
   });
 
   afterAll(async () => {
@@ -84,16 +82,7 @@ describe("@restart-safety a restart is never a restore", () => {
 
   it("a new RESTORE_REQUEST_ID is a deliberate new request: the delta repair runs again #restore-request-id", async () => {
     await db.stop();
-    db = await bed
-      .primary(bucket)
-      .withUsername(creds.user)
-      .withPassword(creds.password)
-      .withDatabase(creds.database)
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
-      .withDataVolume(volume)
-      .withRestore()
-      .withEnvironment({ RESTORE_DELTA: "true", RESTORE_REQUEST_ID: "repair-2" })
-      .start();
+    db = await repair({ RESTORE_REQUEST_ID: "repair-2" }).start();
     expect(await db.logText()).toMatch(/restore-from-backup: delta restore over the existing PGDATA: backup \d{8}-\d{6}F/);
     expect(await db.timeline()).toBeGreaterThan(2);
   });

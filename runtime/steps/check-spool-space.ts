@@ -33,7 +33,10 @@ export const checkSpoolSpace: Step = {
     }
     const problem = spoolProblem(free);
     if (problem) {
-      throw new FatalError(`${problem}; nothing was changed. Fix: free space there, mount a larger volume at ${spoolPath}, or set ARCHIVE_ASYNC=false.`, exitCodes.dataDirectory);
+      throw new FatalError(
+        `${problem}; nothing was changed. Fix: free space there, mount a larger volume at ${spoolPath}, or set ARCHIVE_ASYNC=false.`,
+        exitCodes.dataDirectory,
+      );
     }
     return did(`${spoolPath}: ${(free / 1024 / 1024).toFixed(0)} MB free`);
   },

@@ -35,8 +35,8 @@ export const cases: BreakCase[] = [
     behaviour: "one data directory, one server",
     file: "runtime/lib/data-lock.ts",
     find: 'const child = spawn("flock", ["-n", path,',
-    // A lock file of its own per process: nothing is ever contended.
-    replace: 'const child = spawn("flock", ["-n", path + String(process.pid),',
+    // A lock file of its own per start (a random name: PIDs repeat across containers): nothing is ever contended.
+    replace: 'const child = spawn("flock", ["-n", path + String(Math.random()),',
     scenario: "scenarios/exclusive-data.spec.ts",
   },
   {
@@ -79,8 +79,10 @@ async function runCase(c: BreakCase, head: string): Promise<{ failed: boolean; e
     if (count !== 1) throw new Error(`${c.name}: expected the text to break exactly once in ${c.file}, found ${count}`);
     writeFileSync(path, source.replace(c.find, c.replace));
     const r = await $({ cwd: dir, quiet: true, nothrow: true, env: { ...process.env, CI: "true" } })`npx vitest run ${c.scenario}`;
-    const output = r.stdout + r.stderr;
-    const evidence = (output.match(/(AssertionError|Error): [^\n]*/) ?? [""])[0].replace(/\x1b\[[0-9;]*m/g, "").slice(0, 200);
+    // Without vitest's ANSI colour codes.
+    const output = (r.stdout + r.stderr).replace(/\x1b\[[0-9;]*m/g, "");
+    const evidence = (output.match(/(AssertionError|Error): [^\n]*/) ?? [""])[0].slice(0, 200);
+    writeFileSync(join(projectRoot, "reports", `break-${c.name}.log`), output);
     return { failed: r.exitCode !== 0, evidence, seconds: Math.round((Date.now() - started) / 1000) };
   } finally {
     await $({ quiet: true, nothrow: true, cwd: dir })`npx tsx harness/cleanup.ts`;
@@ -89,6 +91,7 @@ async function runCase(c: BreakCase, head: string): Promise<{ failed: boolean; e
 }
 
 const wanted = process.argv.slice(2);
+mkdirSync(join(projectRoot, "reports"), { recursive: true });
 const head = (await $({ quiet: true })`git -C ${projectRoot} rev-parse HEAD`).stdout.trim();
 const results = [];
 for (const c of cases.filter((x) => wanted.length === 0 || wanted.includes(x.name))) {

@@ -63,7 +63,8 @@ describe("@restore-errors a restore that cannot succeed stops with the cause and
   let image: string;
   let source: StartedPrimaryContainer;
   const buckets = {} as Record<FailedRestore["bucket"], BucketConfig>;
-  const objectsBefore = {} as Record<FailedRestore["bucket"], string[]>;
+  /** Key -> "ETag size" of every object: a rewritten object with the same name is a change too. */
+  const objectsBefore = {} as Record<FailedRestore["bucket"], Record<string, string>>;
 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
@@ -74,7 +75,9 @@ describe("@restore-errors a restore that cannot succeed stops with the cause and
     await source.waitForBackupsActive();
     // Nothing may change in the repository while the failed restores run.
     await source.stop({ removeVolumes: true });
-    for (const b of ["with backups", "empty"] as const) objectsBefore[b] = await bed.s3.listObjects(buckets[b].name);
+    for (const b of ["with backups", "empty"] as const) objectsBefore[b] = await bed.s3.objectDigests(buckets[b].name);
+    // The comparison below is only as good as what it compares: the stanza's files are there.
+    expect(Object.keys(objectsBefore["with backups"]).some((k) => k.endsWith("backup.info"))).toBe(true);
   });
 
   afterAll(async () => {
@@ -95,7 +98,7 @@ describe("@restore-errors a restore that cannot succeed stops with the cause and
     expect(result.listings["/var/lib/postgresql/18/docker"]).toEqual([""]);
   });
 
-  it("left both buckets exactly as they were", async () => {
-    for (const b of ["with backups", "empty"] as const) expect(await bed.s3.listObjects(buckets[b].name)).toEqual(objectsBefore[b]);
+  it("left both buckets exactly as they were: the same objects with the same ETag and size", async () => {
+    for (const b of ["with backups", "empty"] as const) expect(await bed.s3.objectDigests(buckets[b].name)).toEqual(objectsBefore[b]);
   });
 });

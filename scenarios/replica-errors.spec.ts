@@ -77,11 +77,15 @@ describe("@replica-errors a replica that cannot be made fails with one clear lin
   let bed: StartedBackupTestbed;
   let cluster: StartedCluster;
   let primaryIp: string;
+  /** The cluster's CA volume as the primary made it: a refused replica must leave it byte for byte. */
+  let caBefore: unknown;
 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     cluster = await new ClusterContainer(bed).withReplicas(0).start();
     primaryIp = cluster.primary.getIpAddress(bed.network.getName());
+    caBefore = (await new OneShotContainer(bed.image).withEntrypoint("true").withVolume(cluster.caVolume, caDir).withDigest(caDir).run()).digests[caDir];
+    expect(JSON.stringify(caBefore)).toContain("ca.key");
   });
 
   afterAll(async () => {
@@ -95,7 +99,7 @@ describe("@replica-errors a replica that cannot be made fails with one clear lin
       .withEnvironment({ SERVER_NAME: "replica-x", ...env(cluster, primaryIp) })
       .withListing(pgdata)
       .withListing(sslDir);
-    if (ca === "cluster") container = container.withVolume(cluster.caVolume, caDir);
+    if (ca === "cluster") container = container.withVolume(cluster.caVolume, caDir).withDigest(caDir);
     if (ca === "foreign") container = container.withFile(`${caDir}/ca.crt`, testCa().cert).withFile(`${caDir}/ca.key`, testCa().key, 0o600);
     if (ca === "none") container = container.withListing(caDir);
     const result = await container.run();
@@ -108,6 +112,8 @@ describe("@replica-errors a replica that cannot be made fails with one clear lin
     expect(written(pgdata)).toEqual([]);
     expect(written(sslDir)).toEqual([]);
     if (ca === "none") expect(written(caDir)).toEqual([]);
+    // The shared CA: same files, same contents and modes.
+    if (ca === "cluster") expect(result.digests[caDir]).toEqual(caBefore);
   });
 
   it("logs one progress line per attempt while it waits for the primary", async () => {

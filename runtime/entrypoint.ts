@@ -8,7 +8,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Cron } from "croner";
 import { chooseStartPath, hasDatabase, inspectDataDirectory, type StartPath } from "./datadir/state.js";
-import { backupsEnabled, parseEnv, repositoryWritesOff, type BackupEnv } from "./env/parse.js";
+import { backupsEnabled, parseEnv, repositoryWritable, repositoryWritesOff, type BackupEnv } from "./env/parse.js";
 import type { Env } from "./env/table.js";
 import { initBackups, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
@@ -195,9 +195,8 @@ function promotionWatchService(env: Env, supervisor: Supervisor): Service {
 
 /** First backup, schedule, restore drill and metrics, each a service of its own. */
 function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean): void {
-  const writesOff = repositoryWritesOff(env);
-  if (writesOff || !backupsEnabled(env)) {
-    log("bootstrap-backups", `skipped: ${writesOff}`);
+  if (!repositoryWritable(env)) {
+    log("bootstrap-backups", `skipped: ${repositoryWritesOff(env)}`);
     return;
   }
   const scheduler = new BackupScheduler(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseEnv, repositoryMode, repositoryWritesOff, s3Endpoint } from "./parse.js";
+import { parseEnv, repositoryMode, repositoryWritable, repositoryWritesOff, s3Endpoint } from "./parse.js";
 import { ConfigError } from "../errors.js";
 
 const backup = { PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "AKIA", S3_SECRET_KEY: "very-secret-value" };
@@ -242,6 +242,7 @@ describe("repositoryMode", () => {
     expect(repositoryMode(parseEnv({ ...backup, REPO_READ_ONLY: "true" }))).toBe("read-only");
     expect(repositoryMode(parseEnv(backup))).toBe("read-write");
     expect(repositoryWritesOff(parseEnv(backup))).toBeUndefined();
+    expect([parseEnv({}), parseEnv({ ...backup, REPO_READ_ONLY: "true" }), parseEnv(backup)].map(repositoryWritable)).toEqual([false, false, true]);
     expect(repositoryWritesOff(parseEnv({}))).toMatch(/drop-in mode/);
   });
 });

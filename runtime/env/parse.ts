@@ -257,6 +257,11 @@ export function repositoryMode(env: Env): RepositoryMode {
   return env.REPO_READ_ONLY ? "read-only" : "read-write";
 }
 
+/** The repository is read-write: archiving and backups run (and the S3 settings are there). */
+export function repositoryWritable(env: Env): env is BackupEnv {
+  return repositoryMode(env) === "read-write";
+}
+
 /** Why nothing is written to the repository, for log lines; undefined when it is read-write. */
 export function repositoryWritesOff(env: Env): string | undefined {
   const mode = repositoryMode(env);

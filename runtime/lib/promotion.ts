@@ -7,7 +7,7 @@
  * The outcome is recorded beside PGDATA, where `postgres-ba promote` waits for it.
  */
 import { join } from "node:path";
-import { backupsEnabled, repositoryWritesOff } from "../env/parse.js";
+import { repositoryWritable, repositoryWritesOff } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { initBackups, takeBackup } from "./backups.js";
 import { logBackup } from "./log.js";
@@ -44,9 +44,8 @@ export async function completePromotion(env: Env): Promise<PromotionRecord> {
     timeline = await currentTimeline(env);
     await psql(env, "CHECKPOINT;");
     done.push(await ensureReplicationRole(env));
-    const writesOff = repositoryWritesOff(env);
-    if (writesOff || !backupsEnabled(env)) {
-      done.push(`no backups: ${writesOff}`);
+    if (!repositoryWritable(env)) {
+      done.push(`no backups: ${repositoryWritesOff(env)}`);
     } else {
       const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
       if (state === "adopted") {

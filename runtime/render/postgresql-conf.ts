@@ -3,7 +3,7 @@
  * included at the end of postgresql.conf, so ALTER SYSTEM (postgresql.auto.conf) and `-c`
  * arguments still override it.
  */
-import { backupsEnabled, repositoryMode } from "../env/parse.js";
+import { backupsEnabled, repositoryWritable } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { archiveGetCommand, pgbackrestBinary } from "../lib/pgbackrest.js";
 import { tlsPaths } from "../lib/tls-paths.js";
@@ -37,7 +37,7 @@ export function renderPostgresqlConf(env: Env, archive: ArchiveState, standby?: 
     // pg_rewind needs it: an old primary can rejoin the new one without a full clone.
     "wal_log_hints = on",
   ];
-  if (repositoryMode(env) === "read-write") {
+  if (repositoryWritable(env)) {
     lines.push("archive_mode = on", `archive_timeout = ${env.ARCHIVE_TIMEOUT}`);
     if (archive === "pgbackrest") {
       lines.push(`archive_command = ${quote(`${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} archive-push %p`)}`);

@@ -7,7 +7,7 @@
  *   and says how to rejoin. Read-only; an unreachable repository only warns (it must not keep a
  *   primary down during an S3 outage).
  */
-import { backupsEnabled, repositoryWritesOff } from "../env/parse.js";
+import { repositoryWritable, repositoryWritesOff } from "../env/parse.js";
 import { controlData } from "../lib/control-data.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { isStandbyData } from "../lib/replication.js";
@@ -21,8 +21,7 @@ export const checkPrimaryRole: Step = {
   // A standby started with PG_MODE=primary never gets here: the start path refuses it.
   async run({ env }) {
     if (isStandbyData(env.PGDATA)) return skipped("this data directory is a standby");
-    const writesOff = repositoryWritesOff(env);
-    if (writesOff || !backupsEnabled(env)) return skipped(writesOff ?? "no repository");
+    if (!repositoryWritable(env)) return skipped(`${repositoryWritesOff(env)}`);
     const ours = await controlData(env.PGDATA);
     let stanza: StanzaState;
     try {

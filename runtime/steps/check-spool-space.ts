@@ -4,7 +4,7 @@
  * Known before anything starts, so it is one line and nothing is written.
  */
 import { statfsSync } from "node:fs";
-import { repositoryMode } from "../env/parse.js";
+import { repositoryWritable } from "../env/parse.js";
 import { FatalError } from "../errors.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { spoolPath } from "../render/pgbackrest-conf.js";
@@ -23,7 +23,7 @@ export function spoolProblem(freeBytes: number, minimum = minimumSpoolBytes): st
 export const checkSpoolSpace: Step = {
   name: "check-spool-space",
   run({ env }) {
-    if (repositoryMode(env) !== "read-write" || !env.ARCHIVE_ASYNC) return skipped("no asynchronous archiving");
+    if (!repositoryWritable(env) || !env.ARCHIVE_ASYNC) return skipped("no asynchronous archiving");
     let free: number;
     try {
       const fs = statfsSync(spoolPath);

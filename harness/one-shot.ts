@@ -143,9 +143,7 @@ export class OneShotContainer {
     try {
       await sh`${cli} start -a ${id}`.timeout(timeoutMs);
       // The container's own output only (the CLI may add its own warnings on stderr).
-      const logs = await sh`${cli} logs ${id} 2>&1`;
-      if (logs.exitCode !== 0) throw new Error(`${cli} logs ${id} exited ${logs.exitCode}: ${logs.stdout.slice(-500)}`);
-      const output = logs.stdout;
+      const output = await containerLogText(cli, id);
       const [state, code] = (await sh`${cli} inspect --format ${"{{.State.Status}} {{.State.ExitCode}}"} ${id}`).stdout.trim().split(" ");
       // A container still running after the timeout has not exited 0: it hangs, and says so.
       if (state !== "exited")
@@ -170,6 +168,16 @@ export class OneShotContainer {
   }
 }
 
+/**
+ * Everything a container printed (stdout and stderr, across restarts), as text. Throws when the
+ * engine cannot say: an empty log would let "the secret is not in the log" pass.
+ */
+export async function containerLogText(cli: string, id: string): Promise<string> {
+  const r = await $({ quiet: true, nothrow: true })`${cli} logs ${id} 2>&1`;
+  if (r.exitCode !== 0) throw new Error(`${cli} logs ${id} exited ${r.exitCode}: ${r.stdout.slice(-500)}`);
+  return r.stdout;
+}
+
 export class DetachedContainer {
   constructor(
     private readonly cli: string,
@@ -181,11 +189,9 @@ export class DetachedContainer {
     return { exitCode: r.exitCode ?? 1, output: r.stdout + r.stderr };
   }
 
-  /** Everything it printed so far; throws when the engine cannot say (an empty log proves nothing). */
-  async logText(): Promise<string> {
-    const r = await $({ quiet: true, nothrow: true })`${this.cli} logs ${this.id} 2>&1`;
-    if (r.exitCode !== 0) throw new Error(`${this.cli} logs ${this.id} exited ${r.exitCode}: ${r.stdout.slice(-500)}`);
-    return r.stdout;
+  /** Everything it printed so far. */
+  logText(): Promise<string> {
+    return containerLogText(this.cli, this.id);
   }
 
   /** SIGKILL, as when the host loses power or the orchestrator gives up: no cleanup runs. */

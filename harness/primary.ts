@@ -11,6 +11,7 @@ import { parseInfoJson } from "../runtime/lib/repository.js";
 import { containerEngine } from "./engine.js";
 import { connectVerified, queryVerified, type Credentials } from "./pg-client.js";
 import { pollUntil } from "./poll.js";
+import { containerLogText } from "./one-shot.js";
 import type { BucketConfig } from "./s3.js";
 
 /** Schedules as cron expressions (seconds allowed) or "off". */
@@ -328,11 +329,7 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
    * (The inherited logs() is testcontainers' live stream.)
    */
   async logText(): Promise<string> {
-    const { cli } = await containerEngine();
-    const r = await $({ quiet: true, nothrow: true })`${cli} logs ${this.getId()} 2>&1`;
-    // An engine failure must not read as an empty log: "the secret is not in the log" would pass.
-    if (r.exitCode !== 0) throw new Error(`${cli} logs ${this.getId()} exited ${r.exitCode}: ${r.stdout.slice(-500)}`);
-    return r.stdout;
+    return containerLogText((await containerEngine()).cli, this.getId());
   }
 
   /** Waits until the log matches, e.g. the schedule's start line. */

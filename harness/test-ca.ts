@@ -4,9 +4,8 @@
  * what a user brings: a root, an intermediate it signs, server certificates from either, with
  * chosen host names and validity, and no private key of a CA ever leaves the test process.
  */
-import { generateKeyPairSync, randomBytes } from "node:crypto";
 import forge from "node-forge";
-import { generateCa, generateServerCert, type PemPair } from "../runtime/lib/tls.js";
+import { baseCert, generateCa, generateServerCert, newKeys, type PemPair } from "../runtime/lib/tls.js";
 
 let ca: PemPair | undefined;
 
@@ -21,23 +20,9 @@ export function testServerCert(dnsNames: string[]): PemPair {
 
 const dayMs = 86_400_000;
 
-function newKeys(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
-  const { privateKey } = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-    publicKeyEncoding: { type: "spki", format: "pem" },
-  });
-  const key = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey;
-  return { privateKey: key, publicKey: forge.pki.setRsaPublicKey(key.n, key.e), pem: privateKey };
-}
-
+/** A certificate skeleton valid for `days` from now (the runtime's, with a chosen validity). */
 function newCert(publicKey: forge.pki.PublicKey, days: number): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = publicKey;
-  cert.serialNumber = `01${randomBytes(15).toString("hex")}`;
-  cert.validity.notBefore = new Date(Date.now() - 60_000);
-  cert.validity.notAfter = new Date(Date.now() + days * dayMs);
-  return cert;
+  return baseCert(publicKey, new Date(), new Date(Date.now() + days * dayMs));
 }
 
 /** A CA as a user's PKI has it: self-signed root, or an intermediate signed by `issuer`. */

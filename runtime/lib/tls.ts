@@ -12,7 +12,8 @@ export interface PemPair {
 
 const validYears = 10;
 
-function newKeys(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
+/** An RSA key pair from Node's crypto, in forge's form for signing and as PKCS#8 PEM. */
+export function newKeys(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
   const { privateKey } = generateKeyPairSync("rsa", {
     modulusLength: 2048,
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
@@ -22,15 +23,21 @@ function newKeys(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki
   return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), pem: privateKey };
 }
 
-function baseCert(publicKey: forge.pki.PublicKey, now: Date): forge.pki.Certificate {
+/** An unsigned certificate for `publicKey`: a random positive serial, valid from a minute ago until `notAfter` (10 years by default). */
+export function baseCert(publicKey: forge.pki.PublicKey, now: Date, notAfter = yearsLater(now, validYears)): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   // Positive serial: a leading 0x00 byte would be dropped, a high bit would make it negative.
   cert.serialNumber = `01${randomBytes(15).toString("hex")}`;
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
-  cert.validity.notAfter = new Date(now);
-  cert.validity.notAfter.setFullYear(now.getFullYear() + validYears);
+  cert.validity.notAfter = notAfter;
   return cert;
+}
+
+function yearsLater(now: Date, years: number): Date {
+  const later = new Date(now);
+  later.setFullYear(now.getFullYear() + years);
+  return later;
 }
 
 export function generateCa(commonName: string, now = new Date()): PemPair {

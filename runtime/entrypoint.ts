@@ -42,7 +42,7 @@ import { rejoinAsReplica } from "./steps/rejoin-as-replica.js";
 import { restoreFromBackup } from "./steps/restore-from-backup.js";
 import { type Context, runStep, type Step } from "./steps/step.js";
 import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
-import { BackupError, FatalError } from "./errors.js";
+import { FatalError } from "./errors.js";
 
 /** Before anything is written: checks that touch nothing, then the data directory's lock. */
 const preflight: Step[] = [checkOldLayout, checkPortsFree, checkPermissions, checkSpoolSpace, lockDataDirectoryStep];
@@ -204,6 +204,8 @@ function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean
     (type) => scheduledBackup(env, type),
     (m) => logBackup("schedule", m),
   );
+  // Metrics do not wait for the first backup: a first backup that keeps failing shows in scrapes.
+  if (env.METRICS_PORT) void supervisor.start(metricsService(env, env.METRICS_PORT));
   void supervisor.start({
     name: "bootstrap-backups",
     async run(signal) {
@@ -217,10 +219,12 @@ function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean
       } else if (state === "active") {
         log("bootstrap-backups", `skipped: stanza ${env.PGBACKREST_STANZA} is active and its first full backup exists`);
       } else if (state === "pending") {
-        await bootstrap(env);
+        // A failure (S3 down at first start, say) rejects: the supervisor logs it and tries
+        // again after 2 s, 4 s, ... at most 5 min, so the first backup follows S3's return.
+        await initBackups(env);
+        logBackup("bootstrap-backups", `stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
       }
       if (signal.aborted) return;
-      if (env.METRICS_PORT) void supervisor.start(metricsService(env, env.METRICS_PORT));
       void supervisor.start(scheduleService(scheduler));
       if (env.RESTORE_DRILL_SCHEDULE) void supervisor.start(restoreDrillService(env, env.RESTORE_DRILL_SCHEDULE));
     },
@@ -278,24 +282,15 @@ async function describeServer(env: Env): Promise<string> {
   }
 }
 
-async function bootstrap(env: BackupEnv): Promise<void> {
-  try {
-    await initBackups(env);
-    logBackup("bootstrap-backups", `stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
-  } catch (e) {
-    if (!(e instanceof BackupError)) throw e;
-    logBackup("bootstrap-backups", `${e.message}; the next scheduled backup or restart tries again`, true);
-  }
-}
-
-/** A tick: bootstrap first if it has not succeeded yet; nothing for an adopted database. */
+/**
+ * A tick; nothing for an adopted database. (The schedule starts once the first backup exists,
+ * so "pending" is not seen here.)
+ */
 async function scheduledBackup(env: BackupEnv, type: "full" | "diff" | "incr"): Promise<void> {
-  const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
-  if (state === "adopted") {
+  if (backupState(env.PGDATA, env.PGBACKREST_STANZA) === "adopted") {
     logBackup("schedule", `${type} tick skipped: backups are not initialized for this database; run postgres-ba init-backups`);
     return;
   }
-  if (state === "pending") return bootstrap(env);
   await takeBackup(env, type);
 }
 

@@ -111,6 +111,8 @@ describe("@failover postgres-ba promote makes a replica the primary, and backups
 });
 
 describe("@rejoin the old primary comes back as a replica of the new one, never as a second primary", () => {
+  let rejoined: StartedReplicaContainer;
+
   it("refuses to start the old primary as a primary: the repository holds a newer timeline #no-second-primary", async () => {
     const result = await new OneShotContainer(bed.image)
       .withNetwork(bed.network.getName())
@@ -156,6 +158,7 @@ describe("@rejoin the old primary comes back as a replica of the new one, never 
   it("rewinds the old primary with pg_rewind and streams from the new primary #rejoin-rewind", async () => {
     const old = await cluster.replicaContainer("primary", "replica1").withDataVolume(cluster.primaryVolume).start();
     cluster.replicas.push(old);
+    rejoined = old;
     await old.waitForStreaming();
     expect(await old.logText()).toMatch(
       /rejoin-as-replica: old primary \(timeline 1\) rewound with pg_rewind, to follow replica1 \(timeline 2\); it streams through slot primary/,
@@ -169,5 +172,26 @@ describe("@rejoin the old primary comes back as a replica of the new one, never 
     expect(row).toEqual({ total: "152", after: "52", lost: "0", recovery: true });
     const status = (await promoted.replicationStatus()).find((r) => r.application_name === "primary");
     expect(status).toMatchObject({ application_name: "primary", state: "streaming", slot_name: "primary", ssl: true });
+  });
+
+  it("refuses the rejoined standby's data under PG_MODE=primary, touching nothing #standby-as-primary-refused", async () => {
+    // The rewound old primary, stopped: its volume now holds a standby's data.
+    await rejoined.stop();
+    const pgdata = "/var/lib/postgresql/18/docker";
+    const digest = (container: OneShotContainer) => container.withVolume(cluster.primaryVolume, "/var/lib/postgresql").withDigest(pgdata);
+    const before = (await digest(new OneShotContainer(bed.image).withEntrypoint("true")).run()).digests[pgdata];
+    expect(before, "the standby's data directory").not.toBeNull();
+    const result = await digest(
+      new OneShotContainer(bed.image)
+        .withNetwork(bed.network.getName())
+        .withEnvironment({ ...cluster.bucket.env, PGBACKREST_STANZA: "main", SERVER_NAME: "primary", PG_MODE: "primary" })
+        .withFile(cluster.bucket.caFile.target, cluster.bucket.caFile.content)
+        .withVolume(cluster.caVolume, caDir),
+    ).run();
+    expect(result.exitCode, result.output).toBe(73);
+    const errors = result.output.split("\n").filter((l) => /ERROR/.test(l));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/holds a standby \(standby\.signal\) but PG_MODE=primary; a standby becomes a primary only by promotion.* Fix: /);
+    expect(result.digests[pgdata]).toEqual(before);
   });
 });

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
-import { containerEngine } from "./engine.js";
+import { buildCommand, containerEngine } from "./engine.js";
 import { projectRoot } from "./paths.js";
 
 export const officialBaseImage = "postgres:18-alpine";
@@ -36,8 +36,25 @@ export async function baseImage(): Promise<string> {
   const pulled = await $({ nothrow: true, quiet: true })`${cli} pull ${officialBaseImage}`.timeout("120s");
   if (pulled.exitCode === 0) return officialBaseImage;
   const tag = standInBaseTag();
-  if (!(await imageExists(tag))) await buildStandInBase(tag);
+  if (!(await imageExists(tag)) && !(await copyFromPodman(tag))) await buildStandInBase(tag);
   return tag;
+}
+
+/**
+ * On Docker Engine, an image Podman already has on this machine (the stand-in base and its root
+ * file system, built by a Podman run) moves over by save and load in seconds instead of a new
+ * debootstrap. Podman names local images localhost/<name>, so the loaded image is tagged again.
+ */
+export async function copyFromPodman(name: string): Promise<boolean> {
+  const { cli } = await containerEngine();
+  if (cli !== "docker") return false;
+  const podman = $({ nothrow: true, quiet: true, env: { ...process.env, CONTAINERS_CONF: join(projectRoot, "harness", "podman", "containers.conf") } });
+  if ((await podman`podman image exists ${name}`).exitCode !== 0) return false;
+  const started = Date.now();
+  await $({ quiet: true })`podman save --format docker-archive ${name} | ${cli} load`;
+  if (!(await imageExists(name))) await $({ quiet: true })`${cli} tag ${`localhost/${name}`} ${name}`;
+  console.log(`[base-image] ${name} copied from Podman in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return true;
 }
 
 export async function imageExists(name: string): Promise<boolean> {
@@ -52,7 +69,7 @@ async function buildStandInBase(tag: string): Promise<void> {
     throw new Error(`Cannot pull ${officialBaseImage} and cannot build a stand-in (debootstrap missing): pull the base image or set POSTGRES_BA_BASE_IMAGE.`);
   }
   console.log(`[base-image] ${officialBaseImage} cannot be pulled here; building the stand-in ${tag} from Debian sid`);
-  if (!(await imageExists(standInRootfsImage))) {
+  if (!(await imageExists(standInRootfsImage)) && !(await copyFromPodman(standInRootfsImage))) {
     const dir = mkdtempSync("/var/tmp/postgres-ba-rootfs-");
     try {
       await $({ quiet: true })`debootstrap --variant=minbase sid ${dir} ${debianMirror()}`;
@@ -61,7 +78,8 @@ async function buildStandInBase(tag: string): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  await $({ quiet: true })`${cli} build --format docker --build-arg ROOTFS_IMAGE=${standInRootfsImage} -t ${tag} ${standInDir}`;
+  const build = await buildCommand();
+  await $({ quiet: true, env: build.env })`${build.command} ${build.flags} --build-arg ROOTFS_IMAGE=${standInRootfsImage} -t ${tag} ${standInDir}`;
 }
 
 /** The Debian mirror this machine already uses (the only archive reachable here). */

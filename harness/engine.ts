@@ -5,6 +5,10 @@
  * root only) install Podman from Debian's archive and start its API service. A second call on a
  * provisioned machine only pings the socket. Everywhere else it fails at once with one line that
  * says what to install.
+ *
+ * POSTGRES_BA_ENGINE=docker asks for Docker Engine instead: the project's own dockerd on
+ * .run/docker.sock (Debian's docker.io installed and started by hand where none runs, with its
+ * own data root and --iptables=false, so Podman's rules stay untouched).
  */
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
@@ -25,6 +29,11 @@ export interface ContainerEngine {
 const runDir = join(projectRoot, ".run");
 const podmanSocket = join(runDir, "podman.sock");
 const podmanConf = join(projectRoot, "harness", "podman", "containers.conf");
+const dockerSocket = join(runDir, "docker.sock");
+/** Docker's own roots, apart from any Docker the machine may have. */
+export const dockerDataRoot = "/var/lib/postgres-ba-docker";
+const dockerExecRoot = "/run/postgres-ba-docker";
+export const dockerPidFile = join(runDir, "docker.pid");
 const podmanPackages = ["podman", "runc", "netavark", "aardvark-dns", "fuse-overlayfs", "uidmap", "slirp4netns", "iptables", "catatonit", "debootstrap"];
 
 let cached: Promise<ContainerEngine> | undefined;
@@ -33,32 +42,72 @@ let cached: Promise<ContainerEngine> | undefined;
 export function containerEngine(): Promise<ContainerEngine> {
   cached ??= findOrProvision().then((engine) => {
     exportEngineEnv(engine);
-    if (engine.cli === "podman" && !existsSync("/run/systemd/system")) startHealthCheckTicker();
+    if (engine.kind === "podman" && !existsSync("/run/systemd/system")) startHealthCheckTicker(engine.dockerHost);
     return engine;
   });
   return cached;
 }
 
+/** Set by the process that runs the health check ticker; its children (vitest workers) inherit it. */
+const tickerOwnerVariable = "POSTGRES_BA_HEALTH_TICKER_PID";
+
 /**
  * Podman runs health checks from systemd timers; without systemd (these VMs) they never run,
  * and anything waiting for "healthy" (PostgreSqlContainer does) waits forever. This stands in
- * for the timer: containers still "starting" get `podman healthcheck run` every half second.
- * It runs only while this process lives and never keeps it alive.
+ * for the timer: containers still "starting" get their health check run every half second,
+ * through the API socket (a `podman` CLI process per check cost these 2-core machines about a
+ * third of their CPU). One ticker per process tree: vitest workers leave it to the process
+ * that ran the global setup. It never keeps a process alive.
  */
-function startHealthCheckTicker(): void {
+function startHealthCheckTicker(dockerHost: string): void {
+  const owner = Number(process.env[tickerOwnerVariable]);
+  if (owner && owner !== process.pid && processAlive(owner)) return;
+  process.env[tickerOwnerVariable] = String(process.pid);
+  const socketPath = dockerHost.slice("unix://".length);
+  const starting = `/v4.0.0/libpod/containers/json?filters=${encodeURIComponent(JSON.stringify({ health: ["starting"] }))}`;
   let busy = false;
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
     void (async () => {
-      const ids = (await $({ nothrow: true, quiet: true })`podman ps --filter health=starting --format {{.ID}}`).stdout.split("\n").filter(Boolean);
-      await Promise.all(ids.map((id) => $({ nothrow: true, quiet: true })`podman healthcheck run ${id}`));
-    })().finally(() => (busy = false));
+      const containers = JSON.parse((await apiGet(socketPath, starting)) || "[]") as Array<{ Id: string }>;
+      await Promise.all(containers.map((c) => apiGet(socketPath, `/v4.0.0/libpod/containers/${c.Id}/healthcheck`)));
+    })()
+      .catch(() => undefined)
+      .finally(() => (busy = false));
   }, 500);
   timer.unref();
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** GET on the engine's unix socket: the body, or "" on any error (the next tick tries again). */
+function apiGet(socketPath: string, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request({ socketPath, path, timeout: 30_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk) => (body += chunk));
+      res.on("end", () => resolve(res.statusCode === 200 ? body : ""));
+      res.on("error", () => resolve(""));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(""));
+    req.end();
+  });
+}
+
 async function findOrProvision(): Promise<ContainerEngine> {
+  const wanted = process.env.POSTGRES_BA_ENGINE;
+  if (wanted && wanted !== "docker" && wanted !== "podman") throw new Error(`POSTGRES_BA_ENGINE=${wanted}: use docker or podman`);
+  if (wanted === "docker") return provisionDocker();
   const candidates = [process.env.DOCKER_HOST, "unix:///var/run/docker.sock", `unix://${podmanSocket}`, "unix:///run/podman/podman.sock"].filter(
     (h): h is string => Boolean(h),
   );
@@ -71,11 +120,44 @@ async function findOrProvision(): Promise<ContainerEngine> {
   return { kind: "podman", dockerHost: `unix://${podmanSocket}`, cli: "podman" };
 }
 
+/** The project's own dockerd: reused when it answers, otherwise installed (Debian, root) and started. */
+async function provisionDocker(): Promise<ContainerEngine> {
+  const engine: ContainerEngine = { kind: "docker", dockerHost: `unix://${dockerSocket}`, cli: "docker" };
+  if ((await ping(engine.dockerHost)) === "docker") return engine;
+  if (!existsSync("/usr/bin/dockerd")) await aptInstall("Docker Engine", ["docker.io"]);
+  mkdirSync(runDir, { recursive: true });
+  const logFile = join(runDir, "dockerd.log");
+  const log = openSync(logFile, "a");
+  const child = spawn(
+    "/usr/bin/dockerd",
+    ["--host", engine.dockerHost, "--data-root", dockerDataRoot, "--exec-root", dockerExecRoot, "--pidfile", dockerPidFile, "--iptables=false"],
+    { detached: true, stdio: ["ignore", log, log] },
+  );
+  child.unref();
+  await waitForSocket(engine.dockerHost, logFile, 60_000);
+  console.log(`[engine] Docker Engine (dockerd pid ${child.pid}) on ${dockerSocket}`);
+  return engine;
+}
+
+/**
+ * `<cli> build` and its flags for this engine. Podman: `--format docker` keeps HEALTHCHECK and
+ * STOPSIGNAL (its OCI default drops them). Docker: Debian's own 20.10 client with BuildKit (a
+ * newer client without buildx refuses `COPY --chmod` in its legacy builder), and the host's
+ * network for RUN steps (no NAT without iptables rules).
+ */
+export async function buildCommand(): Promise<{ command: string; flags: string[]; env: NodeJS.ProcessEnv }> {
+  const engine = await containerEngine();
+  if (engine.cli === "podman") return { command: "podman", flags: ["build", "--format", "docker"], env: process.env };
+  const client = existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
+  const ownDaemon = engine.dockerHost === `unix://${dockerSocket}`;
+  return { command: client, flags: ["build", ...(ownDaemon ? ["--network", "host"] : [])], env: { ...process.env, DOCKER_BUILDKIT: "1" } };
+}
+
 /** testcontainers reads these on first use; the CLI reads CONTAINERS_CONF. */
 function exportEngineEnv(engine: ContainerEngine): void {
   process.env.DOCKER_HOST = engine.dockerHost;
-  if (engine.kind === "podman") {
-    process.env.CONTAINERS_CONF ??= podmanConf;
+  if (engine.kind === "podman") process.env.CONTAINERS_CONF ??= podmanConf;
+  if (engine.kind === "podman" || engine.dockerHost === `unix://${dockerSocket}`) {
     // No reaper image can be pulled: fixtures remove what they create themselves.
     process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
     // These VMs carry /.dockerenv, which makes testcontainers look for a gateway instead of localhost.
@@ -105,17 +187,22 @@ async function hasCommand(name: string): Promise<boolean> {
 }
 
 async function installPodman(): Promise<void> {
-  const isDebian = existsSync("/etc/debian_version");
-  const isRoot = process.getuid?.() === 0;
-  if (!isDebian || !isRoot) {
+  if (!existsSync("/etc/debian_version") || process.getuid?.() !== 0) {
     throw new Error(
       "No container engine: set DOCKER_HOST to a Docker-compatible API, or install Docker or Podman " +
         "(on Debian as root this project installs rootful Podman itself).",
     );
   }
-  console.log(`[engine] installing rootful Podman from Debian's archive: ${podmanPackages.join(" ")}`);
+  await aptInstall("rootful Podman", podmanPackages);
+}
+
+async function aptInstall(what: string, packages: string[]): Promise<void> {
+  if (!existsSync("/etc/debian_version") || process.getuid?.() !== 0) {
+    throw new Error(`${what} is not installed, and only Debian as root installs it by itself: install ${packages.join(" ")}`);
+  }
+  console.log(`[engine] installing ${what} from Debian's archive: ${packages.join(" ")}`);
   await $({ quiet: true })`apt-get update -qq`;
-  await $({ quiet: true, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })`apt-get install -y -qq --no-install-recommends ${podmanPackages}`;
+  await $({ quiet: true, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })`apt-get install -y -qq --no-install-recommends ${packages}`;
 }
 
 /** Starts `podman system service` detached, logging to .run/, and waits for the socket to answer. */
@@ -129,12 +216,15 @@ async function startPodmanService(): Promise<void> {
   });
   child.unref();
   writeFileSync(join(runDir, "podman-service.pid"), String(child.pid));
-  const deadline = Date.now() + 30_000;
+  await waitForSocket(`unix://${podmanSocket}`, join(runDir, "podman-service.log"), 30_000);
+}
+
+/** Waits until the API on `dockerHost` answers; throws with the end of the daemon's log. */
+async function waitForSocket(dockerHost: string, logFile: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await ping(`unix://${podmanSocket}`)) return;
+    if (await ping(dockerHost)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(
-    `Podman API did not answer on ${podmanSocket} within 30 s; see ${join(runDir, "podman-service.log")}: ${readFileSync(join(runDir, "podman-service.log"), "utf8").slice(-500)}`,
-  );
+  throw new Error(`no API answered on ${dockerHost} within ${timeoutMs / 1000} s; see ${logFile}: ${readFileSync(logFile, "utf8").slice(-500)}`);
 }

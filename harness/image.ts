@@ -8,7 +8,7 @@ import { dirname, join, relative } from "node:path";
 import { build } from "esbuild";
 import { $ } from "zx";
 import { baseImage, imageExists } from "./base-image.js";
-import { containerEngine } from "./engine.js";
+import { buildCommand } from "./engine.js";
 import { projectRoot } from "./paths.js";
 
 export const imageName = "postgres-pgbackrest";
@@ -65,15 +65,16 @@ let cached: Promise<string> | undefined;
 export function productImage(): Promise<string> {
   cached ??= (async () => {
     if (process.env.POSTGRES_BA_IMAGE) return process.env.POSTGRES_BA_IMAGE;
-    const { cli } = await containerEngine();
     const base = await baseImage();
     const tag = `${imageName}:${contentHash(base, [...filesUnder(imageDir), ...filesUnder(runtimeDir), join(projectRoot, "package-lock.json")])}`;
     if (await imageExists(tag)) return tag;
     const started = Date.now();
     await bundleRuntime();
-    // --format docker keeps HEALTHCHECK and STOPSIGNAL, which Podman's default OCI format drops.
-    const format = cli === "podman" ? ["--format", "docker"] : [];
-    await $({ quiet: true })`${cli} build ${format} --build-arg ${`BASE_IMAGE=${base}`} -t ${tag} -t ${`${imageName}:latest`} ${imageDir}`;
+    const build = await buildCommand();
+    await $({
+      quiet: true,
+      env: build.env,
+    })`${build.command} ${build.flags} --build-arg ${`BASE_IMAGE=${base}`} -t ${tag} -t ${`${imageName}:latest`} ${imageDir}`;
     console.log(`[image] built ${tag} on ${base} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return tag;
   })();

@@ -14,8 +14,8 @@ import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer 
 import { MinioContainer } from "@testcontainers/minio";
 import { $ } from "zx";
 import type { PemPair } from "../runtime/lib/tls.js";
-import { imageExists, standInRootfsImage } from "./base-image.js";
-import { containerEngine } from "./engine.js";
+import { copyFromPodman, imageExists, standInRootfsImage } from "./base-image.js";
+import { buildCommand, containerEngine } from "./engine.js";
 import { bundle, contentHash } from "./image.js";
 import { projectRoot } from "./paths.js";
 import { testCa, testServerCert } from "./test-ca.js";
@@ -206,14 +206,14 @@ async function startS3rver(network: StartedNetwork, accessKey: string, secretKey
 /** The s3rver image: the bundled server on a plain Node image (built once per content). */
 export async function s3ServerImage(): Promise<string> {
   if (process.env.POSTGRES_BA_S3_IMAGE) return process.env.POSTGRES_BA_S3_IMAGE;
-  const { cli } = await containerEngine();
-  const nodeBase = (await imageExists(standInRootfsImage)) ? standInRootfsImage : "node:22-alpine";
+  const nodeBase = (await imageExists(standInRootfsImage)) || (await copyFromPodman(standInRootfsImage)) ? standInRootfsImage : "node:22-alpine";
   const source = join(projectRoot, "harness", "s3");
   const tag = `postgres-pgbackrest-s3rver:${contentHash(nodeBase, [join(source, "server.ts"), join(source, "Dockerfile"), join(projectRoot, "package-lock.json")])}`;
-  if (await imageExists(tag)) return tag;
+  if ((await imageExists(tag)) || (await copyFromPodman(tag))) return tag;
   const context = join(projectRoot, "image", "build", "s3");
   await bundle(join(source, "server.ts"), join(context, "s3-server.mjs"));
   copyFileSync(join(source, "Dockerfile"), join(context, "Dockerfile"));
-  await $({ quiet: true })`${cli} build --build-arg ${`NODE_BASE=${nodeBase}`} -t ${tag} ${context}`;
+  const build = await buildCommand();
+  await $({ quiet: true, env: build.env })`${build.command} ${build.flags} --build-arg ${`NODE_BASE=${nodeBase}`} -t ${tag} ${context}`;
   return tag;
 }

@@ -6,6 +6,7 @@
 import { commands } from "./cli/commands.js";
 import { ensureInitdb } from "./ensure-initdb.js";
 import { entrypoint } from "./entrypoint.js";
+import { prereadSecretFiles } from "./env/parse.js";
 import { exitCodes } from "./lib/exit-codes.js";
 import { logError } from "./lib/log.js";
 import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
@@ -30,8 +31,12 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(name && !["help", "--help", "-h"].includes(name) ? `postgres-ba: unknown command ${JSON.stringify(name)}\n${usage()}` : usage());
     return name && !["help", "--help", "-h"].includes(name) ? exitCodes.usage : 0;
   }
-  // pgBackRest 2.59+ refuses root, and files in PGDATA belong to postgres.
-  if (isRoot()) becomeAccount(postgresAccount());
+  // pgBackRest 2.59+ refuses root, and files in PGDATA belong to postgres; secret files are
+  // read first, as root, like the entrypoint reads them.
+  if (isRoot()) {
+    prereadSecretFiles(process.env);
+    becomeAccount(postgresAccount());
+  }
   return command.run(args);
 }
 

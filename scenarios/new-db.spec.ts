@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { $ } from "zx";
+import { containerEngine, pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@new-db a new database initializes, serves TLS and backs itself up to S3", () => {
   let bed: StartedBackupTestbed;
@@ -24,6 +25,21 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
   it("accepts a client with sslmode=verify-full against the generated CA #tls-generated", async () => {
     const [row] = await db.sql<{ ssl: boolean; user: string }>("SELECT s.ssl, current_user AS user FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()");
     expect(row).toEqual({ ssl: true, user: db.getUsername() });
+  });
+
+  // Only under POSTGRES_BA_ENGINE=docker (CI runs this file there too): the engine is Docker's own.
+  it.runIf(process.env.POSTGRES_BA_ENGINE === "docker")("runs on Docker Engine, whose own health check reports healthy #docker-engine", async () => {
+    const { cli, kind } = await containerEngine();
+    expect(kind).toBe("docker");
+    // Docker lists containerd among its components; Podman's compatible API lists "Podman Engine" and conmon.
+    const components = await $({ quiet: true })`${cli} version --format ${"{{range .Server.Components}}{{.Name}} {{end}}"}`;
+    expect(components.stdout).toMatch(/\bEngine\b.*\bcontainerd\b/);
+    expect(components.stdout).not.toMatch(/Podman/);
+    const health = await pollUntil("Docker's health status healthy", async () => {
+      const r = await $({ quiet: true })`${cli} inspect --format ${"{{.State.Health.Status}}"} ${db.getId()}`;
+      return r.stdout.trim() === "healthy" ? r.stdout.trim() : undefined;
+    });
+    expect(health).toBe("healthy");
   });
 
   it("creates the stanza in the bucket", async () => {

@@ -17,6 +17,7 @@ declare module "s3rver" {
     silent?: boolean;
     key?: Buffer;
     cert?: Buffer;
+    configureBuckets?: Array<{ name: string; configs: Buffer[] }>;
   }
   export default class S3rver {
     constructor(options: S3rverOptions);

@@ -9,9 +9,16 @@ import S3rver from "s3rver";
 import Account from "s3rver/lib/models/account.js";
 import FilesystemStore, { type ListOptions } from "s3rver/lib/stores/filesystem.js";
 
-const { S3_ACCESS_KEY, S3_SECRET_KEY, S3_PORT = "9000", S3_DATA_DIR = "/tmp/s3", TLS_CERT, TLS_KEY } = process.env;
+const { S3_PORT = "9000", S3_DATA_DIR = "/tmp/s3", S3_BUCKETS = "", TLS_CERT, TLS_KEY } = process.env;
+/** A key from its variable, or from the file its _FILE variable names (compose secrets). */
+const secret = (name: string): string | undefined => {
+  const file = process.env[`${name}_FILE`];
+  return file ? readFileSync(file, "utf8").trim() : process.env[name];
+};
+const S3_ACCESS_KEY = secret("S3_ACCESS_KEY");
+const S3_SECRET_KEY = secret("S3_SECRET_KEY");
 if (!S3_ACCESS_KEY || !S3_SECRET_KEY || !TLS_CERT || !TLS_KEY) {
-  console.error("s3-server: S3_ACCESS_KEY, S3_SECRET_KEY, TLS_CERT and TLS_KEY are required");
+  console.error("s3-server: S3_ACCESS_KEY (or _FILE), S3_SECRET_KEY (or _FILE), TLS_CERT and TLS_KEY are required");
   process.exit(64);
 }
 /**
@@ -47,6 +54,10 @@ const server = new S3rver({
   silent: true,
   key: readFileSync(TLS_KEY),
   cert: readFileSync(TLS_CERT),
+  // Buckets that exist from the start (S3_BUCKETS=a,b), as a one-shot bucket job would make them.
+  configureBuckets: S3_BUCKETS.split(",")
+    .filter(Boolean)
+    .map((name) => ({ name, configs: [] })),
 });
 await server.run();
 console.log(`s3-server: listening on https://0.0.0.0:${S3_PORT}`);

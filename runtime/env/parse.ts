@@ -49,7 +49,28 @@ function readRaw(spec: EnvVar, source: RawEnv, readFile: ReadFile): string | und
   }
 }
 
-export function parseEnv(source: RawEnv, readFile: ReadFile = (p) => readFileSync(p, "utf8")): Env {
+/** Secret files read ahead by prereadSecretFiles, by path. */
+const prereadFiles = new Map<string, string>();
+
+/**
+ * Reads every *_FILE the table allows now, while still root: a command run through `docker exec`
+ * (as root) becomes postgres before it parses the environment, and compose mounts secret files
+ * with the host's owner and mode, often readable by root only. Unreadable files are left for
+ * parseEnv to report.
+ */
+export function prereadSecretFiles(source: RawEnv): void {
+  for (const spec of envTable as readonly EnvVar[]) {
+    const file = spec.fileForm ? source[`${spec.name}_FILE`] : undefined;
+    if (!file) continue;
+    try {
+      prereadFiles.set(file, readFileSync(file, "utf8"));
+    } catch {
+      // parseEnv names the variable and the reason.
+    }
+  }
+}
+
+export function parseEnv(source: RawEnv, readFile: ReadFile = (p) => prereadFiles.get(p) ?? readFileSync(p, "utf8")): Env {
   const raws = new Map<string, string | undefined>();
   const values: Record<string, unknown> = {};
   for (const entry of envTable) {

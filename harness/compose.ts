@@ -4,8 +4,7 @@
  * support drives `docker compose` v2, which this machine's Docker CLI lacks). The project is
  * copied to a temporary directory (its own .env and ./secrets), with override files on top.
  */
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { existsSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { $ } from "zx";
@@ -57,6 +56,8 @@ export class ComposeStack {
   async up(services: string[] = []): Promise<StartedComposeStack> {
     const dir = mkdtempSync(join(tmpdir(), "pgba-compose-"));
     for (const file of ["compose.yaml", "secrets.sh", ".env.example"]) copyFileSync(join(projectRoot, file), join(dir, file));
+    // compose checks that a service's build context exists even when it does not build.
+    cpSync(join(projectRoot, "image"), join(dir, "image"), { recursive: true, filter: (source) => !source.includes(`${join("image", "build")}`) });
     for (const file of this.overrides) copyFileSync(file, join(dir, basename(file)));
     writeFileSync(join(dir, ".env"), this.dotEnv);
     await $({ quiet: true, cwd: dir })`sh ./secrets.sh`;

@@ -290,6 +290,11 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
     return segment;
   }
 
+  /** Finished WAL segments waiting in pg_wal for archive_command (archive_status/*.ready). */
+  async walWaiting(): Promise<number> {
+    return Number((await this.execOk(["sh", "-c", 'ls "$PGDATA/pg_wal/archive_status" | grep -c "\\.ready$" || true'])).output.trim());
+  }
+
   /** The current WAL position (write it to compare with a replica's replay position). */
   async walLsn(): Promise<string> {
     return (await this.sql<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn"))[0].lsn;

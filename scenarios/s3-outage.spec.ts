@@ -48,14 +48,13 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
         }
       }
     })();
-    const waiting = async () => Number((await db.execOk(["sh", "-c", 'ls "$PGDATA/pg_wal/archive_status" | grep -c "\\.ready$" || true'])).output.trim());
 
     await new Promise((r) => setTimeout(r, 5000));
     await bed.s3.isolate();
     outageStart = Date.now();
     const outageEnds = outageStart + outageSeconds * 1000;
     while (Date.now() < outageEnds) {
-      peakWaiting = Math.max(peakWaiting, await waiting());
+      peakWaiting = Math.max(peakWaiting, await db.walWaiting());
       await new Promise((r) => setTimeout(r, 2000));
     }
     outageEnd = Date.now();
@@ -65,7 +64,7 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
     await writer;
     await client.end();
     await db.archiveCurrentWal(180_000);
-    await pollUntil("every waiting segment archived", async () => (await waiting()) === 0, { timeoutMs: 180_000, intervalMs: 1000 });
+    await pollUntil("every waiting segment archived", async () => (await db.walWaiting()) === 0, { timeoutMs: 180_000, intervalMs: 1000 });
   });
 
   afterAll(async () => {
@@ -107,5 +106,62 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
   it("restores a clone holding every committed row, including those written during the outage", async () => {
     await using clone = await new RestoredCloneContainer(image, db).withNetwork(bed.network).start();
     expect(await clone.sql("SELECT count(*)::int AS n, max(id) AS last FROM ledger")).toEqual([{ n: committed, last: committed }]);
+  });
+});
+
+/**
+ * ARCHIVE_PUSH_QUEUE_MAX chosen knowingly: with S3 gone, once the WAL waiting for it passes the
+ * cap, pgBackRest drops it and reports it archived, so pg_wal stops growing; the dropped
+ * segments are never in the bucket (a gap for point-in-time recovery).
+ */
+describe("@s3-outage with ARCHIVE_PUSH_QUEUE_MAX, WAL past the cap is dropped, not kept #archive-push-queue-max", () => {
+  let bed: StartedBackupTestbed;
+  let db: StartedPrimaryContainer;
+
+  beforeAll(async () => {
+    bed = await new BackupTestbed().start();
+    db = await bed
+      .primary(await bed.s3.createBucket("queue-max"))
+      .withEnvironment({ ARCHIVE_PUSH_QUEUE_MAX: "32MB" })
+      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .start();
+    await db.waitForBackupsActive();
+  });
+
+  afterAll(async () => {
+    await db?.stop({ removeVolumes: true });
+    await bed?.stop();
+  });
+
+  it("acknowledges the segments past the cap while S3 is unreachable, and never stores them", async () => {
+    await db.sql("CREATE TABLE filler (id int, body text)");
+    await bed.s3.isolate();
+    const segments: string[] = [];
+    try {
+      // Six finished segments (96 MB) against a 32 MB cap (two segments).
+      for (let i = 0; i < 6; i++) {
+        await db.sql("INSERT INTO filler SELECT g, repeat('x', 1000) FROM generate_series(1, 2000) g");
+        segments.push((await db.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment"))[0].segment);
+        await db.sql("SELECT pg_switch_wal()");
+      }
+      await db.waitForLog(/WARN: dropped WAL file '[0-9A-F]{24}' because archive queue exceeded 32MB/);
+      const left = await pollUntil(
+        "at most the cap left waiting in pg_wal",
+        async () => {
+          const n = await db.walWaiting();
+          return n <= 2 ? n : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 1000 },
+      );
+      expect(left).toBeLessThanOrEqual(2);
+    } finally {
+      await bed.s3.reconnect();
+    }
+    // What was still waiting is archived once S3 is back; what was dropped never arrives.
+    await db.archiveCurrentWal(120_000);
+    const stored = await bed.s3.listObjects(db.bucket!.name, "pgbackrest/archive/");
+    const inBucket = segments.map((segment) => stored.some((k) => k.includes(`/${segment}-`)));
+    expect(inBucket[0], `the oldest segment ${segments[0]} (dropped)`).toBe(false);
+    expect(inBucket[inBucket.length - 1], `the newest segment ${segments[segments.length - 1]} (kept, then archived)`).toBe(true);
   });
 });

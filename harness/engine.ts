@@ -124,12 +124,12 @@ async function findOrProvision(): Promise<ContainerEngine> {
 async function provisionDocker(): Promise<ContainerEngine> {
   const engine: ContainerEngine = { kind: "docker", dockerHost: `unix://${dockerSocket}`, cli: "docker" };
   if ((await ping(engine.dockerHost)) === "docker") return engine;
-  if (!existsSync("/usr/bin/dockerd")) await aptInstall("Docker Engine", ["docker.io"]);
+  if (!existsSync("/usr/sbin/dockerd")) await aptInstall("Docker Engine", ["docker.io"]);
   mkdirSync(runDir, { recursive: true });
   const logFile = join(runDir, "dockerd.log");
   const log = openSync(logFile, "a");
   const child = spawn(
-    "/usr/bin/dockerd",
+    "/usr/sbin/dockerd",
     ["--host", engine.dockerHost, "--data-root", dockerDataRoot, "--exec-root", dockerExecRoot, "--pidfile", dockerPidFile, "--iptables=false"],
     { detached: true, stdio: ["ignore", log, log] },
   );

@@ -32,12 +32,14 @@ export function scenarioIds(source: string): string[] {
 }
 
 /** Every scenario id with the spec files that name it. */
-export function scenarioIdsIn(dir: string): Map<string, string[]> {
+export function scenarioIdsIn(...dirs: string[]): Map<string, string[]> {
   const found = new Map<string, string[]>();
-  for (const file of readdirSync(dir)
-    .filter((f) => f.endsWith(".spec.ts"))
-    .sort()) {
-    for (const id of scenarioIds(readFileSync(join(dir, file), "utf8"))) found.set(id, [...(found.get(id) ?? []), file]);
+  for (const dir of dirs) {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith(".spec.ts"))
+      .sort()) {
+      for (const id of scenarioIds(readFileSync(join(dir, file), "utf8"))) found.set(id, [...(found.get(id) ?? []), file]);
+    }
   }
   return found;
 }

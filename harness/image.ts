@@ -9,7 +9,7 @@ import { build } from "esbuild";
 import { $ } from "zx";
 import { baseImage, imageExists } from "./base-image.js";
 import { buildCommand } from "./engine.js";
-import { projectRoot } from "./paths.js";
+import { dependencyPin, projectRoot } from "./paths.js";
 
 export const imageName = "postgres-pgbackrest";
 const imageDir = join(projectRoot, "image");
@@ -66,7 +66,7 @@ export function productImage(): Promise<string> {
   cached ??= (async () => {
     if (process.env.POSTGRES_BA_IMAGE) return process.env.POSTGRES_BA_IMAGE;
     const base = await baseImage();
-    const tag = `${imageName}:${contentHash(base, [...filesUnder(imageDir), ...filesUnder(runtimeDir), join(projectRoot, "package-lock.json")])}`;
+    const tag = `${imageName}:${contentHash(base, [...filesUnder(imageDir), ...filesUnder(runtimeDir), dependencyPin])}`;
     if (await imageExists(tag)) return tag;
     const started = Date.now();
     await bundleRuntime();

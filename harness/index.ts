@@ -22,3 +22,4 @@ export { pollUntil } from "./poll.js";
 export { DetachedContainer, OneShotContainer, type OneShotResult } from "./one-shot.js";
 export { connectVerified, queryVerified, rootCertOf, type Credentials } from "./pg-client.js";
 export { BackupTestbed, StartedBackupTestbed } from "./testbed.js";
+export { ComposeStack, StartedComposeStack, type ComposeResult } from "./compose.js";

@@ -17,7 +17,7 @@ import type { PemPair } from "../runtime/lib/tls.js";
 import { copyFromPodman, imageExists, standInRootfsImage } from "./base-image.js";
 import { buildCommand, containerEngine } from "./engine.js";
 import { bundle, contentHash } from "./image.js";
-import { projectRoot } from "./paths.js";
+import { dependencyPin, projectRoot } from "./paths.js";
 import { testCa, testServerCert } from "./test-ca.js";
 
 const s3Port = 9000;
@@ -208,7 +208,7 @@ export async function s3ServerImage(): Promise<string> {
   if (process.env.POSTGRES_BA_S3_IMAGE) return process.env.POSTGRES_BA_S3_IMAGE;
   const nodeBase = (await imageExists(standInRootfsImage)) || (await copyFromPodman(standInRootfsImage)) ? standInRootfsImage : "node:22-alpine";
   const source = join(projectRoot, "harness", "s3");
-  const tag = `postgres-pgbackrest-s3rver:${contentHash(nodeBase, [join(source, "server.ts"), join(source, "Dockerfile"), join(projectRoot, "package-lock.json")])}`;
+  const tag = `postgres-pgbackrest-s3rver:${contentHash(nodeBase, [join(source, "server.ts"), join(source, "Dockerfile"), dependencyPin])}`;
   if ((await imageExists(tag)) || (await copyFromPodman(tag))) return tag;
   const context = join(projectRoot, "image", "build", "s3");
   await bundle(join(source, "server.ts"), join(context, "s3-server.mjs"));

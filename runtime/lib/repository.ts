@@ -17,7 +17,20 @@ export interface StanzaState {
 }
 
 /** ioTimeoutSeconds bounds each S3 request, for callers that must not wait long on an outage. */
-export async function readStanza(env: BackupEnv, { ioTimeoutSeconds }: { ioTimeoutSeconds?: number } = {}): Promise<StanzaState> {
+export async function readStanza(env: BackupEnv, options: { ioTimeoutSeconds?: number } = {}): Promise<StanzaState> {
+  // The resolver's own "try again" (EAI_AGAIN: a busy or restarting DNS server) is worth two more
+  // tries a second apart; an unknown host or a refused connection is an answer, not retried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readStanzaOnce(env, options);
+    } catch (e) {
+      if (!(e instanceof RepositoryError) || attempt === 3 || !/Temporary failure in name resolution/.test(e.message)) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
+async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds }: { ioTimeoutSeconds?: number }): Promise<StanzaState> {
   const ioTimeout = ioTimeoutSeconds ? [`--io-timeout=${ioTimeoutSeconds}`] : [];
   // info makes several requests: the whole run may take a few of those timeouts.
   const result = await pgbackrest(env, ["info", "--output=json", ...ioTimeout], { timeoutMs: ioTimeoutSeconds ? ioTimeoutSeconds * 4500 : 120_000 });

@@ -2,21 +2,32 @@
  * Cluster fixture: one network, one bucket, one CA volume, a primary and N replicas, composed
  * from the testbed, primary and replica fixtures. The primary's data lives in a named volume, so
  * a scenario can stop it and bring the same data back (as a rejoining replica, say).
- * `await new ClusterContainer(bed).withReplicas(2).start()`.
+ * `await new ClusterContainer(bed).withReplicas(2).start()`. Members take no scheduled backups
+ * unless withSchedule() asks: the image's default (an incremental every half hour) would add
+ * backups to whatever a test is counting whenever it happens to run at :00 or :30.
  */
 import { randomBytes } from "node:crypto";
 import type { BucketConfig } from "./s3.js";
-import { removeVolume, type StartedPrimaryContainer } from "./primary.js";
+import { removeVolume, type Schedule, type StartedPrimaryContainer } from "./primary.js";
 import { ReplicaContainer, type StartedReplicaContainer } from "./replica.js";
 import type { StartedBackupTestbed } from "./testbed.js";
 
 export const clusterCredentials = { user: "app", password: "app-secret", database: "app" };
 
+const noSchedule: Schedule = { full: "off", diff: "off", incr: "off" };
+
 export class ClusterContainer {
   private replicaCount = 1;
   private bootstrap: "basebackup" | "backup" = "basebackup";
+  private schedule = noSchedule;
 
   constructor(private readonly bed: StartedBackupTestbed) {}
+
+  /** The backup schedule of every member (off by default). */
+  withSchedule(schedule: Schedule): this {
+    this.schedule = schedule;
+    return this;
+  }
 
   withReplicas(count: number): this {
     this.replicaCount = count;
@@ -32,7 +43,7 @@ export class ClusterContainer {
   async start(): Promise<StartedCluster> {
     const id = randomBytes(4).toString("hex");
     const bucket = await this.bed.s3.createBucket(`cluster-${id}`);
-    const cluster = new StartedCluster(this.bed, bucket, `pgba-ca-${id}`, `pgba-primary-${id}`, `replication-${id}`);
+    const cluster = new StartedCluster(this.bed, bucket, `pgba-ca-${id}`, `pgba-primary-${id}`, `replication-${id}`, this.schedule);
     try {
       cluster.primary = await cluster.primaryContainer().start();
       // Replicas start from a cluster whose stanza is active: its first full backup exists.
@@ -59,6 +70,7 @@ export class StartedCluster {
     readonly caVolume: string,
     readonly primaryVolume: string,
     readonly replicationPassword: string,
+    private readonly schedule: Schedule = noSchedule,
   ) {}
 
   /** The primary as configured (named "primary" on the network), e.g. to start its data again. */
@@ -70,7 +82,8 @@ export class StartedCluster {
       .withDatabase(clusterCredentials.database)
       .withServerName("primary")
       .withDataVolume(this.primaryVolume)
-      .withReplication(this.caVolume, this.replicationPassword);
+      .withReplication(this.caVolume, this.replicationPassword)
+      .withSchedule(this.schedule);
   }
 
   /** A replica of `primaryHost` named `name`, not started yet (add a data volume, a bootstrap, ...). */
@@ -83,7 +96,8 @@ export class StartedCluster {
       .withDatabase(clusterCredentials.database)
       .withServerName(name)
       .withPrimary(primaryHost)
-      .withReplication(this.caVolume, this.replicationPassword);
+      .withReplication(this.caVolume, this.replicationPassword)
+      .withSchedule(this.schedule);
   }
 
   /** Stops every member and removes the cluster's volumes (the testbed stays). */

@@ -11,7 +11,15 @@ describe("@restore a lost database comes back from S3 with every committed row",
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     bucket = await bed.s3.createBucket("restore");
-    const original = await bed.primary(bucket).withUsername(credentials.user).withPassword(credentials.password).withDatabase(credentials.database).start();
+    // No schedule: the backups counted below are the ones this test takes.
+    const noSchedule = { full: "off", diff: "off", incr: "off" };
+    const original = await bed
+      .primary(bucket)
+      .withUsername(credentials.user)
+      .withPassword(credentials.password)
+      .withDatabase(credentials.database)
+      .withSchedule(noSchedule)
+      .start();
     await original.waitForBackupsActive();
     await original.sql("CREATE TABLE orders (id int PRIMARY KEY, item text)");
     await original.sql("INSERT INTO orders SELECT g, 'before backup ' || g FROM generate_series(1, 1000) g");
@@ -33,6 +41,7 @@ describe("@restore a lost database comes back from S3 with every committed row",
       .withUsername(credentials.user)
       .withPassword(credentials.password)
       .withDatabase(credentials.database)
+      .withSchedule(noSchedule)
       .withRestore()
       .start();
   });

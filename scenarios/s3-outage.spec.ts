@@ -22,50 +22,54 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
   let outageStart = 0;
   let outageEnd = 0;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
-    image = bed.image;
-    db = await bed
-      .primary(await bed.s3.createBucket("outage"))
-      // A short archive_timeout so the outage spans many segments; no scheduled backups.
-      .withEnvironment({ ARCHIVE_TIMEOUT: "5" })
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
-      .start();
-    await db.waitForBackupsActive();
-    await db.sql("CREATE TABLE ledger (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(), filler text)");
+  beforeAll(
+    async () => {
+      bed = await new BackupTestbed().start();
+      image = bed.image;
+      db = await bed
+        .primary(await bed.s3.createBucket("outage"))
+        // A short archive_timeout so the outage spans many segments; no scheduled backups.
+        .withEnvironment({ ARCHIVE_TIMEOUT: "5" })
+        .withSchedule({ full: "off", diff: "off", incr: "off" })
+        .start();
+      await db.waitForBackupsActive();
+      await db.sql("CREATE TABLE ledger (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(), filler text)");
 
-    // One writer, one committed row at a time: `committed` is exactly what the server acknowledged.
-    const client = await db.connect();
-    let writing = true;
-    const writer = (async () => {
-      while (writing) {
-        try {
-          await client.query("INSERT INTO ledger (id, filler) VALUES ($1, repeat('x', 2000))", [committed + 1]);
-          committed++;
-          acknowledgedAt.push(Date.now());
-        } catch {
-          writeErrors++;
+      // One writer, one committed row at a time: `committed` is exactly what the server acknowledged.
+      const client = await db.connect();
+      let writing = true;
+      const writer = (async () => {
+        while (writing) {
+          try {
+            await client.query("INSERT INTO ledger (id, filler) VALUES ($1, repeat('x', 2000))", [committed + 1]);
+            committed++;
+            acknowledgedAt.push(Date.now());
+          } catch {
+            writeErrors++;
+          }
         }
-      }
-    })();
+      })();
 
-    await new Promise((r) => setTimeout(r, 5000));
-    await bed.s3.isolate();
-    outageStart = Date.now();
-    const outageEnds = outageStart + outageSeconds * 1000;
-    while (Date.now() < outageEnds) {
-      peakWaiting = Math.max(peakWaiting, await db.walWaiting());
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-    outageEnd = Date.now();
-    await bed.s3.reconnect();
-    await new Promise((r) => setTimeout(r, 5000));
-    writing = false;
-    await writer;
-    await client.end();
-    await db.archiveCurrentWal(180_000);
-    await pollUntil("every waiting segment archived", async () => (await db.walWaiting()) === 0, { timeoutMs: 180_000, intervalMs: 1000 });
-  });
+      await new Promise((r) => setTimeout(r, 5000));
+      await bed.s3.isolate();
+      outageStart = Date.now();
+      const outageEnds = outageStart + outageSeconds * 1000;
+      while (Date.now() < outageEnds) {
+        peakWaiting = Math.max(peakWaiting, await db.walWaiting());
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+      outageEnd = Date.now();
+      await bed.s3.reconnect();
+      await new Promise((r) => setTimeout(r, 5000));
+      writing = false;
+      await writer;
+      await client.end();
+      await db.archiveCurrentWal(180_000);
+      await pollUntil("every waiting segment archived", async () => (await db.walWaiting()) === 0, { timeoutMs: 180_000, intervalMs: 1000 });
+      // The outage itself, then the catch-up: more than the default hook timeout.
+    },
+    (outageSeconds + 300) * 1000,
+  );
 
   afterAll(async () => {
     await db?.stop({ removeVolumes: true });

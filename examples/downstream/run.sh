@@ -12,6 +12,8 @@ cp "$root"/examples/downstream/{package.json,vitest.config.ts,global-setup.ts,ba
 cd "$work"
 echo "== installing $(ls postgres-pgbackrest-*.tgz) ($(du -k postgres-pgbackrest-*.tgz | cut -f1) kB) into $work"
 npm install --no-audit --no-fund --loglevel=error ./postgres-pgbackrest-*.tgz vitest@^4.1.12
-# The engine this repository's harness already serves, as a team would point at its own Docker.
-if [ -z "${DOCKER_HOST:-}" ] && [ -S "$root/.run/podman.sock" ]; then export DOCKER_HOST="unix://$root/.run/podman.sock"; fi
+# The engine this repository's harness serves (started if need be), as a team points at its own
+# Docker; without it the installed package would start a Podman service of its own in $work.
+DOCKER_HOST="${DOCKER_HOST:-$(cd "$root" && npx --no-install tsx harness/docker-host.ts | tail -1)}"
+export DOCKER_HOST
 npx vitest run

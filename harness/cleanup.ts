@@ -17,20 +17,11 @@ const podmanConf = join(projectRoot, "harness", "podman", "containers.conf");
 async function cleanup(): Promise<void> {
   const hasPodman = (await $({ nothrow: true, quiet: true })`command -v podman`).exitCode === 0;
   if (hasPodman) {
-    const sh = $({ nothrow: true, quiet: true, env: { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? podmanConf } });
-    const ids = (await sh`podman ps -aq --filter label=org.testcontainers=true`).stdout.split("\n").filter(Boolean);
-    if (ids.length) await sh`podman rm -f -v ${ids}`;
-    const nets = (await sh`podman network ls -q --filter label=org.testcontainers=true`).stdout.split("\n").filter(Boolean);
-    if (nets.length) await sh`podman network rm -f ${nets}`;
-    console.log(`[cleanup] removed ${ids.length} container(s), ${nets.length} network(s)`);
+    await removeLeftovers("podman", $({ nothrow: true, quiet: true, env: { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? podmanConf } }));
   }
   if (existsSync(dockerPidFile)) {
-    const docker = $({ nothrow: true, quiet: true, env: { ...process.env, DOCKER_HOST: `unix://${dockerSocket}` } });
-    const ids = (await docker`docker ps -aq --filter label=org.testcontainers=true`).stdout.split("\n").filter(Boolean);
-    if (ids.length) await docker`docker rm -f -v ${ids}`;
-    await docker`docker network prune -f`;
-    const pid = Number(readFileSync(dockerPidFile, "utf8"));
-    await stopProcess(pid, "dockerd");
+    await removeLeftovers("docker", $({ nothrow: true, quiet: true, env: { ...process.env, DOCKER_HOST: `unix://${dockerSocket}` } }));
+    await stopProcess(Number(readFileSync(dockerPidFile, "utf8")), "dockerd");
   }
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, "utf8"));
@@ -42,6 +33,28 @@ async function cleanup(): Promise<void> {
     }
     rmSync(pidFile, { force: true });
   }
+}
+
+/**
+ * What runs left behind: containers made by testcontainers or by a @compose project (named
+ * pgba<random>_<service>_1), then networks and volumes of either (the fixtures name theirs pgba-*).
+ */
+async function removeLeftovers(cli: "podman" | "docker", sh: typeof $): Promise<void> {
+  const list = async (args: string[]) => (await sh`${cli} ${args}`).stdout.split("\n").filter(Boolean);
+  const ids = [
+    ...new Set([...(await list(["ps", "-aq", "--filter", "label=org.testcontainers=true"])), ...(await list(["ps", "-aq", "--filter", "name=^pgba"]))]),
+  ];
+  if (ids.length) await sh`${cli} rm -f -v ${ids}`;
+  const nets = [
+    ...new Set([
+      ...(await list(["network", "ls", "-q", "--filter", "label=org.testcontainers=true"])),
+      ...(await list(["network", "ls", "-q", "--filter", "name=^pgba"])),
+    ]),
+  ];
+  if (nets.length) await sh`${cli} network rm ${nets}`;
+  const volumes = await list(["volume", "ls", "-q", "--filter", "name=^pgba"]);
+  if (volumes.length) await sh`${cli} volume rm -f ${volumes}`;
+  console.log(`[cleanup] ${cli}: removed ${ids.length} container(s), ${nets.length} network(s), ${volumes.length} volume(s)`);
 }
 
 /** SIGTERM, then waits up to 20 s for the process to end (dockerd stops its containerd first). */

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
-import { buildCommand, containerEngine } from "./engine.js";
+import { buildCommand, containerEngine, podmanConf } from "./engine.js";
 import { projectRoot } from "./paths.js";
 
 export const officialBaseImage = "postgres:18-alpine";
@@ -48,7 +48,7 @@ export async function baseImage(): Promise<string> {
 export async function copyFromPodman(name: string): Promise<boolean> {
   const { cli } = await containerEngine();
   if (cli !== "docker") return false;
-  const podman = $({ nothrow: true, quiet: true, env: { ...process.env, CONTAINERS_CONF: join(projectRoot, "harness", "podman", "containers.conf") } });
+  const podman = $({ nothrow: true, quiet: true, env: { ...process.env, CONTAINERS_CONF: podmanConf } });
   if ((await podman`podman image exists ${name}`).exitCode !== 0) return false;
   const started = Date.now();
   await $({ quiet: true })`podman save --format docker-archive ${name} | ${cli} load`;

@@ -6,13 +6,11 @@
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "zx";
-import { dockerPidFile } from "./engine.js";
+import { dockerPidFile, dockerSocket, podmanConf, processAlive } from "./engine.js";
 import { projectRoot } from "./paths.js";
 
 const runDir = join(projectRoot, ".run");
 const pidFile = join(runDir, "podman-service.pid");
-const dockerSocket = join(runDir, "docker.sock");
-const podmanConf = join(projectRoot, "harness", "podman", "containers.conf");
 
 async function cleanup(): Promise<void> {
   const hasPodman = (await $({ nothrow: true, quiet: true })`command -v podman`).exitCode === 0;
@@ -24,13 +22,7 @@ async function cleanup(): Promise<void> {
     await stopProcess(Number(readFileSync(dockerPidFile, "utf8")), "dockerd");
   }
   if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, "utf8"));
-    try {
-      process.kill(pid, "SIGTERM");
-      console.log(`[cleanup] stopped the Podman API service (pid ${pid})`);
-    } catch {
-      // already gone
-    }
+    await stopProcess(Number(readFileSync(pidFile, "utf8")), "the Podman API service");
     rmSync(pidFile, { force: true });
   }
 }
@@ -65,9 +57,7 @@ async function stopProcess(pid: number, name: string): Promise<void> {
     return;
   }
   for (let i = 0; i < 100; i++) {
-    try {
-      process.kill(pid, 0);
-    } catch {
+    if (!processAlive(pid)) {
       console.log(`[cleanup] stopped ${name} (pid ${pid})`);
       return;
     }

@@ -4,11 +4,11 @@
  * support drives `docker compose` v2, which this machine's Docker CLI lacks). The project is
  * copied to a temporary directory (its own .env and ./secrets), with override files on top.
  */
-import { copyFileSync, cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { $ } from "zx";
-import { containerEngine } from "./engine.js";
+import { aptInstall, containerEngine, hasCommand } from "./engine.js";
 import { projectRoot } from "./paths.js";
 
 export interface ComposeResult {
@@ -17,15 +17,9 @@ export interface ComposeResult {
   stderr: string;
 }
 
-/** docker-compose's path; installs Debian's package when it is missing (Debian, root). */
+/** docker-compose's name on PATH; installs Debian's package when it is missing (Debian, root). */
 async function dockerCompose(): Promise<string> {
-  if ((await $({ nothrow: true, quiet: true })`command -v docker-compose`).exitCode !== 0) {
-    if (!existsSync("/etc/debian_version") || process.getuid?.() !== 0) {
-      throw new Error("docker-compose is not installed: install Docker Compose (v1.29+ or v2) to run @compose");
-    }
-    console.log("[compose] installing docker-compose from Debian's archive");
-    await $({ quiet: true, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })`apt-get install -y -qq --no-install-recommends docker-compose`;
-  }
+  if (!(await hasCommand("docker-compose"))) await aptInstall("docker-compose (for @compose)", ["docker-compose"]);
   return "docker-compose";
 }
 

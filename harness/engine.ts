@@ -28,8 +28,8 @@ export interface ContainerEngine {
 
 const runDir = join(projectRoot, ".run");
 const podmanSocket = join(runDir, "podman.sock");
-const podmanConf = join(projectRoot, "harness", "podman", "containers.conf");
-const dockerSocket = join(runDir, "docker.sock");
+export const podmanConf = join(projectRoot, "harness", "podman", "containers.conf");
+export const dockerSocket = join(runDir, "docker.sock");
 /** Docker's own roots, apart from any Docker the machine may have. */
 export const dockerDataRoot = "/var/lib/postgres-ba-docker";
 const dockerExecRoot = "/run/postgres-ba-docker";
@@ -79,7 +79,7 @@ function startHealthCheckTicker(dockerHost: string): void {
   timer.unref();
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -149,15 +149,19 @@ export async function buildCommand(): Promise<{ command: string; flags: string[]
   const engine = await containerEngine();
   if (engine.cli === "podman") return { command: "podman", flags: ["build", "--format", "docker"], env: process.env };
   const client = existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
-  const ownDaemon = engine.dockerHost === `unix://${dockerSocket}`;
-  return { command: client, flags: ["build", ...(ownDaemon ? ["--network", "host"] : [])], env: { ...process.env, DOCKER_BUILDKIT: "1" } };
+  return { command: client, flags: ["build", ...(isOwnDockerd(engine) ? ["--network", "host"] : [])], env: { ...process.env, DOCKER_BUILDKIT: "1" } };
+}
+
+/** The dockerd this project started (not a Docker the machine runs anyway). */
+function isOwnDockerd(engine: ContainerEngine): boolean {
+  return engine.dockerHost === `unix://${dockerSocket}`;
 }
 
 /** testcontainers reads these on first use; the CLI reads CONTAINERS_CONF. */
 function exportEngineEnv(engine: ContainerEngine): void {
   process.env.DOCKER_HOST = engine.dockerHost;
   if (engine.kind === "podman") process.env.CONTAINERS_CONF ??= podmanConf;
-  if (engine.kind === "podman" || engine.dockerHost === `unix://${dockerSocket}`) {
+  if (engine.kind === "podman" || isOwnDockerd(engine)) {
     // No reaper image can be pulled: fixtures remove what they create themselves.
     process.env.TESTCONTAINERS_RYUK_DISABLED = "true";
     // These VMs carry /.dockerenv, which makes testcontainers look for a gateway instead of localhost.
@@ -182,24 +186,25 @@ function ping(dockerHost: string): Promise<ContainerEngine["kind"] | undefined> 
   });
 }
 
-async function hasCommand(name: string): Promise<boolean> {
+export async function hasCommand(name: string): Promise<boolean> {
   return (await $({ nothrow: true, quiet: true })`command -v ${name}`).exitCode === 0;
 }
 
 async function installPodman(): Promise<void> {
-  if (!existsSync("/etc/debian_version") || process.getuid?.() !== 0) {
-    throw new Error(
-      "No container engine: set DOCKER_HOST to a Docker-compatible API, or install Docker or Podman " +
-        "(on Debian as root this project installs rootful Podman itself).",
-    );
-  }
-  await aptInstall("rootful Podman", podmanPackages);
+  await aptInstall(
+    "rootful Podman",
+    podmanPackages,
+    "No container engine: set DOCKER_HOST to a Docker-compatible API, or install Docker or Podman (on Debian as root this project installs rootful Podman itself).",
+  );
 }
 
-async function aptInstall(what: string, packages: string[]): Promise<void> {
-  if (!existsSync("/etc/debian_version") || process.getuid?.() !== 0) {
-    throw new Error(`${what} is not installed, and only Debian as root installs it by itself: install ${packages.join(" ")}`);
-  }
+/** Installs Debian packages; anywhere but Debian as root, throws `refusal` instead. */
+export async function aptInstall(
+  what: string,
+  packages: string[],
+  refusal = `${what} is not installed, and only Debian as root installs it by itself: install ${packages.join(" ")}`,
+): Promise<void> {
+  if (!existsSync("/etc/debian_version") || process.getuid?.() !== 0) throw new Error(refusal);
   console.log(`[engine] installing ${what} from Debian's archive: ${packages.join(" ")}`);
   await $({ quiet: true })`apt-get update -qq`;
   await $({ quiet: true, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })`apt-get install -y -qq --no-install-recommends ${packages}`;

@@ -5,6 +5,7 @@
 import { s3Endpoint, type BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import type { RepoBackup } from "./restore-plan.js";
+import { sleep } from "./supervisor.js";
 import { RepositoryError } from "../errors.js";
 
 export interface StanzaState {
@@ -25,7 +26,7 @@ export async function readStanza(env: BackupEnv, options: { ioTimeoutSeconds?: n
       return await readStanzaOnce(env, options);
     } catch (e) {
       if (!(e instanceof RepositoryError) || attempt === 3 || !/Temporary failure in name resolution/.test(e.message)) throw e;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await sleep(1000);
     }
   }
 }

@@ -11,7 +11,7 @@
 import { containerEngine } from "../harness/engine.js";
 import { BackupTestbed } from "../harness/testbed.js";
 import { percentile } from "./stats.js";
-import type { StartedPrimaryContainer } from "../harness/primary.js";
+import { noSchedule, type StartedPrimaryContainer } from "../harness/primary.js";
 
 const scale = Number(process.env.SCALE ?? 70);
 const loadSeconds = Number(process.env.LOAD_SECONDS ?? 60);
@@ -35,7 +35,7 @@ try {
     .withUsername(creds.user)
     .withPassword(creds.password)
     .withDatabase(creds.database)
-    .withSchedule({ full: "off", diff: "off", incr: "off" })
+    .withSchedule(noSchedule)
     .withStartupTimeout(300_000)
     .start();
   await db.waitForBackupsActive();
@@ -106,7 +106,7 @@ try {
       .withUsername(creds.user)
       .withPassword(creds.password)
       .withDatabase(creds.database)
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .withSchedule(noSchedule)
       .start();
     if (bucketForArchiving) await c.waitForBackupsActive();
     await pgbench(c, ["-i", "-q", "-s", String(pgbenchScale)]);

@@ -4,6 +4,7 @@
  * default 70: about 1.1 GB), a full backup goes to the S3 fixture, then a new container
  * restores it. RUNS restores (default 2) are timed; the table prints each and the median.
  */
+import { noSchedule } from "../harness/primary.js";
 import { BackupTestbed } from "../harness/testbed.js";
 import { median } from "./stats.js";
 
@@ -12,13 +13,7 @@ const runs = Number(process.env.RUNS ?? 2);
 const bed = await new BackupTestbed().start();
 const bucket = await bed.s3.createBucket("bench-restore");
 const creds = { user: "bench", password: "bench", database: "bench" };
-const primary = () =>
-  bed
-    .primary(bucket)
-    .withUsername(creds.user)
-    .withPassword(creds.password)
-    .withDatabase(creds.database)
-    .withSchedule({ full: "off", diff: "off", incr: "off" });
+const primary = () => bed.primary(bucket).withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database).withSchedule(noSchedule);
 
 try {
   const source = await primary().start();

@@ -8,13 +8,11 @@
  */
 import { randomBytes } from "node:crypto";
 import type { BucketConfig } from "./s3.js";
-import { removeVolume, type Schedule, type StartedPrimaryContainer } from "./primary.js";
+import { noSchedule, removeVolume, type Schedule, type StartedPrimaryContainer } from "./primary.js";
 import { ReplicaContainer, type StartedReplicaContainer } from "./replica.js";
 import type { StartedBackupTestbed } from "./testbed.js";
 
 export const clusterCredentials = { user: "app", password: "app-secret", database: "app" };
-
-const noSchedule: Schedule = { full: "off", diff: "off", incr: "off" };
 
 export class ClusterContainer {
   private replicaCount = 1;

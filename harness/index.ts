@@ -14,6 +14,7 @@ export {
   type ReplicationStatus,
   type RestoreTarget,
   type StanzaInfo,
+  noSchedule,
   type Schedule,
 } from "./primary.js";
 export { ReplicaContainer, StartedReplicaContainer } from "./replica.js";

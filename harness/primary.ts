@@ -22,6 +22,9 @@ export interface Schedule {
 }
 
 /** One backup as `pgbackrest info --output=json` lists it (the fields tests use). */
+/** No scheduled backups: a test that counts backups counts only the ones it takes. */
+export const noSchedule: Schedule = { full: "off", diff: "off", incr: "off" };
+
 export interface BackupInfo {
   label: string;
   type: "full" | "diff" | "incr";
@@ -227,6 +230,12 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
     const r = await this.exec(command, user ? { user } : undefined);
     if (r.exitCode !== 0) throw new Error(`${command.join(" ")} exited ${r.exitCode}: ${r.output.slice(-2000)}`);
     return r;
+  }
+
+  /** `postgres-ba status --json`: its exit code (0 ok, 2 a problem) and the parsed report. */
+  async statusJson<T = Record<string, unknown>>(): Promise<{ exitCode: number; json: T }> {
+    const r = await this.exec(["postgres-ba", "status", "--json"]);
+    return { exitCode: r.exitCode, json: JSON.parse(r.output) as T };
   }
 
   /** pgBackRest for this container's stanza, through the image's own command. */

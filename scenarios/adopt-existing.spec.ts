@@ -9,6 +9,7 @@ import {
   type StartedPrimaryContainer,
   BackupTestbed,
   type StartedBackupTestbed,
+  noSchedule,
 } from "../harness/index.js";
 
 /** What the official image's entrypoint does on first start, reduced to plain initdb and postgres. */
@@ -87,7 +88,7 @@ describe("@adopt-existing a database created by the official image is adopted, b
   });
 
   it("refuses to take over the stanza from another cluster, changing nothing in the bucket #foreign-stanza-refused", async () => {
-    await using stranger = await bed.primary(bucket).withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    await using stranger = await bed.primary(bucket).withSchedule(noSchedule).start();
     const logs = await stranger.waitForLog(/bootstrap-backups: ERROR/);
     expect(logs).toMatch(
       /bootstrap-backups: ERROR: failed \(attempt 1\): stanza main in s3:\/\/adopt-[0-9a-f]+\/pgbackrest belongs to another cluster \(system id \d+; this database is \d+\); nothing in the bucket was changed\. Fix: give this database its own S3_PATH or PGBACKREST_STANZA/,

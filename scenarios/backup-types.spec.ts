@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BackupInfo, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { type BackupInfo, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 describe("@backup-types full, differential and incremental backups, each on the right parent", () => {
   let bed: StartedBackupTestbed;
@@ -12,7 +12,7 @@ describe("@backup-types full, differential and incremental backups, each on the 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     bucket = await bed.s3.createBucket("types");
-    db = await bed.primary(bucket).withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    db = await bed.primary(bucket).withSchedule(noSchedule).start();
     await db.waitForBackupsActive();
     await db.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10000) g");
     for (const type of ["full", "diff", "incr"]) {

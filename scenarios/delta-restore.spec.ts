@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { OneShotContainer, removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 describe("@delta-restore a damaged data directory is repaired in place, and only on explicit request", () => {
   let bed: StartedBackupTestbed;
@@ -11,13 +11,7 @@ describe("@delta-restore a damaged data directory is repaired in place, and only
   const volume = `delta-${randomBytes(4).toString("hex")}`;
   const creds = { user: "app", password: "delta-pw", database: "app" };
   const primary = () =>
-    bed
-      .primary(bucket)
-      .withDataVolume(volume)
-      .withUsername(creds.user)
-      .withPassword(creds.password)
-      .withDatabase(creds.database)
-      .withSchedule({ full: "off", diff: "off", incr: "off" });
+    bed.primary(bucket).withDataVolume(volume).withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database).withSchedule(noSchedule);
 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();

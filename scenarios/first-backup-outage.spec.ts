@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BucketConfig, BackupTestbed, RestoredCloneContainer, type StartedBackupTestbed, type StartedPrimaryContainer } from "../harness/index.js";
+import {
+  type BucketConfig,
+  BackupTestbed,
+  RestoredCloneContainer,
+  type StartedBackupTestbed,
+  type StartedPrimaryContainer,
+  noSchedule,
+} from "../harness/index.js";
 
 interface StatusJson {
   state: string;
@@ -19,17 +26,14 @@ describe("@first-backup-outage S3 unreachable at first start: served, WAL not ke
   let db: StartedPrimaryContainer;
   /** The segment finished while S3 was gone: acknowledged by archive_command, never stored. */
   let segmentDuringOutage = "";
-  const status = async () => {
-    const r = await db.exec(["postgres-ba", "status", "--json"]);
-    return JSON.parse(r.output) as StatusJson;
-  };
+  const status = async () => (await db.statusJson<StatusJson>()).json;
 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     bucket = await bed.s3.createBucket("first-outage");
     await bed.s3.isolate();
     // No schedule: only the first backup's own retries can take it.
-    db = await bed.primary(bucket).withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    db = await bed.primary(bucket).withSchedule(noSchedule).start();
     await db.waitForLog(/bootstrap-backups: ERROR: failed \(attempt 1\)/);
   });
 

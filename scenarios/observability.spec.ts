@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { pollUntil, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 interface StatusJson {
   problems: string[];
@@ -11,16 +11,13 @@ interface StatusJson {
 describe("@observability status, check and verify tell whether the backups can be trusted", () => {
   let bed: StartedBackupTestbed;
   let db: StartedPrimaryContainer;
-  const status = async () => {
-    const r = await db.exec(["postgres-ba", "status", "--json"]);
-    return { exitCode: r.exitCode, json: JSON.parse(r.output) as StatusJson };
-  };
+  const status = () => db.statusJson<StatusJson>();
 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     db = await bed
       .primary(await bed.s3.createBucket("observe"))
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .withSchedule(noSchedule)
       .withEnvironment({ METRICS_PORT: "9187", RESTORE_DRILL_SCHEDULE: "*/20 * * * * *" })
       .withExposedPorts(9187)
       .start();

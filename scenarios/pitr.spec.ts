@@ -6,6 +6,7 @@ import {
   type StartedPrimaryContainer,
   BackupTestbed,
   type StartedBackupTestbed,
+  noSchedule,
 } from "../harness/index.js";
 
 describe("@pitr point-in-time restores stop exactly between two batches of rows #pitr-targets", () => {
@@ -23,7 +24,7 @@ describe("@pitr point-in-time restores stop exactly between two batches of rows 
     original = await bed
       .primary(await bed.s3.createBucket("pitr"))
       // No backups of its own during the test, so any new backup would be a clone's.
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .withSchedule(noSchedule)
       .start();
     await original.waitForBackupsActive();
     await original.sql("CREATE TABLE events (id int PRIMARY KEY, batch int NOT NULL)");

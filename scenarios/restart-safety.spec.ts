@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed, type StartedPrimaryContainer } from "../harness/index.js";
+import { removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed, type StartedPrimaryContainer, noSchedule } from "../harness/index.js";
 
 /**
  * Restore settings stay in compose files for weeks. A request acts once per data directory: a
@@ -14,13 +14,7 @@ describe("@restart-safety a restart is never a restore", () => {
   const volume = `restart-safety-${randomBytes(4).toString("hex")}`;
   const creds = { user: "app", password: "restart-safety-pw", database: "app" };
   /** The same user, database and no schedule for every container of this test (only backups it asks for). */
-  const primary = () =>
-    bed
-      .primary(bucket)
-      .withUsername(creds.user)
-      .withPassword(creds.password)
-      .withDatabase(creds.database)
-      .withSchedule({ full: "off", diff: "off", incr: "off" });
+  const primary = () => bed.primary(bucket).withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database).withSchedule(noSchedule);
   /** The repair everybody leaves configured, on the one data volume. */
   const repair = (env: Record<string, string> = {}) =>
     primary()

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BackupInfo, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { type BackupInfo, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 /** Counts occurrences of a pattern in the container log. */
 const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.source, "g"))?.length ?? 0;
@@ -15,7 +15,7 @@ describe("@restart a restarted primary keeps its data, certificates and stanza",
     db = await bed
       .primary(await bed.s3.createBucket("restart"))
       // Nothing scheduled: any backup after the restart would be an unscheduled one.
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .withSchedule(noSchedule)
       .withCopyContentToContainer([
         {
           content: "CREATE TABLE init_runs (at timestamptz DEFAULT now()); INSERT INTO init_runs DEFAULT VALUES;\n",

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { OneShotContainer, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 interface FailedRestore {
   what: string;
@@ -71,7 +71,7 @@ describe("@restore-errors a restore that cannot succeed stops with the cause and
     image = bed.image;
     buckets["with backups"] = await bed.s3.createBucket("restore-src");
     buckets.empty = await bed.s3.createBucket("restore-empty");
-    source = await bed.primary(buckets["with backups"]).withSchedule({ full: "off", diff: "off", incr: "off" }).start();
+    source = await bed.primary(buckets["with backups"]).withSchedule(noSchedule).start();
     await source.waitForBackupsActive();
     // Nothing may change in the repository while the failed restores run.
     await source.stop({ removeVolumes: true });

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, pollUntil, removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { OneShotContainer, pollUntil, removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 describe("@restore-interrupted a restore killed half-way is never served, and the next start finishes it #never-half-restored", () => {
   let bed: StartedBackupTestbed;
@@ -20,7 +20,7 @@ describe("@restore-interrupted a restore killed half-way is never served, and th
       .withUsername(creds.user)
       .withPassword(creds.password)
       .withDatabase(creds.database)
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .withSchedule(noSchedule)
       .start();
     await source.waitForBackupsActive();
     // Large enough (about 150 MB) that the restore takes a moment to interrupt.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 describe("@restore a lost database comes back from S3 with every committed row", () => {
   let bed: StartedBackupTestbed;
@@ -11,13 +11,12 @@ describe("@restore a lost database comes back from S3 with every committed row",
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     bucket = await bed.s3.createBucket("restore");
-    // No schedule: the backups counted below are the ones this test takes.
-    const noSchedule = { full: "off", diff: "off", incr: "off" };
     const original = await bed
       .primary(bucket)
       .withUsername(credentials.user)
       .withPassword(credentials.password)
       .withDatabase(credentials.database)
+      // No schedule: the backups counted below are the ones this test takes.
       .withSchedule(noSchedule)
       .start();
     await original.waitForBackupsActive();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BackupInfo, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { type BackupInfo, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 describe("@retention old backups and their WAL are expired after each backup #retention", () => {
   let bed: StartedBackupTestbed;
@@ -10,11 +10,7 @@ describe("@retention old backups and their WAL are expired after each backup #re
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
     bucket = await bed.s3.createBucket("retention");
-    db = await bed
-      .primary(bucket)
-      .withEnvironment({ RETENTION_FULL: "1", RETENTION_DIFF: "1" })
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
-      .start();
+    db = await bed.primary(bucket).withEnvironment({ RETENTION_FULL: "1", RETENTION_DIFF: "1" }).withSchedule(noSchedule).start();
     await db.waitForBackupsActive();
     await db.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
     // Two differentials on the first full, with WAL archived between them.

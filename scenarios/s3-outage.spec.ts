@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, RestoredCloneContainer, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { pollUntil, RestoredCloneContainer, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 /** How long S3 is gone; several minutes by default, shorter for a quick local run. */
 const outageSeconds = Number(process.env.S3_OUTAGE_SECONDS ?? 150);
@@ -30,7 +30,7 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
         .primary(await bed.s3.createBucket("outage"))
         // A short archive_timeout so the outage spans many segments; no scheduled backups.
         .withEnvironment({ ARCHIVE_TIMEOUT: "5" })
-        .withSchedule({ full: "off", diff: "off", incr: "off" })
+        .withSchedule(noSchedule)
         .start();
       await db.waitForBackupsActive();
       await db.sql("CREATE TABLE ledger (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp(), filler text)");
@@ -127,7 +127,7 @@ describe("@s3-outage with ARCHIVE_PUSH_QUEUE_MAX, WAL past the cap is dropped, n
     db = await bed
       .primary(await bed.s3.createBucket("queue-max"))
       .withEnvironment({ ARCHIVE_PUSH_QUEUE_MAX: "32MB" })
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .withSchedule(noSchedule)
       .start();
     await db.waitForBackupsActive();
   });

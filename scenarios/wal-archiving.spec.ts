@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
 /** ARCHIVE_TIMEOUT in seconds, as configured below. */
 const archiveTimeoutSeconds = 5;
@@ -22,7 +22,7 @@ describe("@wal-archiving WAL reaches S3 by itself within the configured timeout"
     db = await bed
       .primary(bucket)
       .withEnvironment({ ARCHIVE_TIMEOUT: String(archiveTimeoutSeconds) })
-      .withSchedule({ full: "off", diff: "off", incr: "off" })
+      .withSchedule(noSchedule)
       .start();
     await db.waitForBackupsActive();
   });

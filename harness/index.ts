@@ -20,7 +20,7 @@ export {
 export { ReplicaContainer, StartedReplicaContainer } from "./replica.js";
 export { ClusterContainer, StartedCluster, clusterCredentials } from "./cluster.js";
 export { pollUntil } from "./poll.js";
-export { DetachedContainer, OneShotContainer, type OneShotResult } from "./one-shot.js";
+export { containerLogText, DetachedContainer, OneShotContainer, type OneShotResult } from "./one-shot.js";
 export { connectVerified, queryVerified, rootCertOf, type Credentials } from "./pg-client.js";
 export { BackupTestbed, StartedBackupTestbed } from "./testbed.js";
 export { ComposeStack, StartedComposeStack, type ComposeResult } from "./compose.js";

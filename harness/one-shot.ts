@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { getContainerRuntimeClient } from "testcontainers";
 import { $ } from "zx";
 import { containerEngine } from "./engine.js";
 import { digestTar, type TreeDigest } from "./tar-digest.js";
@@ -21,6 +22,12 @@ export interface OneShotResult {
   stderr: string;
   /** Content digests under each path given to withDigest() after the exit; null when the path does not exist. */
   digests: Record<string, TreeDigest | null>;
+  /**
+   * With withLayerWrites(): what the container itself added, changed or deleted anywhere in its
+   * own filesystem (`diff` after the exit less `diff` before the start, so the files given to
+   * withFile() do not count), e.g. ["A /etc/pgbackrest/pgbackrest.conf"]. Volumes are not in it.
+   */
+  layerWrites?: string[];
 }
 
 interface FileSpec {
@@ -40,6 +47,7 @@ export class OneShotContainer {
   private user?: string;
   private tmpfs: string[] = [];
   private entrypoint?: string;
+  private layerWrites = false;
 
   constructor(private readonly image: string) {}
 
@@ -98,6 +106,15 @@ export class OneShotContainer {
     return this;
   }
 
+  /**
+   * Records what the container writes outside its volumes: one `diff` before and one after,
+   * cheaper than copying each directory out and covering the whole filesystem.
+   */
+  withLayerWrites(): this {
+    this.layerWrites = true;
+    return this;
+  }
+
   /** Creates the container with its files in place, not started. */
   private async create(): Promise<string> {
     const { cli } = await containerEngine();
@@ -140,10 +157,11 @@ export class OneShotContainer {
     const { cli } = await containerEngine();
     const sh = $({ quiet: true, nothrow: true });
     const id = await this.create();
+    const layerDiff = async () => (await sh`${cli} diff ${id}`).stdout.split("\n").filter(Boolean);
     try {
+      const layerBefore = this.layerWrites ? new Set(await layerDiff()) : undefined;
       await sh`${cli} start -a ${id}`.timeout(timeoutMs);
-      // The container's own output only (the CLI may add its own warnings on stderr).
-      const output = await containerLogText(cli, id);
+      const { output, stdout, stderr } = await containerLogs(id);
       const [state, code] = (await sh`${cli} inspect --format ${"{{.State.Status}} {{.State.ExitCode}}"} ${id}`).stdout.trim().split(" ");
       // A container still running after the timeout has not exited 0: it hangs, and says so.
       if (state !== "exited")
@@ -158,10 +176,10 @@ export class OneShotContainer {
           .map((name) => relativeEntry(name, basename(path)))
           .sort();
       }
-      const streams = await sh`${cli} logs ${id}`;
       const digests: Record<string, TreeDigest | null> = {};
       for (const path of this.digested) digests[path] = await digestPath(cli, id, path);
-      return { exitCode, output, listings, stdout: streams.stdout, stderr: withoutCliLog(streams.stderr), digests };
+      const layerWrites = layerBefore && (await layerDiff()).filter((line) => !layerBefore.has(line));
+      return { exitCode, output, listings, stdout, stderr, digests, layerWrites };
     } finally {
       await sh`${cli} rm -f -v ${id}`;
     }
@@ -169,13 +187,35 @@ export class OneShotContainer {
 }
 
 /**
- * Everything a container printed (stdout and stderr, across restarts), as text. Throws when the
- * engine cannot say: an empty log would let "the secret is not in the log" pass.
+ * Everything a container printed (stdout and stderr, across restarts): both in the order they
+ * were written, and each apart. Read through the engine's API, not a CLI process per call (tests
+ * poll logs twice a second; a `podman logs` process costs about 0.1 s of CPU each time). Throws
+ * when the engine cannot say: an empty log would let "the secret is not in the log" pass.
  */
-export async function containerLogText(cli: string, id: string): Promise<string> {
-  const r = await $({ quiet: true, nothrow: true })`${cli} logs ${id} 2>&1`;
-  if (r.exitCode !== 0) throw new Error(`${cli} logs ${id} exited ${r.exitCode}: ${r.stdout.slice(-500)}`);
-  return r.stdout;
+export async function containerLogs(id: string): Promise<{ output: string; stdout: string; stderr: string }> {
+  const client = await getContainerRuntimeClient();
+  // follow: false answers with the whole log at once: frames of an 8-byte header (stream 1 or 2,
+  // then the length) and the bytes (the containers here have no TTY, so it is always framed).
+  const raw = (await client.container.getById(id).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+  const all: Buffer[] = [];
+  const streams: Record<number, Buffer[]> = { 1: [], 2: [] };
+  for (let offset = 0; offset + 8 <= raw.length; ) {
+    const length = raw.readUInt32BE(offset + 4);
+    const frame = raw.subarray(offset + 8, offset + 8 + length);
+    all.push(frame);
+    streams[raw[offset]]?.push(frame);
+    offset += 8 + length;
+  }
+  return {
+    output: Buffer.concat(all).toString("utf8"),
+    stdout: Buffer.concat(streams[1]).toString("utf8"),
+    stderr: Buffer.concat(streams[2]).toString("utf8"),
+  };
+}
+
+/** Everything a container printed, stdout and stderr in the order they were written. */
+export async function containerLogText(id: string): Promise<string> {
+  return (await containerLogs(id)).output;
 }
 
 export class DetachedContainer {
@@ -191,7 +231,7 @@ export class DetachedContainer {
 
   /** Everything it printed so far. */
   logText(): Promise<string> {
-    return containerLogText(this.cli, this.id);
+    return containerLogText(this.id);
   }
 
   /** SIGKILL, as when the host loses power or the orchestrator gives up: no cleanup runs. */
@@ -246,14 +286,6 @@ export function digestPath(cli: string, id: string, path: string): Promise<TreeD
       else reject(new Error(`${cli} cp ${id}:${path} exited ${code}: ${stderr.slice(-500)}`));
     });
   });
-}
-
-/** Podman's CLI writes its own warnings (logrus lines) to stderr beside the container's: not the container's output. */
-function withoutCliLog(stderr: string): string {
-  return stderr
-    .split("\n")
-    .filter((l) => !/^time="[^"]*" level=\w+ msg=/.test(l))
-    .join("\n");
 }
 
 /** Engines name the archived directory "/" or by its base name: both become "" (and "a/b" stays). */

@@ -235,7 +235,8 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
   /** `postgres-ba status --json`: its exit code (0 ok, 2 a problem) and the parsed report. */
   async statusJson<T = Record<string, unknown>>(): Promise<{ exitCode: number; json: T }> {
     const r = await this.exec(["postgres-ba", "status", "--json"]);
-    return { exitCode: r.exitCode, json: JSON.parse(r.output) as T };
+    // output is stdout and stderr together: a warning line may come before or after the report.
+    return { exitCode: r.exitCode, json: JSON.parse(r.output.slice(r.output.indexOf("{"), r.output.lastIndexOf("}") + 1)) as T };
   }
 
   /** pgBackRest for this container's stanza, through the image's own command. */
@@ -343,7 +344,7 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
    * (The inherited logs() is testcontainers' live stream.)
    */
   async logText(): Promise<string> {
-    return containerLogText((await containerEngine()).cli, this.getId());
+    return containerLogText(this.getId());
   }
 
   /** Waits until the log matches, e.g. the schedule's start line. */

@@ -4,7 +4,7 @@ import { GenericContainer, Wait, type StartedTestContainer } from "testcontainer
 import pg from "pg";
 import { $ } from "zx";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerEngine, OneShotContainer, productImage, queryVerified, type Credentials } from "../harness/index.js";
+import { containerEngine, containerLogText, OneShotContainer, productImage, queryVerified, type Credentials } from "../harness/index.js";
 
 const initdbFixtures = join(import.meta.dirname, "fixtures", "initdb");
 
@@ -72,7 +72,7 @@ describe("@compat a drop-in replacement for the official postgres:18 image #drop
       "05-zstd.sql.zst",
       "health check during init: not-healthy",
     ]);
-    const { stdout } = await $({ quiet: true })`${(await containerEngine()).cli} logs ${custom.getId()} 2>&1`;
+    const stdout = await containerLogText(custom.getId());
     expect(stdout).toContain("/usr/local/bin/docker-entrypoint.sh: running /docker-entrypoint-initdb.d/01-executable.sh");
     expect(stdout).toContain("/usr/local/bin/docker-entrypoint.sh: sourcing /docker-entrypoint-initdb.d/02-sourced.sh");
     expect(stdout).toContain("/usr/local/bin/docker-entrypoint.sh: ignoring /docker-entrypoint-initdb.d/06-ignored.txt");
@@ -183,7 +183,7 @@ describe("@compat a drop-in replacement for the official postgres:18 image #drop
     const { cli } = await containerEngine();
     await $({ quiet: true })`${cli} stop -t 30 ${custom.getId()}`;
     const exitCode = (await $({ quiet: true })`${cli} inspect --format {{.State.ExitCode}} ${custom.getId()}`).stdout.trim();
-    const logs = (await $({ quiet: true })`${cli} logs ${custom.getId()} 2>&1`).stdout;
+    const logs = await containerLogText(custom.getId());
     expect(exitCode).toBe("0");
     expect(logs).toMatch(/received fast shutdown request[\s\S]*database system is shut down[\s\S]*PostgreSQL exited with status 0/);
   });

@@ -3,8 +3,10 @@
  * and exactly one line on stderr (nothing on stdout) naming the variable, the value (a secret
  * only by its length) and the fix, before anything is touched. "Touched" is measured by content:
  * the cases run against a real database volume and a bucket holding its stanza and first full
- * backup, and every file under the directories the image writes (type, mode, owner, size,
- * sha256) and every object in the bucket (ETag and size) must be exactly as before.
+ * backup: every file on the volume (type, mode, owner, size, sha256) and every object in the
+ * bucket (ETag and size) must be exactly as before, and the container's own filesystem must hold
+ * no write at all (the engine's `diff`, which covers /etc/pgbackrest, the spool, the logs and the
+ * socket directory along with everything else).
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -316,14 +318,14 @@ const cases: BadConfig[] = [
   },
 ];
 
-/** Where the image writes: the volume (PGDATA, certificates, the runtime's records) and its own directories. */
-const writtenPaths = ["/var/lib/postgresql", "/etc/pgbackrest", "/var/spool/pgbackrest", "/var/log/pgbackrest", "/var/run/postgresql"];
+/** The volume: PGDATA, certificates, the runtime's records. */
+const volumePath = "/var/lib/postgresql";
 
 describe.concurrent("@config-errors @bad-input invalid configuration stops the container before it touches anything #bad-input", () => {
   let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   const volume = `config-errors-${randomBytes(4).toString("hex")}`;
-  let before: { files: Record<string, TreeDigest | null>; objects: Record<string, string> };
+  let before: { files: TreeDigest | null; objects: Record<string, string> };
 
   beforeAll(async () => {
     bed = await new BackupTestbed().start();
@@ -332,10 +334,9 @@ describe.concurrent("@config-errors @bad-input invalid configuration stops the c
     const primary = await bed.primary(bucket).withDataVolume(volume).start();
     await primary.waitForBackups("full");
     await primary.stop();
-    const untouched = await new OneShotContainer(bed.image).withEntrypoint("true").withVolume(volume, "/var/lib/postgresql");
-    for (const path of writtenPaths) untouched.withDigest(path);
-    before = { files: (await untouched.run()).digests, objects: await bed.s3.objectDigests(bucket.name) };
-    expect(Object.keys(before.files["/var/lib/postgresql"] ?? {})).toContain("18/docker/PG_VERSION");
+    const untouched = new OneShotContainer(bed.image).withEntrypoint("true").withVolume(volume, volumePath).withDigest(volumePath);
+    before = { files: (await untouched.run()).digests[volumePath], objects: await bed.s3.objectDigests(bucket.name) };
+    expect(Object.keys(before.files ?? {})).toContain("18/docker/PG_VERSION");
     expect(Object.keys(before.objects).some((k) => k.includes("/backup/main/"))).toBe(true);
   });
 
@@ -348,16 +349,27 @@ describe.concurrent("@config-errors @bad-input invalid configuration stops the c
     expect(cases.length).toBeGreaterThanOrEqual(40);
   });
 
+  it("would see a write: a file created in /etc/pgbackrest shows in the container's layer writes", async ({ expect }) => {
+    const probe = await new OneShotContainer(bed.image)
+      .withEntrypoint("sh")
+      .withCommand(["-c", "touch /etc/pgbackrest/probe"])
+      .withVolume(volume, volumePath)
+      .withLayerWrites()
+      .run();
+    expect(probe.layerWrites).toContain("A /etc/pgbackrest/probe");
+  });
+
   it.for(cases)("refuses $what", async ({ env, files, names, line, secrets = [] }, { expect }) => {
     const valid: Record<string, string | undefined> = { POSTGRES_PASSWORD: "pw", PGBACKREST_STANZA: "main", ...bucket.env };
     const merged = Object.fromEntries(Object.entries({ ...valid, ...env }).filter((e): e is [string, string] => e[1] !== undefined));
     const container = new OneShotContainer(bed.image)
       .withNetwork(bed.network.getName())
       .withEnvironment(merged)
-      .withVolume(volume, "/var/lib/postgresql")
+      .withVolume(volume, volumePath)
+      .withDigest(volumePath)
+      .withLayerWrites()
       .withFile(bucket.caFile.target, bucket.caFile.content);
     for (const [path, content] of Object.entries(files ?? {})) container.withFile(path, content);
-    for (const path of writtenPaths) container.withDigest(path);
     const result = await container.run();
 
     expect(result.exitCode, result.output).toBe(78);
@@ -371,8 +383,9 @@ describe.concurrent("@config-errors @bad-input invalid configuration stops the c
     expect(errorLine).toMatch(line);
     expect(errorLine).toMatch(/\. Fix: .+\.$/);
     for (const secret of [bucket.env.S3_SECRET_KEY, ...secrets]) expect(result.output).not.toContain(secret);
-    // Not one byte written: every file under the image's directories and every object in the bucket as before.
-    expect(result.digests).toEqual(before.files);
+    // Not one byte written: every file on the volume, the container's own filesystem and every object in the bucket as before.
+    expect(result.digests[volumePath]).toEqual(before.files);
+    expect(result.layerWrites).toEqual([]);
     expect(await bed.s3.objectDigests(bucket.name)).toEqual(before.objects);
   });
 });

@@ -11,6 +11,7 @@ import {
   BackupTestbed,
   connectVerified,
   OneShotContainer,
+  pollUntil,
   productImage,
   queryVerified,
   removeVolume,
@@ -275,8 +276,16 @@ describe("@conformance the official image's test suite and contract, re-checked"
     });
 
     it("postgres-ba status reads the server as that superuser", async () => {
-      const r = await db.exec(["postgres-ba", "status", "--json"]);
-      const status = JSON.parse(r.output.slice(r.output.indexOf("{"), r.output.lastIndexOf("}") + 1));
+      // "active" is recorded once pgBackRest's backup command exits, a moment after the full is listed.
+      const status = await pollUntil("status active", async () => {
+        const { json } = await db.statusJson<{
+          state: string;
+          repository: { reachable: boolean };
+          replication: { role: string };
+          latest: { full?: unknown };
+        }>();
+        return json.state === "active" ? json : undefined;
+      });
       expect({ state: status.state, reachable: status.repository.reachable, role: status.replication.role }).toEqual({
         state: "active",
         reachable: true,

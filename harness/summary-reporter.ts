@@ -1,10 +1,29 @@
 /**
  * Prints one plain closing line, "tests: N passed, N failed[, N skipped]", after vitest's own
- * summary: a line any CI can read without knowing vitest's format.
+ * summary: a line any CI can read without knowing vitest's format. After a run that included
+ * scenario files it also writes reports/suite-times.json (seconds per file and the run's wall
+ * time): the input of `npm run bench`'s suite-time row, which must not run the suite itself.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
+import { projectRoot } from "./paths.js";
+
+/** What reports/suite-times.json holds. */
+export interface SuiteTimes {
+  finishedAt: string;
+  engine: string;
+  wallSeconds: number;
+  /** Scenario file (relative to the project root) -> seconds of its tests and hooks. */
+  files: Record<string, number>;
+}
+
+export const suiteTimesFile = join(projectRoot, "reports", "suite-times.json");
 
 export default class SummaryReporter implements Reporter {
+  /** vitest creates its reporters at start-up: the wall time includes the global setup (engine, image builds). */
+  private readonly startedAt = performance.now();
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
@@ -18,5 +37,23 @@ export default class SummaryReporter implements Reporter {
       if (module.state() === "failed" && ![...module.children.allTests()].some((t) => t.result().state === "failed")) counts.failed++;
     }
     process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed${counts.skipped ? `, ${counts.skipped} skipped` : ""}\n`);
+    this.writeSuiteTimes(testModules);
+  }
+
+  private writeSuiteTimes(testModules: ReadonlyArray<TestModule>): void {
+    const files: Record<string, number> = {};
+    for (const module of testModules) {
+      const file = relative(projectRoot, module.moduleId);
+      if (file.startsWith("scenarios/")) files[file] = Math.round(module.diagnostic().duration) / 1000;
+    }
+    if (Object.keys(files).length === 0) return;
+    const times: SuiteTimes = {
+      finishedAt: new Date().toISOString(),
+      engine: process.env.POSTGRES_BA_ENGINE ?? "podman",
+      wallSeconds: Math.round(performance.now() - this.startedAt) / 1000,
+      files,
+    };
+    mkdirSync(join(projectRoot, "reports"), { recursive: true });
+    writeFileSync(suiteTimesFile, `${JSON.stringify(times, null, 2)}\n`);
   }
 }

@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["runtime/**/*.test.ts", "harness/**/*.test.ts"],
+          include: ["runtime/**/*.test.ts", "harness/**/*.test.ts", "bench/**/*.test.ts"],
           // Seconds-fast unit tests run (and fail) before any container starts.
           sequence: { groupOrder: 0 },
         },

@@ -1,0 +1,502 @@
+/**
+ * `npm run bench` (issue 13): one table, every row measured against its baseline in this same
+ * invocation on the same data, printed as Markdown to stdout and written as JSON to
+ * bench/results/<UTC timestamp>.json; a line per phase goes to stderr while it works.
+ * `npm run bench -- --quick` shrinks the sizes and run counts to about three minutes and says so
+ * in every row it shrank. Environment overrides: SCALE, INCOMPRESSIBLE_MB, SEGMENTS, TPS_SCALE,
+ * TPS_SECONDS, TPS_RUNS, RUNS (startup runs).
+ *
+ * Order matters: the restore (P2) runs before the archive-lag phase (P3) forces a hundred WAL
+ * segments, which a restore would otherwise have to replay; the TPS pair (P4) runs after the
+ * cluster is gone, so nothing else competes for the two cores.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { $ } from "zx";
+import { baseImage } from "../harness/base-image.js";
+import { ClusterContainer } from "../harness/cluster.js";
+import { containerEngine } from "../harness/engine.js";
+import { productImage } from "../harness/image.js";
+import { projectRoot } from "../harness/paths.js";
+import { pollUntil } from "../harness/poll.js";
+import { noSchedule, RestoredCloneContainer, type StartedPrimaryContainer } from "../harness/primary.js";
+import { s3Backend } from "../harness/s3.js";
+import { type SuiteTimes, suiteTimesFile } from "../harness/summary-reporter.js";
+import { BackupTestbed, type StartedBackupTestbed } from "../harness/testbed.js";
+import { type BenchResults, type BenchRow, renderResultsTable, resultsDir, resultsFileName } from "./results.js";
+import { median, percentile } from "./stats.js";
+
+const quick = process.argv.includes("--quick");
+/** The issue's sizes, and what --quick uses instead; an environment variable overrides either. */
+const sizeSettings = {
+  scale: { variable: "SCALE", full: 100, quick: 10, unit: "pgbench scale" },
+  incompressibleMb: { variable: "INCOMPRESSIBLE_MB", full: 1000, quick: 100, unit: "MB incompressible" },
+  segments: { variable: "SEGMENTS", full: 100, quick: 30, unit: "segments" },
+  tpsScale: { variable: "TPS_SCALE", full: 10, quick: 10, unit: "pgbench scale" },
+  tpsSeconds: { variable: "TPS_SECONDS", full: 30, quick: 5, unit: "s per pgbench run" },
+  tpsRuns: { variable: "TPS_RUNS", full: 3, quick: 3, unit: "runs each" },
+  startupRuns: { variable: "RUNS", full: 3, quick: 1, unit: "runs" },
+} as const;
+type SizeName = keyof typeof sizeSettings;
+const size = Object.fromEntries(
+  Object.entries(sizeSettings).map(([name, s]) => [name, Number(process.env[s.variable] ?? (quick ? s.quick : s.full))]),
+) as Record<SizeName, number>;
+
+/** What this invocation measured smaller than the issue asks, e.g. "pgbench scale 10 (not 100)". */
+function shrunk(...names: SizeName[]): string | undefined {
+  const smaller = names.filter((n) => size[n] < sizeSettings[n].full).map((n) => `${size[n]} ${sizeSettings[n].unit} (not ${sizeSettings[n].full})`);
+  return smaller.length ? smaller.join(", ") : undefined;
+}
+
+const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const secondsSince = (t: number) => (performance.now() - t) / 1000;
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return secondsSince(t);
+}
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 10e6 ? 1 : 0)} MB`;
+const s = (seconds: number) => `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
+const x = (ratio: number) => `${ratio.toFixed(2)}x`;
+
+const { cli, kind } = await containerEngine();
+const sh = $({ quiet: true });
+
+function pgbench(db: StartedPrimaryContainer, args: string[]) {
+  return db.execOk(["pgbench", "-h", "/var/run/postgresql", "-U", db.getUsername(), ...args, db.getDatabase()]);
+}
+
+async function databaseBytes(db: StartedPrimaryContainer): Promise<number> {
+  const [{ bytes }] = await db.sql<{ bytes: string }>("SELECT sum(pg_database_size(datname))::text AS bytes FROM pg_database");
+  return Number(bytes);
+}
+
+/** P7: the layers the product adds on top of its base, from the engine's image history. */
+async function imageSizeRow(image: string, base: string): Promise<BenchRow> {
+  // Podman prints one JSON array with byte sizes; Docker one JSON object per line, its sizes in bytes with --human=false.
+  const history = async (img: string) => {
+    const out =
+      cli === "podman"
+        ? (await sh`podman history --no-trunc --format json ${img}`).stdout
+        : `[${(await sh`docker history --no-trunc --human=false --format ${"{{json .}}"} ${img}`).stdout.trim().split("\n").join(",")}]`;
+    return (JSON.parse(out) as Array<{ size?: number; Size?: string; CreatedBy: string }>).map((l) => ({
+      bytes: Number(l.size ?? l.Size),
+      createdBy: l.CreatedBy,
+    }));
+  };
+  const [product, baseLayers] = [await history(image), await history(base)];
+  // History lists the newest layer first; the base's layers are the last ones of the product's.
+  const added = product.slice(0, product.length - baseLayers.length).filter((l) => l.bytes > 0);
+  const imageBytes = async (img: string) => Number((await sh`${cli} image inspect --format {{.Size}} ${img}`).stdout.trim());
+  const [productBytes, baseBytes] = [await imageBytes(image), await imageBytes(base)];
+  const extra = productBytes - baseBytes;
+  const layers = added
+    .sort((a, b) => b.bytes - a.bytes)
+    .map(
+      (l) =>
+        `${mb(l.bytes)} ${l.createdBy
+          .replace(/^\/bin\/sh -c (#\(nop\) )?/, "")
+          .slice(0, 40)
+          .trim()}…`,
+    );
+  return {
+    id: "P7",
+    measure: "image size, per layer",
+    baseline: "base image",
+    goal: "<= base + 100 MB",
+    value: `${mb(productBytes)} on a ${mb(baseBytes)} base (+${mb(extra)}); added layers: ${layers.join("; ")}`,
+    ratio: x(productBytes / baseBytes),
+    met: extra <= 100e6,
+    data: { productBytes, baseBytes, addedLayerBytes: added.map((l) => l.bytes) },
+  };
+}
+
+/**
+ * P5: container start to ready, new database and restart, the product against plain PostgreSQL
+ * on the same base (interleaved), each by its own readiness: the product's health check, and
+ * pg_isready over TCP for the base. Then the runtime's (Node's) resident memory at idle.
+ */
+async function startupRow(image: string, base: string): Promise<BenchRow> {
+  // The stand-in base has no entrypoint (the official one has docker-entrypoint.sh): there plain
+  // PostgreSQL is initdb and postgres, run as the postgres user, which is what the entrypoint does.
+  const baseEntrypoint = (await sh`${cli} image inspect --format ${"{{json .Config.Entrypoint}}"} ${base}`).stdout.trim();
+  const plainArgs =
+    baseEntrypoint === "null" || baseEntrypoint === "[]"
+      ? [
+          "--user",
+          "postgres",
+          "--entrypoint",
+          "sh",
+          base,
+          "-c",
+          'test -s "$PGDATA/PG_VERSION" || { echo bench > /tmp/pw; initdb -A scram-sha-256 --pwfile=/tmp/pw >/dev/null; }; exec postgres -c listen_addresses="*"',
+        ]
+      : ["-e", "POSTGRES_PASSWORD=bench", base];
+  const kinds = {
+    product: { args: ["-e", "POSTGRES_PASSWORD=bench", image], ready: ["docker-healthcheck.sh"] },
+    plain: { args: plainArgs, ready: ["pg_isready", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"] },
+  };
+  const times = { product: { newDb: [] as number[], restart: [] as number[] }, plain: { newDb: [] as number[], restart: [] as number[] } };
+  let runtimeKb = 0;
+  let postgresKb = 0;
+  const waitReady = async (id: string, probe: string[]) => {
+    while ((await $({ quiet: true, nothrow: true })`${cli} exec ${id} ${probe}`).exitCode !== 0) await sleep(100);
+  };
+  for (let run = 1; run <= size.startupRuns; run++) {
+    for (const which of ["product", "plain"] as const) {
+      let id = "";
+      try {
+        times[which].newDb.push(
+          await timed(async () => {
+            id = (await sh`${cli} run -d ${kinds[which].args}`).stdout.trim();
+            await waitReady(id, kinds[which].ready);
+          }),
+        );
+        await sh`${cli} stop -t 30 ${id}`;
+        times[which].restart.push(
+          await timed(async () => {
+            await sh`${cli} start ${id}`;
+            await waitReady(id, kinds[which].ready);
+          }),
+        );
+        if (which === "product" && run === 1) {
+          await sleep(5000);
+          // PID 1 is tini; its child is the runtime (node); the postmaster is the runtime's child.
+          const status = (
+            await sh`${cli} exec ${id} sh -c ${"for p in /proc/[0-9]*; do echo \"$(cat $p/comm 2>/dev/null) $(awk '/^VmRSS/ {print $2}' $p/status 2>/dev/null)\"; done"}`
+          ).stdout;
+          for (const line of status.split("\n")) {
+            const [comm, kb] = line.trim().split(" ");
+            // Node names its main thread "MainThread" in /proc (older versions: "node").
+            if (comm === "MainThread" || comm === "node") runtimeKb = Math.max(runtimeKb, Number(kb));
+            if (comm === "postgres") postgresKb += Number(kb || 0);
+          }
+        }
+      } finally {
+        if (id) await sh`${cli} rm -f -v ${id}`;
+      }
+    }
+    say(`P5: startup run ${run}/${size.startupRuns} done`);
+  }
+  const m = {
+    newDb: median(times.product.newDb),
+    plainNewDb: median(times.plain.newDb),
+    restart: median(times.product.restart),
+    plainRestart: median(times.plain.restart),
+  };
+  const rssMb = runtimeKb / 1024;
+  return {
+    id: "P5",
+    measure: "restart to ready; new database to ready; runtime RSS at idle",
+    baseline: "plain `postgres` on the same base",
+    goal: "overhead <= 1 s; RSS <= 60 MB",
+    value:
+      `restart ${s(m.restart)} vs ${s(m.plainRestart)} (+${s(m.restart - m.plainRestart)}); new database ${s(m.newDb)} vs ${s(m.plainNewDb)} ` +
+      `(+${s(m.newDb - m.plainNewDb)}); runtime RSS ${rssMb.toFixed(0)} MB (all postgres processes ${(postgresKb / 1024).toFixed(0)} MB); medians of ${size.startupRuns}`,
+    ratio: `${x(m.restart / m.plainRestart)} restart, ${x(m.newDb / m.plainNewDb)} new database`,
+    met: m.restart - m.plainRestart <= 1 && rssMb <= 60,
+    shrunk: shrunk("startupRuns"),
+    data: { ...times.product, plainNewDb: times.plain.newDb, plainRestart: times.plain.restart, runtimeRssKb: runtimeKb, postgresRssKb: postgresKb },
+  };
+}
+
+/** The full backup's wall time against `pg_basebackup -Ft` (uncompressed, into the container's own disk) of the same data. */
+async function backupAgainstBasebackup(db: StartedPrimaryContainer) {
+  const basebackupSeconds = await timed(() =>
+    db.execOk(["sh", "-c", `rm -rf /tmp/bb && pg_basebackup -h /var/run/postgresql -U ${db.getUsername()} -D /tmp/bb -Ft -X fetch`]),
+  );
+  await db.execOk(["rm", "-rf", "/tmp/bb"]);
+  const backupSeconds = await timed(() => db.execOk(["postgres-ba", "backup", "full"]));
+  const stored = (await db.backups()).at(-1)!.info.repository.delta;
+  return { basebackupSeconds, backupSeconds, stored, ratio: basebackupSeconds / backupSeconds };
+}
+
+/** Loads random bytes (pg_read_binary_file of /dev/urandom's output, 1 MB a row, stored uncompressed). */
+async function loadIncompressible(db: StartedPrimaryContainer, megabytes: number): Promise<void> {
+  await db.execOk(["sh", "-c", `head -c ${megabytes}M /dev/urandom > /tmp/incompressible`]);
+  await db.sql("CREATE TABLE incompressible (chunk bytea)");
+  await db.sql("ALTER TABLE incompressible ALTER COLUMN chunk SET STORAGE EXTERNAL");
+  await db.sql(
+    `INSERT INTO incompressible SELECT pg_read_binary_file('/tmp/incompressible', i * 1048576, 1048576) FROM generate_series(0, ${megabytes - 1}) i`,
+  );
+  await db.execOk(["rm", "/tmp/incompressible"]);
+}
+
+/** Loads are WAL too: both backups start with the archive caught up and the data checkpointed. */
+async function settle(db: StartedPrimaryContainer): Promise<void> {
+  await db.archiveCurrentWal(600_000);
+  await db.sql("CHECKPOINT");
+}
+
+/** P1 on both data sets (incompressible first, dropped before pgbench's is loaded, so each backup holds one). */
+async function backupRow(db: StartedPrimaryContainer): Promise<BenchRow> {
+  await loadIncompressible(db, size.incompressibleMb);
+  await settle(db);
+  const randomBytes = await databaseBytes(db);
+  say(`P1: ${size.incompressibleMb} MB of incompressible data loaded (${mb(randomBytes)} in all databases)`);
+  const random = await backupAgainstBasebackup(db);
+  say(`P1: incompressible: pgBackRest full ${s(random.backupSeconds)}, pg_basebackup -Ft ${s(random.basebackupSeconds)}`);
+  await db.sql("DROP TABLE incompressible");
+  await pgbench(db, ["-i", "-q", "-s", String(size.scale)]);
+  await settle(db);
+  const pgbenchBytes = await databaseBytes(db);
+  say(`P1: pgbench scale ${size.scale} loaded (${mb(pgbenchBytes)})`);
+  const data = await backupAgainstBasebackup(db);
+  say(`P1: pgbench: pgBackRest full ${s(data.backupSeconds)}, pg_basebackup -Ft ${s(data.basebackupSeconds)}`);
+  return {
+    id: "P1",
+    measure: `full backup to S3, pgbench scale ${size.scale} and ${size.incompressibleMb} MB of incompressible data`,
+    baseline: "`pg_basebackup -Ft` to local disk, uncompressed",
+    goal: ">= 1.5x pgbench, >= 0.5x incompressible",
+    value:
+      `pgbench ${mb(pgbenchBytes)}: ${s(data.backupSeconds)} (${mb(data.stored)} stored) vs ${s(data.basebackupSeconds)}; ` +
+      `incompressible ${mb(randomBytes)}: ${s(random.backupSeconds)} (${mb(random.stored)} stored) vs ${s(random.basebackupSeconds)}`,
+    ratio: `${x(data.ratio)} pgbench, ${x(random.ratio)} incompressible`,
+    met: data.ratio >= 1.5 && random.ratio >= 0.5,
+    shrunk: shrunk("scale", "incompressibleMb"),
+    data: { pgbenchBytes, randomBytes, ...prefixed("pgbench", data), ...prefixed("incompressible", random) },
+  };
+}
+
+const prefixed = (prefix: string, values: Record<string, number>) =>
+  Object.fromEntries(Object.entries(values).map(([k, v]) => [`${prefix}${k[0].toUpperCase()}${k.slice(1)}`, v]));
+
+/**
+ * P2: a clone restored from S3 (container start to ready: restored, recovered and writable)
+ * against a pg_basebackup replica of the same primary (container start to streaming).
+ */
+async function restoreRow(bed: StartedBackupTestbed, cluster: Awaited<ReturnType<ClusterContainer["start"]>>): Promise<BenchRow> {
+  const primary = cluster.primary;
+  const bytes = await databaseBytes(primary);
+  let replicaSeconds = 0;
+  const started = performance.now();
+  const replica = await cluster.replicaContainer("replica-basebackup").start();
+  try {
+    await replica.waitForStreaming(600_000);
+    replicaSeconds = secondsSince(started);
+  } finally {
+    await replica.stop({ removeVolumes: true });
+  }
+  // The gone replica's slot would keep WAL on the primary for the rest of the run.
+  await pollUntil("replica slot inactive and dropped", async () => {
+    await primary.sql("SELECT pg_drop_replication_slot($1)", [replica.slot]);
+    return true;
+  });
+  say(`P2: pg_basebackup replica streaming after ${s(replicaSeconds)}`);
+  await primary.archiveCurrentWal();
+  let restoreSeconds = 0;
+  const restoreStarted = performance.now();
+  const clone = await new RestoredCloneContainer(bed.image, primary).withStartupTimeout(600_000).start();
+  try {
+    restoreSeconds = secondsSince(restoreStarted);
+  } finally {
+    await clone.stop({ removeVolumes: true });
+  }
+  say(`P2: restored clone ready after ${s(restoreSeconds)}`);
+  const ratio = replicaSeconds / restoreSeconds;
+  return {
+    id: "P2",
+    measure: "restore from S3 to a ready server",
+    baseline: "`pg_basebackup` clone of the same data",
+    goal: ">= 1.5x",
+    value: `${mb(bytes)}: restored clone start to ready ${s(restoreSeconds)} vs pg_basebackup replica start to streaming ${s(replicaSeconds)}`,
+    ratio: x(ratio),
+    met: ratio >= 1.5,
+    shrunk: shrunk("scale"),
+    data: { bytes, restoreSeconds, replicaSeconds },
+  };
+}
+
+/** P8: what the repository stores for incrementals and a differential after 1 % of the rows change. */
+async function incrementalRow(db: StartedPrimaryContainer): Promise<BenchRow> {
+  const full = (await db.backups()).at(-1)!.info.repository.delta;
+  const storedBy = async (type: "incr" | "diff") => {
+    await db.execOk(["postgres-ba", "backup", type]);
+    return (await db.backups()).at(-1)!.info.repository.delta;
+  };
+  // 1 % of pgbench_accounts' rows (100,000 per scale unit): the first 1 % (1 % of the pages), then every 100th row (every page).
+  await db.sql(`UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid <= ${size.scale * 1000}`);
+  const contiguous = await storedBy("incr");
+  await db.sql("UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid % 100 = 0");
+  const spread = await storedBy("incr");
+  const diff = await storedBy("diff");
+  say(`P8: incr ${mb(contiguous)} contiguous, ${mb(spread)} spread, diff ${mb(diff)}; full ${mb(full)}`);
+  const pct = (bytes: number) => `${((100 * bytes) / full).toFixed(1)} %`;
+  return {
+    id: "P8",
+    measure: "incr and diff size after changing 1 % of rows, contiguous and spread",
+    baseline: "full backup size",
+    goal: "contiguous incr <= 5 % of full",
+    value: `stored: full ${mb(full)}; incr after a contiguous 1 % ${mb(contiguous)}; incr after a spread 1 % ${mb(spread)}; diff after both ${mb(diff)}`,
+    ratio: `${pct(contiguous)} contiguous incr, ${pct(spread)} spread incr, ${pct(diff)} diff`,
+    met: contiguous <= 0.05 * full,
+    shrunk: shrunk("scale"),
+    data: { fullBytes: full, contiguousIncrBytes: contiguous, spreadIncrBytes: spread, diffBytes: diff },
+  };
+}
+
+/**
+ * P3: WAL segment switch to its object in the bucket, under pgbench. Segments are switched every
+ * 300 ms (pg_switch_wal) so a hundred complete in under a minute; the bucket is listed every
+ * 100 ms beside it, so each lag is at most that much late.
+ */
+async function archiveLagRow(bed: StartedBackupTestbed, db: StartedPrimaryContainer): Promise<BenchRow> {
+  const [{ setting }] = await db.sql<{ setting: string }>("SELECT setting FROM pg_settings WHERE name = 'archive_timeout'");
+  const archiveTimeout = Number(setting);
+  const bucket = db.bucket!.name;
+  const switchedAt = new Map<string, number>();
+  const seenAt = new Map<string, number>();
+  let loading = true;
+  let listing = true;
+  const load = (async () => {
+    while (loading) await pgbench(db, ["-c", "4", "-j", "2", "-T", "5", "-n"]);
+  })();
+  const lister = (async () => {
+    while (listing) {
+      const keys = await bed.s3.listObjects(bucket, `pgbackrest/archive/${db.stanza}/`);
+      const now = Date.now();
+      for (const key of keys) {
+        const segment = key.split("/").pop()!.slice(0, 24);
+        if (/^[0-9A-F]{24}$/.test(segment) && !seenAt.has(segment)) seenAt.set(segment, now);
+      }
+      await sleep(100);
+    }
+  })();
+  try {
+    while (switchedAt.size < size.segments) {
+      const [{ segment }] = await db.sql<{ segment: string }>("SELECT pg_walfile_name(pg_switch_wal()) AS segment");
+      if (!switchedAt.has(segment)) switchedAt.set(segment, Date.now());
+      if (switchedAt.size % 25 === 0) say(`P3: ${switchedAt.size}/${size.segments} segments switched`);
+      await sleep(300);
+    }
+    loading = false;
+    await load;
+    await pollUntil("every switched segment in the bucket", () => [...switchedAt.keys()].every((seg) => seenAt.has(seg)), { timeoutMs: 120_000 });
+  } finally {
+    loading = false;
+    listing = false;
+    await Promise.allSettled([load, lister]);
+  }
+  const lags = [...switchedAt].map(([segment, t]) => Math.max(0, seenAt.get(segment)! - t) / 1000);
+  const [p50, p99] = [percentile(lags, 50), percentile(lags, 99)];
+  say(`P3: archive lag p50 ${s(p50)}, p99 ${s(p99)} over ${lags.length} segments`);
+  return {
+    id: "P3",
+    measure: "WAL commit-to-object lag, p50/p99, under pgbench",
+    baseline: "archive_timeout",
+    goal: "p99 <= archive_timeout + 2 s",
+    value: `p50 ${s(p50)}, p99 ${s(p99)}, max ${s(Math.max(...lags))} over ${lags.length} segments (switched every 300 ms under pgbench -c4); archive_timeout ${archiveTimeout} s`,
+    ratio: `p99 = ${x(p99 / archiveTimeout)} archive_timeout`,
+    met: p99 <= archiveTimeout + 2,
+    shrunk: shrunk("segments", "scale"),
+    data: { archiveTimeout, lags },
+  };
+}
+
+/** P4: pgbench TPS, the same image with archiving and in drop-in mode, runs interleaved (the order alternates). */
+async function tpsRow(bed: StartedBackupTestbed): Promise<BenchRow> {
+  const server = (bucket?: Awaited<ReturnType<StartedBackupTestbed["s3"]["createBucket"]>>) =>
+    bed.primary(bucket).withUsername("bench").withPassword("bench").withDatabase("bench").withSchedule(noSchedule).start();
+  await using archiving = await server(await bed.s3.createBucket("bench-tps"));
+  await using dropIn = await server();
+  await archiving.waitForBackupsActive();
+  for (const db of [archiving, dropIn]) {
+    await pgbench(db, ["-i", "-q", "-s", String(size.tpsScale)]);
+    await db.sql("CHECKPOINT");
+  }
+  say(`P4: two servers with pgbench scale ${size.tpsScale} ready`);
+  const tps = { archiving: [] as number[], dropIn: [] as number[] };
+  const measure = async (which: keyof typeof tps, db: StartedPrimaryContainer) => {
+    const out = (await pgbench(db, ["-c", "4", "-j", "2", "-T", String(size.tpsSeconds), "-n"])).output;
+    tps[which].push(Number(out.match(/tps = ([\d.]+)/)![1]));
+  };
+  for (let run = 0; run < size.tpsRuns; run++) {
+    const pair = [() => measure("archiving", archiving), () => measure("dropIn", dropIn)];
+    for (const step of run % 2 === 0 ? pair : pair.reverse()) await step();
+    say(`P4: round ${run + 1}/${size.tpsRuns}: ${tps.archiving.at(-1)!.toFixed(0)} TPS archiving, ${tps.dropIn.at(-1)!.toFixed(0)} TPS drop-in`);
+  }
+  const ratio = median(tps.archiving) / median(tps.dropIn);
+  return {
+    id: "P4",
+    measure: "pgbench TPS with archiving",
+    baseline: "same image, archiving off, interleaved runs",
+    goal: ">= 0.98x",
+    value: `median ${median(tps.archiving).toFixed(0)} vs ${median(tps.dropIn).toFixed(0)} TPS (pgbench -c4 -j2 -T${size.tpsSeconds}, scale ${size.tpsScale}, ${size.tpsRuns} runs each)`,
+    ratio: x(ratio),
+    met: ratio >= 0.98,
+    shrunk: shrunk("tpsSeconds", "tpsRuns"),
+    data: tps,
+  };
+}
+
+/** P6: the newest suite timing report (harness/summary-reporter.ts writes it); the bench never runs the suite. */
+function suiteTimeRow(): BenchRow {
+  const row = { id: "P6", measure: "suite time per scenario file", baseline: "total on a fresh clone", goal: "<= 15 min total" };
+  if (!existsSync(suiteTimesFile)) {
+    return { ...row, value: "no suite timing report (reports/suite-times.json is written by `npm test`)", ratio: "-", met: null, data: {} };
+  }
+  const times = JSON.parse(readFileSync(suiteTimesFile, "utf8")) as SuiteTimes;
+  const slowest = Object.entries(times.files)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([file, seconds]) => `${file.replace(/^scenarios\//, "")} ${seconds.toFixed(0)} s`);
+  return {
+    ...row,
+    value:
+      `${(times.wallSeconds / 60).toFixed(1)} min wall for ${Object.keys(times.files).length} files (${times.engine}, ${times.finishedAt.slice(0, 16)}Z); ` +
+      `slowest: ${slowest.join(", ")}`,
+    ratio: x(times.wallSeconds / 900),
+    met: times.wallSeconds <= 900,
+    data: { wallSeconds: times.wallSeconds, ...times.files },
+  };
+}
+
+const started = new Date();
+const startedAt = performance.now();
+const image = await productImage();
+const base = await baseImage();
+const machine = {
+  cores: cpus().length,
+  memoryGb: Math.round(totalmem() / 2 ** 30),
+  engine: `${kind} (${cli} ${(await sh`${cli} version --format {{.Client.Version}}`).stdout.trim()})`,
+  s3: `${await s3Backend()} over TLS`,
+  image,
+  baseImage: base,
+  date: started.toISOString(),
+};
+say(`${quick ? "quick" : "full"} run on ${machine.cores} cores, ${machine.memoryGb} GB, ${machine.engine}; ${image} on ${base}`);
+
+const rows: BenchRow[] = [];
+rows.push(await imageSizeRow(image, base));
+say("P7: image layers read");
+rows.push(await startupRow(image, base));
+{
+  await using bed = await new BackupTestbed().start();
+  say("testbed (network and S3) started");
+  const cluster = await new ClusterContainer(bed).withReplicas(0).start();
+  try {
+    say("cluster primary started, first backup taken");
+    rows.push(await backupRow(cluster.primary));
+    rows.push(await restoreRow(bed, cluster));
+    rows.push(await incrementalRow(cluster.primary));
+    rows.push(await archiveLagRow(bed, cluster.primary));
+  } finally {
+    await cluster.stop();
+  }
+  rows.push(await tpsRow(bed));
+}
+rows.push(suiteTimeRow());
+
+const results: BenchResults = {
+  quick,
+  machine,
+  wallSeconds: Math.round(secondsSince(startedAt)),
+  rows: rows.sort((a, b) => a.id.localeCompare(b.id)),
+};
+const file = join(projectRoot, resultsDir, resultsFileName(started));
+mkdirSync(join(projectRoot, resultsDir), { recursive: true });
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+say(`results written to ${resultsDir}/${resultsFileName(started)}`);
+process.stdout.write(renderResultsTable(results));

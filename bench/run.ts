@@ -281,7 +281,7 @@ async function restoreRow(bed: StartedBackupTestbed, cluster: Awaited<ReturnType
   }
   // The gone replica's slot would keep WAL on the primary for the rest of the run.
   await pollUntil("replica slot inactive and dropped", async () => {
-    await primary.sql("SELECT pg_drop_replication_slot($1)", [replica.slot]);
+    await primary.sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1", [replica.slot]);
     return true;
   });
   say(`P2: pg_basebackup replica streaming after ${s(replicaSeconds)}`);
@@ -367,8 +367,10 @@ async function archiveLagRow(bed: StartedBackupTestbed, db: StartedPrimaryContai
   try {
     while (switchedAt.size < size.segments) {
       const [{ segment }] = await db.sql<{ segment: string }>("SELECT pg_walfile_name(pg_switch_wal()) AS segment");
-      if (!switchedAt.has(segment)) switchedAt.set(segment, Date.now());
-      if (switchedAt.size % 25 === 0) say(`P3: ${switchedAt.size}/${size.segments} segments switched`);
+      if (!switchedAt.has(segment)) {
+        switchedAt.set(segment, Date.now());
+        if (switchedAt.size % 25 === 0) say(`P3: ${switchedAt.size}/${size.segments} segments switched`);
+      }
       await sleep(300);
     }
     loading = false;

@@ -288,7 +288,7 @@ async function restoreRow(bed: StartedBackupTestbed, cluster: Awaited<ReturnType
   await primary.archiveCurrentWal();
   let restoreSeconds = 0;
   const restoreStarted = performance.now();
-  const clone = await new RestoredCloneContainer(bed.image, primary).withStartupTimeout(600_000).start();
+  const clone = await new RestoredCloneContainer(bed.image, primary).withNetwork(bed.network).withStartupTimeout(600_000).start();
   try {
     restoreSeconds = secondsSince(restoreStarted);
   } finally {

@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LongestFirstSequencer from "./harness/sequencer.js";
 
 /**
  * Two projects: `unit` (pure functions, no containers, seconds) and `scenarios` (real
@@ -9,6 +10,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     reporters: ["default", "./harness/summary-reporter.ts"],
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         test: {

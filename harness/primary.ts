@@ -278,7 +278,7 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
         const found = (await this.backups()).filter((b) => b.type === type);
         return found.length >= count ? found : undefined;
       },
-      { timeoutMs, intervalMs: 1000 },
+      { timeoutMs, intervalMs: 2000 },
     );
   }
 

@@ -1,9 +1,11 @@
 /**
- * The one way the runtime runs a program, on top of zx: arguments are quoted by zx (never a
- * string we build), the environment is explicit, every call has a timeout, and output is
- * captured unless asked to stream into the container log.
+ * The one way the runtime runs a program: spawned directly, never through a shell (arguments
+ * are passed as given, never a string we build), the environment is explicit, every call has a
+ * timeout, and output is captured unless asked to stream into the container log. Node's own
+ * child_process rather than a shell library: every `postgres-ba` command (a monitoring probe
+ * running `status` every few seconds, say) pays for loading the bundle, and zx was half of it.
  */
-import { $ } from "zx";
+import { spawn } from "node:child_process";
 import { ExecError } from "../errors.js";
 
 export interface ExecOptions {
@@ -27,21 +29,33 @@ export function lastLines(text: string, n = 3): string {
   return text.trim().split("\n").slice(-n).join(" | ");
 }
 
-/** Runs a program and resolves with its result whatever the exit code. */
-export async function run(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+/**
+ * Runs a program and resolves with its result whatever the exit code (128 when a signal ended
+ * it, a timeout's SIGTERM included); rejects only when it cannot be started (ENOENT, say).
+ */
+export function run(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const timeoutMs = opts.timeoutMs ?? 10 * 60_000;
-  const shell = $({
-    env: mergeEnv(opts.env),
-    cwd: opts.cwd,
-    input: opts.input,
-    nothrow: true,
-    quiet: true,
-    verbose: false,
-    stdio: opts.stream ? [opts.input === undefined ? "inherit" : "pipe", "inherit", "inherit"] : "pipe",
-    ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}),
+  const stdin = opts.input !== undefined ? "pipe" : opts.stream ? "inherit" : "ignore";
+  const output = opts.stream ? "inherit" : "pipe";
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: mergeEnv(opts.env), cwd: opts.cwd, stdio: [stdin, output, output] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    const timer = timeoutMs > 0 ? setTimeout(() => child.kill("SIGTERM"), timeoutMs) : undefined;
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 128, stdout, stderr });
+    });
+    // A program that exits without reading all of its input is not an error here: its exit code says.
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(opts.input);
   });
-  const out = await shell`${file} ${args}`;
-  return { code: out.exitCode ?? 128, stdout: out.stdout, stderr: out.stderr };
 }
 
 /** Runs a program and throws ExecError unless it exits 0. */

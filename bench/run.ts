@@ -60,6 +60,8 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 10e6 ? 1 : 0)} MB`;
 const s = (seconds: number) => `${seconds.toFixed(seconds < 10 ? 2 : 1)} s`;
 const x = (ratio: number) => `${ratio.toFixed(2)}x`;
+/** A difference in seconds with its sign, e.g. "+2.27 s" or "-1.72 s". */
+const signed = (seconds: number) => `${seconds < 0 ? "-" : "+"}${s(Math.abs(seconds))}`;
 
 const { cli, kind } = await containerEngine();
 const sh = $({ quiet: true });
@@ -193,8 +195,8 @@ async function startupRow(image: string, base: string): Promise<BenchRow> {
     baseline: "plain `postgres` on the same base",
     goal: "overhead <= 1 s; RSS <= 60 MB",
     value:
-      `restart ${s(m.restart)} vs ${s(m.plainRestart)} (+${s(m.restart - m.plainRestart)}); new database ${s(m.newDb)} vs ${s(m.plainNewDb)} ` +
-      `(+${s(m.newDb - m.plainNewDb)}); runtime RSS ${rssMb.toFixed(0)} MB (all postgres processes ${(postgresKb / 1024).toFixed(0)} MB); medians of ${size.startupRuns}`,
+      `restart ${s(m.restart)} vs ${s(m.plainRestart)} (${signed(m.restart - m.plainRestart)}); new database ${s(m.newDb)} vs ${s(m.plainNewDb)} ` +
+      `(${signed(m.newDb - m.plainNewDb)}); runtime RSS ${rssMb.toFixed(0)} MB (all postgres processes ${(postgresKb / 1024).toFixed(0)} MB); medians of ${size.startupRuns}`,
     ratio: `${x(m.restart / m.plainRestart)} restart, ${x(m.newDb / m.plainNewDb)} new database`,
     met: m.restart - m.plainRestart <= 1 && rssMb <= 60,
     shrunk: shrunk("startupRuns"),

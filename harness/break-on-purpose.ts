@@ -63,6 +63,30 @@ export const cases: BreakCase[] = [
     replace: "",
     scenario: "scenarios/pgbackrest-options.spec.ts",
   },
+  {
+    name: "first-backup-not-retried",
+    behaviour: "a first backup that fails is retried until it succeeds, without a restart",
+    file: "runtime/entrypoint.ts",
+    find: "        await initBackups(env);\n",
+    replace: "        await initBackups(env).catch(() => undefined);\n",
+    scenario: "scenarios/first-backup-outage.spec.ts",
+  },
+  {
+    name: "standby-restarted-as-primary",
+    behaviour: "a standby's data directory never starts under PG_MODE=primary",
+    file: "runtime/datadir/state.ts",
+    find: '    case "standby":\n      if (env.PG_MODE === "primary") {',
+    replace: '    case "standby":\n      if (false) {',
+    scenario: "scenarios/failover.spec.ts",
+  },
+  {
+    name: "archive-push-queue-max-dropped",
+    behaviour: "ARCHIVE_PUSH_QUEUE_MAX caps the WAL kept while S3 is unreachable",
+    file: "runtime/render/pgbackrest-conf.ts",
+    find: '    ["archive-push-queue-max", env.ARCHIVE_PUSH_QUEUE_MAX?.replace(/B$/, "")],\n',
+    replace: "",
+    scenario: "scenarios/s3-outage.spec.ts",
+  },
 ];
 
 async function runCase(c: BreakCase, head: string): Promise<{ failed: boolean; evidence: string; seconds: number }> {

@@ -54,11 +54,9 @@ const tickerOwnerVariable = "POSTGRES_BA_HEALTH_TICKER_PID";
 /**
  * Podman runs health checks from systemd timers; without systemd (these VMs) they never run,
  * and anything waiting for "healthy" (PostgreSqlContainer does) waits forever. This stands in
- * for the timer: containers still "starting" get their health check run once a second, through
- * the API socket (a `podman` CLI process per check cost these 2-core machines about a third of
- * their CPU). Not faster: each check is an exec session (conmon, runc, the script, and a
- * `podman container cleanup` process when it ends), about 0.15 s of CPU, and a container takes
- * several seconds to start. One ticker per process tree: vitest workers leave it to the process
+ * for the timer: containers still "starting" get their health check run every half second,
+ * through the API socket (a `podman` CLI process per check cost these 2-core machines about a
+ * third of their CPU). One ticker per process tree: vitest workers leave it to the process
  * that ran the global setup. It never keeps a process alive.
  */
 function startHealthCheckTicker(dockerHost: string): void {
@@ -77,7 +75,7 @@ function startHealthCheckTicker(dockerHost: string): void {
     })()
       .catch(() => undefined)
       .finally(() => (busy = false));
-  }, 1000);
+  }, 500);
   timer.unref();
 }
 

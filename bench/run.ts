@@ -439,7 +439,7 @@ async function tpsRow(bed: StartedBackupTestbed): Promise<BenchRow> {
 function suiteTimeRow(): BenchRow {
   const row = { id: "P6", measure: "suite time per scenario file", baseline: "total on a fresh clone", goal: "<= 15 min total" };
   if (!existsSync(suiteTimesFile)) {
-    return { ...row, value: "no suite timing report (reports/suite-times.json is written by `npm test`)", ratio: "-", met: null, data: {} };
+    return { ...row, value: "no suite timing report (reports/suite-times.json is written by a whole `npm test` run)", ratio: "-", met: null, data: {} };
   }
   const times = JSON.parse(readFileSync(suiteTimesFile, "utf8")) as SuiteTimes;
   const slowest = Object.entries(times.files)

@@ -1,12 +1,14 @@
 /**
  * Prints one plain closing line, "tests: N passed, N failed[, N skipped]", after vitest's own
- * summary: a line any CI can read without knowing vitest's format. After a run that included
- * scenario files it also writes reports/suite-times.json (seconds per file and the run's wall
- * time): the input of `npm run bench`'s suite-time row, which must not run the suite itself.
+ * summary: a line any CI can read without knowing vitest's format. After a run of the whole
+ * suite it also writes reports/suite-times.json (seconds per file and the run's wall time): the
+ * input of `npm run bench`'s suite-time row, which must not run the suite itself. A partial run
+ * (some files, or `-t`) leaves the last whole run's report alone: its total would read as a
+ * suite well under 15 minutes.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import type { Reporter, TestModule } from "vitest/node";
+import type { Reporter, TestModule, Vitest } from "vitest/node";
 import { projectRoot } from "./paths.js";
 
 /** What reports/suite-times.json holds. */
@@ -23,6 +25,11 @@ export const suiteTimesFile = join(projectRoot, "reports", "suite-times.json");
 export default class SummaryReporter implements Reporter {
   /** vitest creates its reporters at start-up: the wall time includes the global setup (engine, image builds). */
   private readonly startedAt = performance.now();
+  private nameFiltered = false;
+
+  onInit(vitest: Vitest): void {
+    this.nameFiltered = vitest.config.testNamePattern !== undefined;
+  }
 
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
@@ -46,7 +53,8 @@ export default class SummaryReporter implements Reporter {
       const file = relative(projectRoot, module.moduleId);
       if (file.startsWith("scenarios/")) files[file] = Math.round(module.diagnostic().duration) / 1000;
     }
-    if (Object.keys(files).length === 0) return;
+    const allScenarioFiles = readdirSync(join(projectRoot, "scenarios"), { recursive: true }).filter((f) => String(f).endsWith(".spec.ts"));
+    if (this.nameFiltered || Object.keys(files).length !== allScenarioFiles.length) return;
     const times: SuiteTimes = {
       finishedAt: new Date().toISOString(),
       engine: process.env.POSTGRES_BA_ENGINE ?? "podman",

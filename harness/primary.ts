@@ -21,10 +21,10 @@ export interface Schedule {
   incr?: string;
 }
 
-/** One backup as `pgbackrest info --output=json` lists it (the fields tests use). */
 /** No scheduled backups: a test that counts backups counts only the ones it takes. */
 export const noSchedule: Schedule = { full: "off", diff: "off", incr: "off" };
 
+/** One backup as `pgbackrest info --output=json` lists it (the fields tests use). */
 export interface BackupInfo {
   label: string;
   type: "full" | "diff" | "incr";

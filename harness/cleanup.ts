@@ -4,13 +4,8 @@
  * Used by .ci/run at exit and by `npm run cleanup`.
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { $ } from "zx";
-import { dockerPidFile, dockerSocket, podmanConf, processAlive } from "./engine.js";
-import { projectRoot } from "./paths.js";
-
-const runDir = join(projectRoot, ".run");
-const pidFile = join(runDir, "podman-service.pid");
+import { dockerPidFile, dockerSocket, podmanConf, podmanPidFile, processAlive } from "./engine.js";
 
 async function cleanup(): Promise<void> {
   const hasPodman = (await $({ nothrow: true, quiet: true })`command -v podman`).exitCode === 0;
@@ -21,9 +16,9 @@ async function cleanup(): Promise<void> {
     await removeLeftovers("docker", $({ nothrow: true, quiet: true, env: { ...process.env, DOCKER_HOST: `unix://${dockerSocket}` } }));
     await stopProcess(Number(readFileSync(dockerPidFile, "utf8")), "dockerd");
   }
-  if (existsSync(pidFile)) {
-    await stopProcess(Number(readFileSync(pidFile, "utf8")), "the Podman API service");
-    rmSync(pidFile, { force: true });
+  if (existsSync(podmanPidFile)) {
+    await stopProcess(Number(readFileSync(podmanPidFile, "utf8")), "the Podman API service");
+    rmSync(podmanPidFile, { force: true });
   }
 }
 

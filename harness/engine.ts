@@ -30,6 +30,8 @@ const runDir = join(projectRoot, ".run");
 const podmanSocket = join(runDir, "podman.sock");
 export const podmanConf = join(projectRoot, "harness", "podman", "containers.conf");
 export const dockerSocket = join(runDir, "docker.sock");
+/** The Podman API service this project started, for cleanup to stop. */
+export const podmanPidFile = join(runDir, "podman-service.pid");
 /** Docker's own roots, apart from any Docker the machine may have. */
 export const dockerDataRoot = "/var/lib/postgres-ba-docker";
 const dockerExecRoot = "/run/postgres-ba-docker";
@@ -220,7 +222,7 @@ async function startPodmanService(): Promise<void> {
     env: { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? podmanConf },
   });
   child.unref();
-  writeFileSync(join(runDir, "podman-service.pid"), String(child.pid));
+  writeFileSync(podmanPidFile, String(child.pid));
   await waitForSocket(`unix://${podmanSocket}`, join(runDir, "podman-service.log"), 30_000);
 }
 

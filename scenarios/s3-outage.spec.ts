@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil, RestoredCloneContainer, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
 
-/** How long S3 is gone; several minutes by default, shorter for a quick local run. */
+/** How long S3 is gone: 90 s by default (about 18 segments at archive_timeout 5 s); S3_OUTAGE_SECONDS for longer or shorter. */
 const outageSeconds = Number(process.env.S3_OUTAGE_SECONDS ?? 90);
 /**
  * The longest a commit may wait while S3 is gone: archiving never blocks commits, so only the

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "../env/parse.js";
-import { withHbaBlock } from "./pg-hba.js";
-import { renderPgbackrestConf } from "./pgbackrest-conf.js";
+import { officialHostLine, withHbaBlock } from "./pg-hba.js";
+import { pgbackrestChildEnv, renderPgbackrestConf } from "./pgbackrest-conf.js";
 import { includeLine, quote, renderPostgresqlConf, withIncludeLine } from "./postgresql-conf.js";
 
-const backupEnv = parseEnv({
+const backupSource = {
   PGBACKREST_STANZA: "main",
   S3_BUCKET: "backups",
   S3_ACCESS_KEY: "AKIA-id",
@@ -13,7 +13,8 @@ const backupEnv = parseEnv({
   S3_URI_STYLE: "path",
   S3_CA_FILE: "/etc/ca.crt",
   POSTGRES_USER: "owner",
-});
+};
+const backupEnv = parseEnv(backupSource);
 
 describe("renderPostgresqlConf", () => {
   it("turns TLS on and prepares WAL for replication in drop-in mode, without archiving", () => {
@@ -29,16 +30,104 @@ describe("renderPostgresqlConf", () => {
     expect(renderPostgresqlConf(backupEnv, "pgbackrest")).toContain("archive_command = '/usr/bin/pgbackrest --stanza=main archive-push %p'");
   });
 
-  it("quotes values the PostgreSQL way", () => {
+  /** The lines every postgres-ba.conf starts with, for the default port, TLS directory and WAL senders. */
+  const commonLines = [
+    "# Managed by postgres-ba: rewritten from environment variables at every start. Do not edit;",
+    "# override with ALTER SYSTEM or `-c name=value` arguments instead.",
+    "listen_addresses = '*'",
+    "port = 5432",
+    "ssl = on",
+    "ssl_cert_file = '/var/lib/postgresql/ssl/server.crt'",
+    "ssl_key_file = '/var/lib/postgresql/ssl/server.key'",
+    "ssl_ca_file = '/var/lib/postgresql/ssl/root.crt'",
+    "wal_level = replica",
+    "max_wal_senders = 10",
+    "max_replication_slots = 10",
+    "wal_log_hints = on",
+  ];
+  const restoreCommand = `restore_command = '/usr/bin/pgbackrest --stanza=main --pg1-path=/var/lib/postgresql/18/docker --no-archive-async archive-get %f "%p"'`;
+
+  it("renders the whole drop-in file: TLS, WAL for replication, nothing about archiving", () => {
+    expect(renderPostgresqlConf(parseEnv({}), "pgbackrest")).toBe(`${commonLines.join("\n")}\n`);
+  });
+
+  it("takes the port, the TLS directory and the replication limits from the environment", () => {
+    const conf = renderPostgresqlConf(parseEnv({ POSTGRES_PORT: "6543", SSL_CERT_DIR: "/tls", MAX_WAL_SENDERS: "4", MAX_REPLICATION_SLOTS: "3" }), "discard");
+    for (const line of [
+      "port = 6543",
+      "ssl_cert_file = '/tls/server.crt'",
+      "ssl_key_file = '/tls/server.key'",
+      "ssl_ca_file = '/tls/root.crt'",
+      "max_wal_senders = 4",
+      "max_replication_slots = 3",
+    ]) {
+      expect(conf.split("\n")).toContain(line);
+    }
+  });
+
+  it("renders the whole file of a backing-up primary before its first full backup: WAL acknowledged, not kept", () => {
+    expect(renderPostgresqlConf(parseEnv({ ...backupSource, ARCHIVE_TIMEOUT: "30" }), "discard")).toBe(
+      [
+        ...commonLines,
+        "archive_mode = on",
+        "archive_timeout = 30",
+        "# no full backup exists yet: WAL is not archived until `postgres-ba init-backups` or the first backup runs",
+        "archive_command = '/bin/true'",
+        restoreCommand,
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("renders the whole file of a standby that backs up: archive-push, restore_command, and the primary's connection", () => {
+    expect(renderPostgresqlConf(backupEnv, "pgbackrest", { primaryConninfo: "host=db-primary user=replicator", slot: "replica_1" })).toBe(
+      [
+        ...commonLines,
+        "archive_mode = on",
+        "archive_timeout = 60",
+        "archive_command = '/usr/bin/pgbackrest --stanza=main archive-push %p'",
+        restoreCommand,
+        "# standby of PRIMARY_HOST (standby.signal); `postgres-ba promote` makes it a primary",
+        "hot_standby = on",
+        "primary_conninfo = 'host=db-primary user=replicator'",
+        "primary_slot_name = 'replica_1'",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("with REPO_READ_ONLY restores WAL from the repository but never archives into it", () => {
+    expect(renderPostgresqlConf(parseEnv({ ...backupSource, REPO_READ_ONLY: "true" }), "pgbackrest")).toBe([...commonLines, restoreCommand, ""].join("\n"));
+  });
+
+  it("quotes values the PostgreSQL way: quotes doubled, backslashes escaped", () => {
     expect(quote("it's")).toBe("'it''s'");
+    expect(quote(String.raw`a\b 'c' \'`)).toBe(String.raw`'a\\b ''c'' \\'''`);
+    expect(quote("")).toBe("''");
   });
 });
 
 describe("withIncludeLine", () => {
+  const appended = `\n# Settings owned by the postgres-ba entrypoint (rewritten at every start)\n${includeLine}\n`;
+
   it("appends the include once", () => {
     const once = withIncludeLine("max_connections = 100\n");
     expect(once.endsWith(`${includeLine}\n`)).toBe(true);
     expect(withIncludeLine(once)).toBe(once);
+  });
+
+  it.for([
+    { name: "a file ending in a newline", conf: "max_connections = 100\n", expected: `max_connections = 100\n${appended}` },
+    { name: "a file without its last newline", conf: "max_connections = 100", expected: `max_connections = 100\n${appended}` },
+    { name: "an empty file", conf: "", expected: appended },
+  ])("appends a blank line, a comment and the include to $name", ({ conf, expected }) => {
+    expect(withIncludeLine(conf)).toBe(expected);
+  });
+
+  it("finds the include already there with spaces around it, and not when it is commented out", () => {
+    const indented = `a = 1\n  ${includeLine}  \nb = 2\n`;
+    expect(withIncludeLine(indented)).toBe(indented);
+    expect(withIncludeLine(`#${includeLine}\n`)).toBe(`#${includeLine}\n${appended}`);
   });
 });
 
@@ -51,6 +140,58 @@ describe("withHbaBlock", () => {
     expect(withHbaBlock(once)).toBe(once);
     const userAddedAfter = `${once}host mydb me 10.0.0.0/8 md5\n`;
     expect(withHbaBlock(userAddedAfter)).toBe(userAddedAfter);
+  });
+
+  const block = [
+    "# BEGIN postgres-ba (managed: replication only over TLS)",
+    "hostssl replication all all scram-sha-256",
+    "hostnossl replication all all reject",
+    "# END postgres-ba",
+  ].join("\n");
+
+  it.for([
+    { name: "a file ending in a newline", hba: "local all all trust\n", expected: `local all all trust\n\n${block}\n` },
+    { name: "a file without its last newline", hba: "local all all trust", expected: `local all all trust\n\n${block}\n` },
+    { name: "an empty file", hba: "", expected: `\n${block}\n` },
+  ])("appends a blank line and the block to $name", ({ hba, expected }) => {
+    expect(withHbaBlock(hba)).toBe(expected);
+  });
+
+  it("replaces an edited block in place, keeping the lines before and after it", () => {
+    const edited =
+      "local all all trust\n# BEGIN postgres-ba (managed: replication only over TLS)\nhost replication all all trust\n# END postgres-ba\nhost all all all md5\n";
+    expect(withHbaBlock(edited)).toBe(`local all all trust\n${block}\nhost all all all md5\n`);
+  });
+
+  it("appends a new block when only its end marker is there, or the end comes before the beginning", () => {
+    expect(withHbaBlock("# END postgres-ba\n")).toBe(`# END postgres-ba\n\n${block}\n`);
+    const swapped = "# END postgres-ba\n# BEGIN postgres-ba (managed: replication only over TLS)\n";
+    expect(withHbaBlock(swapped)).toBe(`${swapped}\n${block}\n`);
+  });
+});
+
+describe("pgbackrestChildEnv", () => {
+  it("clears every inherited PGBACKREST_* variable, passes the accepted options and the keys, and leaves the rest alone", () => {
+    const inherited = { ...backupSource, PATH: "/usr/bin", PGBACKREST_STANZA: "main", PGBACKREST_ARCHIVE_TIMEOUT: "90", HOME: "/root" };
+    expect(pgbackrestChildEnv(backupEnv as Parameters<typeof pgbackrestChildEnv>[0], inherited)).toStrictEqual({
+      PGBACKREST_STANZA: undefined,
+      PGBACKREST_ARCHIVE_TIMEOUT: "90",
+      PGBACKREST_REPO1_S3_KEY: "AKIA-id",
+      PGBACKREST_REPO1_S3_KEY_SECRET: "do-not-print-me",
+      PGBACKREST_PG1_USER: "owner",
+    });
+  });
+});
+
+describe("officialHostLine", () => {
+  it("appends the official image's catch-all line on a line of its own", () => {
+    expect(officialHostLine("scram-sha-256")).toBe("\nhost all all all scram-sha-256\n");
+  });
+
+  it("warns above the line when the method is trust, as the official image does", () => {
+    expect(officialHostLine("trust")).toBe(
+      "\n# warning trust is enabled for all connections\n# see https://www.postgresql.org/docs/18/auth-trust.html\nhost all all all trust\n",
+    );
   });
 });
 
@@ -79,5 +220,84 @@ describe("renderPgbackrestConf", () => {
 
   it("defaults to zst, bundles and block incremental, async archiving, and the real superuser", () => {
     for (const line of ["compress-type=zst", "repo1-bundle=y", "repo1-block=y", "archive-async=y", "pg1-user=owner", "[main]"]) expect(conf).toContain(line);
+  });
+
+  it("renders the whole file: [global], archive-push's quieter console, and the stanza's PostgreSQL", () => {
+    expect(conf).toBe(
+      [
+        "# Managed by postgres-ba: rewritten from environment variables at every start.",
+        "",
+        "# S3 keys are not here: they reach pgBackRest through its environment only.",
+        "",
+        "[global]",
+        "repo1-type=s3",
+        "repo1-path=/pgbackrest",
+        "repo1-s3-bucket=backups",
+        "repo1-s3-endpoint=s3",
+        "repo1-s3-region=us-east-1",
+        "repo1-s3-uri-style=path",
+        "repo1-storage-port=9000",
+        "repo1-storage-verify-tls=y",
+        "repo1-storage-ca-file=/etc/ca.crt",
+        "repo1-retention-full=4",
+        "repo1-retention-diff=4",
+        "repo1-bundle=y",
+        "repo1-block=y",
+        "compress-type=zst",
+        "process-max=2",
+        "start-fast=y",
+        "archive-async=y",
+        "spool-path=/var/spool/pgbackrest",
+        "log-path=/var/log/pgbackrest",
+        "log-level-console=info",
+        "log-level-file=detail",
+        "",
+        "[global:archive-push]",
+        "log-level-console=warn",
+        "",
+        "[main]",
+        "pg1-path=/var/lib/postgresql/18/docker",
+        "pg1-port=5432",
+        "pg1-user=owner",
+        "pg1-socket-path=/var/run/postgresql",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  /** The [global] lines of pgbackrest.conf for the backup environment plus `extra`. */
+  const globalLines = (extra: Record<string, string>) =>
+    renderPgbackrestConf(parseEnv({ ...backupSource, ...extra }) as Parameters<typeof renderPgbackrestConf>[0])
+      .split("\n\n")
+      .find((s) => s.startsWith("[global]\n"))!
+      .split("\n");
+
+  it.for<{ extra: Record<string, string>; line: string }>([
+    { extra: { S3_VERIFY_TLS: "false" }, line: "repo1-storage-verify-tls=n" },
+    { extra: { ARCHIVE_ASYNC: "false" }, line: "archive-async=n" },
+    { extra: { RETENTION_ARCHIVE: "2" }, line: "repo1-retention-archive=2" },
+    { extra: { RETENTION_FULL: "7", RETENTION_DIFF: "3" }, line: "repo1-retention-diff=3" },
+    { extra: { ARCHIVE_PUSH_QUEUE_MAX: "4GB" }, line: "archive-push-queue-max=4G" },
+    { extra: { ARCHIVE_PUSH_QUEUE_MAX: "512MB" }, line: "archive-push-queue-max=512M" },
+    { extra: { S3_REGION: "eu-west-3", S3_PATH: "/cluster-a" }, line: "repo1-s3-region=eu-west-3" },
+    { extra: { S3_REGION: "eu-west-3", S3_PATH: "/cluster-a" }, line: "repo1-path=/cluster-a" },
+    { extra: { PGBACKREST_COMPRESS_TYPE: "lz4", PGBACKREST_PROCESS_MAX: "4" }, line: "compress-type=lz4" },
+    { extra: { PGBACKREST_COMPRESS_TYPE: "lz4", PGBACKREST_PROCESS_MAX: "4" }, line: "process-max=4" },
+    { extra: { S3_ENDPOINT: "https://minio.local/" }, line: "repo1-storage-port=443" },
+    { extra: { S3_ENDPOINT: "minio.local", S3_PORT: "8443" }, line: "repo1-storage-port=8443" },
+  ])("$extra gives $line", ({ extra, line }) => {
+    expect(globalLines(extra)).toContain(line);
+  });
+
+  it("bundles whenever block incremental is on (pgBackRest needs both), and not when both are off", () => {
+    expect(globalLines({ BACKUP_BUNDLE: "false" })).toEqual(expect.arrayContaining(["repo1-bundle=y", "repo1-block=y"]));
+    expect(globalLines({ BACKUP_BUNDLE: "true", BACKUP_BLOCK_INCREMENTAL: "false" })).toEqual(expect.arrayContaining(["repo1-bundle=y", "repo1-block=n"]));
+    expect(globalLines({ BACKUP_BUNDLE: "false", BACKUP_BLOCK_INCREMENTAL: "false" })).toEqual(expect.arrayContaining(["repo1-bundle=n", "repo1-block=n"]));
+  });
+
+  it("leaves out the options whose variable is unset, rather than writing an empty value", () => {
+    const lines = globalLines({ S3_CA_FILE: "" });
+    expect(lines.filter((l) => /^(repo1-storage-ca-file|repo1-retention-archive|archive-push-queue-max)=/.test(l))).toEqual([]);
+    expect(lines.every((l) => !l.endsWith("=") && !l.endsWith("=undefined"))).toBe(true);
   });
 });

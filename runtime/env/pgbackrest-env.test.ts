@@ -155,3 +155,263 @@ describe("PGBACKREST_* pass-through", () => {
     );
   });
 });
+
+describe("PGBACKREST_* refusals, each line in full", () => {
+  // The image's own variables for what it sets, or why the option is not the user's to set.
+  it.for([
+    ["PGBACKREST_REPO1_TYPE", "repo1-type is set by the image: the repository of this image is S3 (S3_* variables). Fix: unset PGBACKREST_REPO1_TYPE."],
+    ["PGBACKREST_REPO1_PATH", "repo1-path is set by the image. Fix: use S3_PATH instead, and unset PGBACKREST_REPO1_PATH."],
+    ["PGBACKREST_REPO1_S3_BUCKET", "repo1-s3-bucket is set by the image. Fix: use S3_BUCKET instead, and unset PGBACKREST_REPO1_S3_BUCKET."],
+    ["PGBACKREST_REPO1_S3_ENDPOINT", "repo1-s3-endpoint is set by the image. Fix: use S3_ENDPOINT instead, and unset PGBACKREST_REPO1_S3_ENDPOINT."],
+    [
+      "PGBACKREST_REPO1_STORAGE_HOST",
+      "repo1-storage-host is set by the image: the image sets the S3 host. Fix: use S3_ENDPOINT instead, and unset PGBACKREST_REPO1_STORAGE_HOST.",
+    ],
+    ["PGBACKREST_REPO1_S3_REGION", "repo1-s3-region is set by the image. Fix: use S3_REGION instead, and unset PGBACKREST_REPO1_S3_REGION."],
+    ["PGBACKREST_REPO1_S3_URI_STYLE", "repo1-s3-uri-style is set by the image. Fix: use S3_URI_STYLE instead, and unset PGBACKREST_REPO1_S3_URI_STYLE."],
+    [
+      "PGBACKREST_REPO1_S3_ROLE",
+      "repo1-s3-role is set by the image: it applies to repo1-s3-key-type=auto or web-id; the image authenticates with shared keys. Fix: use S3_ACCESS_KEY and S3_SECRET_KEY instead, and unset PGBACKREST_REPO1_S3_ROLE.",
+    ],
+    [
+      "PGBACKREST_REPO1_S3_STS_HOST",
+      "repo1-s3-sts-host is set by the image: it applies to repo1-s3-key-type=web-id; the image authenticates with shared keys. Fix: use S3_ACCESS_KEY and S3_SECRET_KEY instead, and unset PGBACKREST_REPO1_S3_STS_HOST.",
+    ],
+    [
+      "PGBACKREST_REPO1_S3_PROCESS_CMD",
+      "repo1-s3-process-cmd is set by the image: it applies to repo1-s3-key-type=process; the image authenticates with shared keys. Fix: use S3_ACCESS_KEY and S3_SECRET_KEY instead, and unset PGBACKREST_REPO1_S3_PROCESS_CMD.",
+    ],
+    [
+      "PGBACKREST_REPO1_STORAGE_PORT",
+      "repo1-storage-port is set by the image. Fix: use S3_PORT (or a port in S3_ENDPOINT) instead, and unset PGBACKREST_REPO1_STORAGE_PORT.",
+    ],
+    [
+      "PGBACKREST_REPO1_STORAGE_VERIFY_TLS",
+      "repo1-storage-verify-tls is set by the image. Fix: use S3_VERIFY_TLS instead, and unset PGBACKREST_REPO1_STORAGE_VERIFY_TLS.",
+    ],
+    ["PGBACKREST_REPO1_STORAGE_CA_FILE", "repo1-storage-ca-file is set by the image. Fix: use S3_CA_FILE instead, and unset PGBACKREST_REPO1_STORAGE_CA_FILE."],
+    [
+      "PGBACKREST_REPO1_RETENTION_DIFF",
+      "repo1-retention-diff is set by the image. Fix: use RETENTION_DIFF instead, and unset PGBACKREST_REPO1_RETENTION_DIFF.",
+    ],
+    [
+      "PGBACKREST_REPO1_RETENTION_ARCHIVE",
+      "repo1-retention-archive is set by the image. Fix: use RETENTION_ARCHIVE instead, and unset PGBACKREST_REPO1_RETENTION_ARCHIVE.",
+    ],
+    ["PGBACKREST_REPO1_BUNDLE", "repo1-bundle is set by the image. Fix: use BACKUP_BUNDLE instead, and unset PGBACKREST_REPO1_BUNDLE."],
+    ["PGBACKREST_REPO1_BLOCK", "repo1-block is set by the image. Fix: use BACKUP_BLOCK_INCREMENTAL instead, and unset PGBACKREST_REPO1_BLOCK."],
+    ["PGBACKREST_REPO1_HOST", "repo1-host is set by the image: the repository of this image is S3, not a repository host. Fix: unset PGBACKREST_REPO1_HOST."],
+    [
+      "PGBACKREST_ARCHIVE_PUSH_QUEUE_MAX",
+      "archive-push-queue-max is set by the image. Fix: use ARCHIVE_PUSH_QUEUE_MAX instead, and unset PGBACKREST_ARCHIVE_PUSH_QUEUE_MAX.",
+    ],
+    [
+      "PGBACKREST_COMPRESS",
+      "compress is set by the image: it is the old switch of compress-type, which the image sets. Fix: use PGBACKREST_COMPRESS_TYPE (none for no compression) instead, and unset PGBACKREST_COMPRESS.",
+    ],
+    [
+      "PGBACKREST_DELTA",
+      "delta is set by the image: a delta restore overwrites PGDATA, which the image does only on explicit request. Fix: use RESTORE_DELTA (with RESTORE_FROM_BACKUP=true) instead, and unset PGBACKREST_DELTA.",
+    ],
+    [
+      "PGBACKREST_SPOOL_PATH",
+      "spool-path is set by the image: the image sets it to its own directory (/var/spool/pgbackrest). Fix: unset PGBACKREST_SPOOL_PATH.",
+    ],
+    ["PGBACKREST_LOG_PATH", "log-path is set by the image: the image sets it to its own directory (/var/log/pgbackrest). Fix: unset PGBACKREST_LOG_PATH."],
+    [
+      "PGBACKREST_LOCK_PATH",
+      "lock-path is set by the image: every pgBackRest process of the container must share one lock directory. Fix: unset PGBACKREST_LOCK_PATH.",
+    ],
+    [
+      "PGBACKREST_LOG_LEVEL_CONSOLE",
+      "log-level-console is set by the image: the runtime reads pgBackRest's console output, and archive-push logs into PostgreSQL's log at warn. Fix: unset PGBACKREST_LOG_LEVEL_CONSOLE.",
+    ],
+    ["PGBACKREST_CMD", "cmd is set by the image: the runtime and archive_command run /usr/bin/pgbackrest. Fix: unset PGBACKREST_CMD."],
+    ["PGBACKREST_PG1_PORT", "pg1-port is set by the image. Fix: use POSTGRES_PORT instead, and unset PGBACKREST_PG1_PORT."],
+    ["PGBACKREST_PG1_USER", "pg1-user is set by the image. Fix: use POSTGRES_USER instead, and unset PGBACKREST_PG1_USER."],
+    [
+      "PGBACKREST_PG1_SOCKET_PATH",
+      "pg1-socket-path is set by the image: the image sets it to PostgreSQL's socket directory. Fix: unset PGBACKREST_PG1_SOCKET_PATH.",
+    ],
+    ["PGBACKREST_PG1_HOST", "pg1-host is set by the image: PostgreSQL runs in this container; pgBackRest reaches it locally. Fix: unset PGBACKREST_PG1_HOST."],
+    [
+      "PGBACKREST_TYPE",
+      "type is a command-line option of pgBackRest, which the runtime sets per command. Fix: use RESTORE_TARGET_* for restores, or `postgres-ba backup full|diff|incr` instead, and unset PGBACKREST_TYPE.",
+    ],
+    [
+      "PGBACKREST_TARGET",
+      "target is a command-line option of pgBackRest, which the runtime sets per command. Fix: use RESTORE_TARGET_TIME, RESTORE_TARGET_LSN, RESTORE_TARGET_XID or RESTORE_TARGET_NAME instead, and unset PGBACKREST_TARGET.",
+    ],
+    [
+      "PGBACKREST_SET",
+      "set is a command-line option of pgBackRest, which the runtime sets per command. Fix: use RESTORE_SET instead, and unset PGBACKREST_SET.",
+    ],
+    ["PGBACKREST_FORCE", "force is a command-line option of pgBackRest, which the runtime sets per command. Fix: unset PGBACKREST_FORCE."],
+  ])("%s is refused with the variable or the reason", ([variable, rest]) => {
+    expect(errorOf({ ...backup, [variable]: "x" }).message).toBe(`${variable}="x": ${rest}`);
+  });
+
+  it.for<{ name: string; env: Record<string, string>; message: string }>([
+    {
+      name: "a lower-case name",
+      env: { PGBACKREST_lower: "x" },
+      message: `PGBACKREST_lower="x": is not the name of a pgBackRest option (PGBACKREST_ then the option's name in upper case, '-' as '_'). Fix: rename it, or unset PGBACKREST_lower.`,
+    },
+    {
+      name: "an unknown name with no near real one",
+      env: { PGBACKREST_FOO: "1" },
+      message:
+        'PGBACKREST_FOO="1": foo is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_FOO.',
+    },
+    {
+      name: "a misspelling two edits away",
+      env: { PGBACKREST_ARCHIVE_TIMEOT: "1" },
+      message:
+        'PGBACKREST_ARCHIVE_TIMEOT="1": archive-timeot is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: did you mean PGBACKREST_ARCHIVE_TIMEOUT? Otherwise check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_ARCHIVE_TIMEOT.',
+    },
+    {
+      name: "a long name three edits away (a fifth of its length allowed)",
+      env: { PGBACKREST_REPO1_STORAGE_VERFY_T: "y" },
+      message:
+        'PGBACKREST_REPO1_STORAGE_VERFY_T="y": repo1-storage-verfy-t is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: did you mean PGBACKREST_REPO1_STORAGE_VERIFY_TLS? Otherwise check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_REPO1_STORAGE_VERFY_T.',
+    },
+    {
+      name: "a shorter name three edits away (too far for a guess)",
+      env: { PGBACKREST_REPO1_CIPHR_TY: "y" },
+      message:
+        'PGBACKREST_REPO1_CIPHR_TY="y": repo1-ciphr-ty is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_REPO1_CIPHR_TY.',
+    },
+    {
+      name: "a name near a command-line option only (never suggested)",
+      env: { PGBACKREST_FORC: "y" },
+      message:
+        'PGBACKREST_FORC="y": forc is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_FORC.',
+    },
+    {
+      name: "a name near an internal option only (never suggested)",
+      env: { PGBACKREST_BETAA: "y" },
+      message:
+        'PGBACKREST_BETAA="y": betaa is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_BETAA.',
+    },
+    {
+      name: "an index on an option that has none",
+      env: { PGBACKREST_ARCHIVE1_TIMEOUT: "1" },
+      message:
+        'PGBACKREST_ARCHIVE1_TIMEOUT="1": archive1-timeout is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: did you mean PGBACKREST_ARCHIVE_TIMEOUT? Otherwise check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_ARCHIVE1_TIMEOUT.',
+    },
+    {
+      name: "an old indexed name, index kept",
+      env: { PGBACKREST_DB2_PATH: "/x" },
+      message: `PGBACKREST_DB2_PATH="/x": is pgBackRest's old name for pg2-path. Fix: use PGBACKREST_PG2_PATH instead (the same rules apply to it), or unset PGBACKREST_DB2_PATH.`,
+    },
+    {
+      name: "an old name without index, for pg1",
+      env: { PGBACKREST_DB_PATH: "/x" },
+      message: `PGBACKREST_DB_PATH="/x": is pgBackRest's old name for pg1-path, which the image sets. Fix: use PGDATA instead, and unset PGBACKREST_DB_PATH.`,
+    },
+    {
+      name: "an old name of an option the image sets without a variable",
+      env: { PGBACKREST_DB_SOCKET_PATH: "/x" },
+      message: `PGBACKREST_DB_SOCKET_PATH="/x": is pgBackRest's old name for pg1-socket-path, which the image sets. Fix: unset PGBACKREST_DB_SOCKET_PATH.`,
+    },
+    {
+      name: "the S3 key type (shown as a secret: its name has key in it)",
+      env: { PGBACKREST_REPO1_S3_KEY_TYPE: "web-id" },
+      message:
+        "PGBACKREST_REPO1_S3_KEY_TYPE=<secret, 6 characters>: repo1-s3-key-type is set by the image: the image authenticates with shared keys. Fix: use S3_ACCESS_KEY and S3_SECRET_KEY instead, and unset PGBACKREST_REPO1_S3_KEY_TYPE.",
+    },
+    {
+      name: "an indexed option without its index, not the image's",
+      env: { PGBACKREST_PG_DATABASE: "x" },
+      message: `PGBACKREST_PG_DATABASE="x": pg-database is an indexed pgBackRest option (pg1-database for the image's pg1). Fix: use PGBACKREST_PG1_DATABASE instead (the same rules apply to it), or unset PGBACKREST_PG_DATABASE.`,
+    },
+    {
+      name: "pg12",
+      env: { PGBACKREST_PG12_PATH: "/x" },
+      message:
+        'PGBACKREST_PG12_PATH="/x": only one PostgreSQL instance (pg1, the one in this container) is supported. Fix: use PGBACKREST_PG1_PATH for the option of pg1, or unset PGBACKREST_PG12_PATH.',
+    },
+    {
+      name: "an internal option",
+      env: { PGBACKREST_REPORT: "y" },
+      message: 'PGBACKREST_REPORT="y": report is internal to pgBackRest. Fix: unset PGBACKREST_REPORT.',
+    },
+    {
+      name: "an Azure option (secure: shown by length only)",
+      env: { PGBACKREST_REPO1_AZURE_ACCOUNT: "acct" },
+      message:
+        "PGBACKREST_REPO1_AZURE_ACCOUNT=<secret, 4 characters>: repo1-azure-account does not apply: it applies to repo1-type=azure; the repository of this image is S3. Fix: unset PGBACKREST_REPO1_AZURE_ACCOUNT.",
+    },
+    {
+      name: "a secure option of repo2",
+      env: { PGBACKREST_REPO2_AZURE_ACCOUNT: "acct" },
+      message:
+        "PGBACKREST_REPO2_AZURE_ACCOUNT=<secret, 4 characters>: only one repository (repo1, the S3 bucket of S3_BUCKET) is supported. Fix: use PGBACKREST_REPO1_AZURE_ACCOUNT for the option of repo1, or unset PGBACKREST_REPO2_AZURE_ACCOUNT.",
+    },
+    {
+      name: "a GCS option",
+      env: { PGBACKREST_REPO1_GCS_BUCKET: "c" },
+      message:
+        'PGBACKREST_REPO1_GCS_BUCKET="c": repo1-gcs-bucket does not apply: it applies to repo1-type=gcs; the repository of this image is S3. Fix: unset PGBACKREST_REPO1_GCS_BUCKET.',
+    },
+    {
+      name: "an SFTP option",
+      env: { PGBACKREST_REPO1_SFTP_HOST: "c" },
+      message:
+        'PGBACKREST_REPO1_SFTP_HOST="c": repo1-sftp-host does not apply: it applies to repo1-type=sftp; the repository of this image is S3. Fix: unset PGBACKREST_REPO1_SFTP_HOST.',
+    },
+    {
+      name: "a repository host option",
+      env: { PGBACKREST_REPO1_HOST_USER: "c" },
+      message:
+        'PGBACKREST_REPO1_HOST_USER="c": repo1-host-user does not apply: it applies to a repository host; the repository of this image is S3. Fix: unset PGBACKREST_REPO1_HOST_USER.',
+    },
+    {
+      name: "a remote PostgreSQL host option",
+      env: { PGBACKREST_PG1_HOST_USER: "c" },
+      message:
+        'PGBACKREST_PG1_HOST_USER="c": pg1-host-user does not apply: it applies to a remote PostgreSQL host; PostgreSQL runs in this container. Fix: unset PGBACKREST_PG1_HOST_USER.',
+    },
+    {
+      name: "a TLS server option",
+      env: { PGBACKREST_TLS_SERVER_ADDRESS: "c" },
+      message: `PGBACKREST_TLS_SERVER_ADDRESS="c": tls-server-address does not apply: it configures pgBackRest's TLS server, which this image does not run. Fix: unset PGBACKREST_TLS_SERVER_ADDRESS.`,
+    },
+    {
+      name: "a tab in a value",
+      env: { PGBACKREST_ARCHIVE_TIMEOUT: "1\t0" },
+      message:
+        'PGBACKREST_ARCHIVE_TIMEOUT="1\\t0": contains a tab at position 2. Fix: remove newlines, tabs and other control characters from PGBACKREST_ARCHIVE_TIMEOUT.',
+    },
+    {
+      name: "a boolean written true",
+      env: { PGBACKREST_START_FAST: "true" },
+      message: 'PGBACKREST_START_FAST="true": pgBackRest takes boolean options from the environment only as y or n. Fix: set PGBACKREST_START_FAST to y or n.',
+    },
+    {
+      name: "a value pgBackRest does not allow",
+      env: { PGBACKREST_LOG_LEVEL_FILE: "loud" },
+      message: `PGBACKREST_LOG_LEVEL_FILE="loud": is not one of pgBackRest's values for log-level-file. Fix: set PGBACKREST_LOG_LEVEL_FILE to one of off, error, warn, info, detail, debug, trace.`,
+    },
+    {
+      name: "a passphrase with cipher type none",
+      env: { PGBACKREST_REPO1_CIPHER_PASS: "secret-pass", PGBACKREST_REPO1_CIPHER_TYPE: "none" },
+      message:
+        'PGBACKREST_REPO1_CIPHER_PASS=<secret, 11 characters>: is set, but PGBACKREST_REPO1_CIPHER_TYPE="none", so the repository would not be encrypted. Fix: set PGBACKREST_REPO1_CIPHER_TYPE=aes-256-cbc to encrypt (only possible for a new stanza), or unset PGBACKREST_REPO1_CIPHER_PASS.',
+    },
+    {
+      name: "two bad variables (the first in name order)",
+      env: { PGBACKREST_ZZZ: "1", PGBACKREST_AAA: "1" },
+      message:
+        'PGBACKREST_AAA="1": aaa is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_AAA.',
+    },
+  ])("refuses $name", ({ env, message }) => {
+    expect(errorOf({ ...backup, ...env }).message).toBe(message);
+  });
+
+  it("accepts cipher type none without a passphrase", () => {
+    expect(pgbackrestOptions({ PGBACKREST_REPO1_CIPHER_TYPE: "none" })).toEqual([
+      { variable: "PGBACKREST_REPO1_CIPHER_TYPE", option: "repo1-cipher-type", value: "none", secret: false },
+    ]);
+  });
+});

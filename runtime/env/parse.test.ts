@@ -246,3 +246,222 @@ describe("repositoryMode", () => {
     expect(repositoryWritesOff(parseEnv({}))).toMatch(/drop-in mode/);
   });
 });
+
+describe("rules between variables, each line in full", () => {
+  const restore = { ...backup, RESTORE_FROM_BACKUP: "true" };
+
+  it.for<{ name: string; env: Record<string, string>; message: string }>([
+    {
+      name: "a restore on a replica",
+      env: { ...backup, PG_MODE: "replica", RESTORE_FROM_BACKUP: "true" },
+      message:
+        "RESTORE_FROM_BACKUP=true with PG_MODE=replica: a container either restores a primary from S3 or clones a replica, not both. Fix: unset RESTORE_FROM_BACKUP for a replica, or set PG_MODE=primary to restore.",
+    },
+    {
+      name: "a replica without PRIMARY_HOST",
+      env: { PG_MODE: "replica" },
+      message:
+        "PRIMARY_HOST: is required because PG_MODE=replica: a replica needs a primary to clone and stream from. Fix: set PRIMARY_HOST to the primary's host name (e.g. PRIMARY_HOST=db-primary), or set PG_MODE=primary.",
+    },
+    {
+      name: "a replica without REPLICATION_PASSWORD (naming the host and the role)",
+      env: { PG_MODE: "replica", PRIMARY_HOST: "db", REPLICATION_USER: "rep" },
+      message:
+        "REPLICATION_PASSWORD: is required because PG_MODE=replica: the replica connects to db as rep. Fix: set REPLICATION_PASSWORD (or REPLICATION_PASSWORD_FILE) to the value the primary was started with.",
+    },
+    {
+      name: "a replica bootstrapped from a backup without a stanza",
+      env: { PG_MODE: "replica", PRIMARY_HOST: "db", REPLICATION_PASSWORD: "x", REPLICA_BOOTSTRAP: "backup" },
+      message:
+        "REPLICA_BOOTSTRAP=backup: restores from the primary's repository, but PGBACKREST_STANZA is not set. Fix: set PGBACKREST_STANZA and the S3_* variables of the primary, or use REPLICA_BOOTSTRAP=basebackup.",
+    },
+    {
+      name: "REPLICATION_USER set to the superuser",
+      env: { POSTGRES_USER: "admin", REPLICATION_USER: "admin" },
+      message:
+        'REPLICATION_USER="admin": is the superuser; replication uses a role of its own that is not a superuser. Fix: choose another name (default replicator).',
+    },
+    {
+      name: "the default REPLICATION_USER as superuser once replication is on",
+      env: { POSTGRES_USER: "replicator", REPLICATION_PASSWORD: "x" },
+      message:
+        'REPLICATION_USER="replicator": is the superuser; replication uses a role of its own that is not a superuser. Fix: choose another name (default replicator).',
+    },
+    {
+      name: "one WAL sender with replication on",
+      env: { REPLICATION_PASSWORD: "x", MAX_WAL_SENDERS: "1" },
+      message:
+        'MAX_WAL_SENDERS="1": is too few for replication: cloning a replica uses two WAL senders (pg_basebackup\'s copy and its WAL stream). Fix: set MAX_WAL_SENDERS to at least 2 (one more per replica beyond the first), or unset it for the default (10).',
+    },
+    {
+      name: "the WAL directory inside PGDATA",
+      env: { POSTGRES_INITDB_WALDIR: "/var/lib/postgresql/18/docker/pg_wal" },
+      message:
+        'POSTGRES_INITDB_WALDIR="/var/lib/postgresql/18/docker/pg_wal": is inside PGDATA ("/var/lib/postgresql/18/docker"), whose contents initdb, clones and restores replace. Fix: set POSTGRES_INITDB_WALDIR to a directory outside PGDATA.',
+    },
+    {
+      name: "the certificate directory as PGDATA",
+      env: { SSL_CERT_DIR: "/var/lib/postgresql/18/docker/" },
+      message:
+        'SSL_CERT_DIR="/var/lib/postgresql/18/docker/": is PGDATA itself ("/var/lib/postgresql/18/docker"), whose contents initdb, clones and restores replace. Fix: set SSL_CERT_DIR to a directory outside PGDATA.',
+    },
+    {
+      name: "a PGDATA that holds the default CA directory",
+      env: { PGDATA: "/var/lib/postgresql" },
+      message:
+        'CA_DIR="/var/lib/postgresql/ca" (its default): is inside PGDATA ("/var/lib/postgresql"), whose contents initdb, clones and restores replace. Fix: set PGDATA to a directory that does not contain /var/lib/postgresql/ca (default /var/lib/postgresql/18/docker).',
+    },
+    {
+      name: "a restore without a stanza",
+      env: { RESTORE_FROM_BACKUP: "true" },
+      message:
+        "RESTORE_FROM_BACKUP=true: restoring needs a repository, but PGBACKREST_STANZA is not set. Fix: set PGBACKREST_STANZA and the S3_* variables of the backup to restore.",
+    },
+    {
+      name: "two recovery targets",
+      env: { ...restore, RESTORE_TARGET_NAME: "a", RESTORE_TARGET_XID: "5" },
+      message: "RESTORE_TARGET_XID and RESTORE_TARGET_NAME: only one recovery target can be set. Fix: keep one of RESTORE_TARGET_XID, RESTORE_TARGET_NAME.",
+    },
+    {
+      name: "three recovery targets, immediate among them",
+      env: { ...restore, RESTORE_TARGET_IMMEDIATE: "true", RESTORE_TARGET_TIME: "2026-01-01 00:00:00Z", RESTORE_TARGET_LSN: "0/1" },
+      message:
+        "RESTORE_TARGET_TIME and RESTORE_TARGET_LSN and RESTORE_TARGET_IMMEDIATE: only one recovery target can be set. Fix: keep one of RESTORE_TARGET_TIME, RESTORE_TARGET_LSN, RESTORE_TARGET_IMMEDIATE.",
+    },
+    {
+      name: "a recovery target without a restore",
+      env: { ...backup, RESTORE_TARGET_XID: "5" },
+      message:
+        "RESTORE_TARGET_XID: only applies to a restore, but RESTORE_FROM_BACKUP is not true. Fix: set RESTORE_FROM_BACKUP=true, or unset RESTORE_TARGET_XID.",
+    },
+    {
+      name: "RESTORE_TARGET_IMMEDIATE=true without a restore",
+      env: { ...backup, RESTORE_TARGET_IMMEDIATE: "true" },
+      message:
+        "RESTORE_TARGET_IMMEDIATE: only applies to a restore, but RESTORE_FROM_BACKUP is not true. Fix: set RESTORE_FROM_BACKUP=true, or unset RESTORE_TARGET_IMMEDIATE.",
+    },
+    {
+      name: "RESTORE_DELTA=true without a restore",
+      env: { ...backup, RESTORE_DELTA: "true" },
+      message: "RESTORE_DELTA: only applies to a restore, but RESTORE_FROM_BACKUP is not true. Fix: set RESTORE_FROM_BACKUP=true, or unset RESTORE_DELTA.",
+    },
+    {
+      name: "RESTORE_SET without a restore",
+      env: { ...backup, RESTORE_SET: "20260101-000000F" },
+      message: "RESTORE_SET: only applies to a restore, but RESTORE_FROM_BACKUP is not true. Fix: set RESTORE_FROM_BACKUP=true, or unset RESTORE_SET.",
+    },
+    {
+      name: "a stanza without a bucket",
+      env: { PGBACKREST_STANZA: "main" },
+      message:
+        'S3_BUCKET: is required because PGBACKREST_STANZA="main" enables backups. Fix: set S3_BUCKET, or unset PGBACKREST_STANZA for drop-in mode without backups.',
+    },
+    {
+      name: "a stanza without the access key",
+      env: { PGBACKREST_STANZA: "main", S3_BUCKET: "bkt" },
+      message:
+        'S3_ACCESS_KEY: is required because PGBACKREST_STANZA="main" enables backups. Fix: set S3_ACCESS_KEY (or S3_ACCESS_KEY_FILE), or unset PGBACKREST_STANZA for drop-in mode without backups.',
+    },
+    {
+      name: "a bucket without a stanza",
+      env: { S3_BUCKET: "bkt" },
+      message:
+        'S3_BUCKET="bkt": is set but PGBACKREST_STANZA is not, so no backup would ever be taken. Fix: set PGBACKREST_STANZA (e.g. PGBACKREST_STANZA=main), or unset S3_BUCKET for drop-in mode.',
+    },
+    {
+      name: "a pgBackRest option without a stanza",
+      env: { PGBACKREST_ARCHIVE_TIMEOUT: "90" },
+      message:
+        'PGBACKREST_ARCHIVE_TIMEOUT="90": is a pgBackRest option, but PGBACKREST_STANZA is not set, so pgBackRest never runs. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset PGBACKREST_ARCHIVE_TIMEOUT.',
+    },
+    {
+      name: "a secret pgBackRest option without a stanza (by length)",
+      env: { PGBACKREST_REPO1_CIPHER_PASS: "secretpw", PGBACKREST_REPO1_CIPHER_TYPE: "aes-256-cbc" },
+      message:
+        "PGBACKREST_REPO1_CIPHER_PASS=<secret, 8 characters>: is a pgBackRest option, but PGBACKREST_STANZA is not set, so pgBackRest never runs. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset PGBACKREST_REPO1_CIPHER_PASS.",
+    },
+  ])("refuses $name", ({ env, message }) => {
+    expect(errorOf(env).message).toBe(message);
+  });
+
+  it.for<{ name: string; env: Record<string, string> }>([
+    { name: "RESTORE_TARGET_IMMEDIATE=false beside another target", env: { ...restore, RESTORE_TARGET_IMMEDIATE: "false", RESTORE_TARGET_XID: "5" } },
+    { name: "RESTORE_DELTA=false without a restore", env: { ...backup, RESTORE_DELTA: "false" } },
+    { name: "a PGDATA beside the certificate directory, not containing it", env: { PGDATA: "/var/lib/postgresql/ssl-data" } },
+    { name: "a METRICS_PORT other than POSTGRES_PORT", env: { METRICS_PORT: "9187" } },
+    { name: "two WAL senders with replication on", env: { REPLICATION_PASSWORD: "x", MAX_WAL_SENDERS: "2" } },
+  ])("accepts $name", ({ env }) => {
+    expect(() => parseEnv(env, noFiles)).not.toThrow();
+  });
+});
+
+describe("value errors, each line in full", () => {
+  it.for<{ name: string; env: Record<string, string>; message: string }>([
+    {
+      name: "DEL in a secret",
+      env: { POSTGRES_PASSWORD: "a\u007f" },
+      message:
+        "POSTGRES_PASSWORD=<secret, 2 characters>: contains the control character U+007F at position 2. Fix: remove newlines, tabs and other control characters from POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE's file).",
+    },
+    {
+      name: "a line separator",
+      env: { POSTGRES_PASSWORD: "a\u2028" },
+      message:
+        "POSTGRES_PASSWORD=<secret, 2 characters>: contains the control character U+2028 at position 2. Fix: remove newlines, tabs and other control characters from POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE's file).",
+    },
+    {
+      name: "a vertical tab in initdb arguments (not a word separator)",
+      env: { POSTGRES_INITDB_ARGS: "a\u000bb" },
+      message:
+        'POSTGRES_INITDB_ARGS="a\\u000bb": contains the control character U+000B at position 2. Fix: remove newlines, tabs and other control characters from POSTGRES_INITDB_ARGS (or POSTGRES_INITDB_ARGS_FILE\'s file), or unset it for the default (empty).',
+    },
+    {
+      name: "a port that is not a number",
+      env: { POSTGRES_PORT: "x" },
+      message:
+        'POSTGRES_PORT="x": expected a whole number 1-65535. Fix: set POSTGRES_PORT to a whole number 1-65535, or unset it for the default (PGPORT or 5432).',
+    },
+    {
+      name: "a port below the range",
+      env: { POSTGRES_PORT: "0" },
+      message:
+        'POSTGRES_PORT="0": expected a whole number 1-65535. Fix: set POSTGRES_PORT to a whole number 1-65535, or unset it for the default (PGPORT or 5432).',
+    },
+    {
+      name: "a port above the range",
+      env: { POSTGRES_PORT: "65536" },
+      message:
+        'POSTGRES_PORT="65536": expected a whole number 1-65535. Fix: set POSTGRES_PORT to a whole number 1-65535, or unset it for the default (PGPORT or 5432).',
+    },
+    {
+      name: "a relative PGDATA",
+      env: { PGDATA: "rel" },
+      message:
+        'PGDATA="rel": expected an absolute directory path, not / and not in /bin, /boot, /dev, /etc, /lib, /lib64, /proc, /sbin, /sys, /usr. Fix: set PGDATA to an absolute directory path, not / and not in /bin, /boot, /dev, /etc, /lib, /lib64, /proc, /sbin, /sys, /usr, or unset it for the default (/var/lib/postgresql/18/docker).',
+    },
+    {
+      name: "a PGDATA with ..",
+      env: { PGDATA: "/srv/x/../y" },
+      message:
+        'PGDATA="/srv/x/../y": contains "." or ".." path parts. Fix: set PGDATA to an absolute directory path, not / and not in /bin, /boot, /dev, /etc, /lib, /lib64, /proc, /sbin, /sys, /usr, or unset it for the default (/var/lib/postgresql/18/docker).',
+    },
+    {
+      name: "a PGDATA of // (the root)",
+      env: { PGDATA: "//" },
+      message:
+        'PGDATA="//": is the root directory. Fix: set PGDATA to an absolute directory path, not / and not in /bin, /boot, /dev, /etc, /lib, /lib64, /proc, /sbin, /sys, /usr, or unset it for the default (/var/lib/postgresql/18/docker).',
+    },
+    {
+      name: "a boolean that is neither",
+      env: { ARCHIVE_ASYNC: "maybe" },
+      message: 'ARCHIVE_ASYNC="maybe": expected true or false. Fix: set ARCHIVE_ASYNC to true or false, or unset it for the default (true).',
+    },
+    {
+      name: "a value outside an enumeration",
+      env: { S3_URI_STYLE: "virtual" },
+      message: 'S3_URI_STYLE="virtual": expected one of host, path. Fix: set S3_URI_STYLE to one of host, path, or unset it for the default (host).',
+    },
+  ])("refuses $name", ({ env, message }) => {
+    expect(errorOf(env).message).toBe(message);
+  });
+});

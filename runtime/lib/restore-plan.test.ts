@@ -79,7 +79,17 @@ describe("planRestore", () => {
 });
 
 describe("planRestore, in full", () => {
-  const restoreEnv = (extra: Partial<Parameters<typeof planRestore>[0]>): Parameters<typeof planRestore>[0] => ({ RESTORE_TARGET_ACTION: "promote", ...extra });
+  /** The RESTORE_* settings planRestore reads, none set but `extra`, without parseEnv's checks. */
+  const restoreEnv = (extra: Partial<Parameters<typeof planRestore>[0]>): Parameters<typeof planRestore>[0] => ({
+    RESTORE_TARGET_TIME: undefined,
+    RESTORE_TARGET_LSN: undefined,
+    RESTORE_TARGET_XID: undefined,
+    RESTORE_TARGET_NAME: undefined,
+    RESTORE_TARGET_IMMEDIATE: false,
+    RESTORE_SET: undefined,
+    RESTORE_TARGET_ACTION: "promote",
+    ...extra,
+  });
   const message = (env: Parameters<typeof planRestore>[0], list: RepoBackup[] = backups) => {
     try {
       planRestore(env, list, now);

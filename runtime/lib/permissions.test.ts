@@ -1,6 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { parseEnv } from "../env/parse.js";
-import { mountPointOf, parseMountPoints, permissionProblem, type Probe, type Runner, writeNeeds } from "./permissions.js";
+import { mountPointOf, parseMountPoints, permissionProblem, type Probe, probePath, type Runner, writeNeeds } from "./permissions.js";
 
 const env = parseEnv({ SERVER_NAME: "db" });
 const backupEnv = parseEnv({ SERVER_NAME: "db", PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "AKIA", S3_SECRET_KEY: "very-secret-value" });
@@ -141,5 +144,131 @@ describe("the mount a fix is about", () => {
     expect(permissionProblem(writeNeeds(env, files(), true), withMount, root)).toBe(
       "PGDATA /var/lib/postgresql/18/docker is on a read-only mount (/var/lib/postgresql), but the server keeps its data there; nothing was changed. Fix: mount /var/lib/postgresql read-write.",
     );
+  });
+});
+
+describe("writeNeeds, in full", () => {
+  const pgdata = { label: "PGDATA", path: "/var/lib/postgresql/18/docker", why: "the server keeps its data there", mustOwn: true };
+  const runtime = {
+    label: "the runtime directory beside PGDATA",
+    path: "/var/lib/postgresql/18/.postgres-ba",
+    why: "the runtime keeps its lock and records there",
+    mustOwn: false,
+  };
+
+  it("a first start with backups and a WAL directory: every need, with why and the other way out", () => {
+    const both = parseEnv({
+      SERVER_NAME: "db",
+      PGBACKREST_STANZA: "main",
+      S3_BUCKET: "backups",
+      S3_ACCESS_KEY: "AKIA",
+      S3_SECRET_KEY: "s",
+      POSTGRES_INITDB_WALDIR: "/srv/wal",
+    });
+    expect(writeNeeds(both, files(), false)).toEqual([
+      pgdata,
+      runtime,
+      { label: "POSTGRES_INITDB_WALDIR", path: "/srv/wal", why: "initdb puts the WAL there", mustOwn: true },
+      {
+        label: "CA_DIR",
+        path: "/var/lib/postgresql/ca",
+        why: "a CA must be generated (no ca.crt there and no server.crt in SSL_CERT_DIR)",
+        mustOwn: false,
+        alternative: "provide ca.crt and ca.key in it, or server.crt and server.key in SSL_CERT_DIR /var/lib/postgresql/ssl and ca.crt in it",
+      },
+      {
+        label: "SSL_CERT_DIR",
+        path: "/var/lib/postgresql/ssl",
+        why: "a server certificate must be generated (no server.crt there)",
+        mustOwn: false,
+        alternative: "provide server.crt, server.key and root.crt in it",
+      },
+      { label: "pgBackRest's spool", path: "/var/spool/pgbackrest", why: "WAL archiving queues segments there", mustOwn: false },
+      { label: "pgBackRest's log directory", path: "/var/log/pgbackrest", why: "pgBackRest writes its logs there", mustOwn: false },
+      { label: "pgBackRest's configuration directory", path: "/etc/pgbackrest", why: "pgbackrest.conf is written there at every start", mustOwn: false },
+    ]);
+  });
+
+  it("a server certificate and a CA without root.crt: SSL_CERT_DIR takes root.crt, nothing else", () => {
+    expect(writeNeeds(env, files("/var/lib/postgresql/ssl/server.crt", "/var/lib/postgresql/ca/ca.crt"), true)).toEqual([
+      pgdata,
+      runtime,
+      {
+        label: "SSL_CERT_DIR",
+        path: "/var/lib/postgresql/ssl",
+        why: "root.crt is copied there from CA_DIR/ca.crt",
+        mustOwn: false,
+        alternative: "provide root.crt (the CA certificate) in it",
+      },
+    ]);
+  });
+
+  it("a server certificate without root.crt and without a CA: nothing to copy, so no need", () => {
+    expect(writeNeeds(env, files("/var/lib/postgresql/ssl/server.crt"), true)).toEqual([pgdata, runtime]);
+  });
+});
+
+describe("permissionProblem, more cases", () => {
+  const needs = writeNeeds(env, files(), false);
+
+  it("a read-only mount without a known mount point names the path itself", () => {
+    const layout = fs({ "/": ok(0), "/var/lib/postgresql": ok(), "/var/lib/postgresql/ssl": { uid: 0, gid: 0, access: "read-only" } });
+    expect(permissionProblem(needs, layout, root)).toBe(
+      "SSL_CERT_DIR /var/lib/postgresql/ssl is on a read-only mount (/var/lib/postgresql/ssl), but a server certificate must be generated (no server.crt there); nothing was changed. Fix: mount /var/lib/postgresql/ssl read-write, or provide server.crt, server.key and root.crt in it.",
+    );
+  });
+
+  it("as root: directories it may not write, one chown -R each for paths not inside another, no --user advice", () => {
+    const layout = fs({
+      "/": ok(0),
+      "/var/lib/postgresql": ok(),
+      "/var/lib/postgresql/18": { uid: 70, gid: 70, access: "denied" },
+      "/var/lib/postgresql/ca": { uid: 1000, gid: 1000, access: "denied" },
+    });
+    expect(permissionProblem(needs, layout, root)).toBe(
+      "PGDATA /var/lib/postgresql/18/docker cannot be created in /var/lib/postgresql/18 (owned by 70:70); " +
+        "the runtime directory beside PGDATA /var/lib/postgresql/18/.postgres-ba cannot be created in /var/lib/postgresql/18 (owned by 70:70); " +
+        "CA_DIR /var/lib/postgresql/ca is not writable (owned by 1000:1000); nothing was changed. " +
+        "Fix: chown -R 999:999 /var/lib/postgresql/18 /var/lib/postgresql/ca (as root, e.g. in a one-off container with the same volume).",
+    );
+  });
+
+  it("--user: an existing PGDATA it owns but may not write is not writable, not someone else's", () => {
+    const layout = fs({ "/": ok(0), "/var/lib/postgresql": ok(12345), "/var/lib/postgresql/18/docker": { uid: 12345, gid: 0, access: "denied" } });
+    expect(permissionProblem(needs.slice(0, 1), layout, user)).toBe(
+      "running as 12345:0 (docker run --user): PGDATA /var/lib/postgresql/18/docker is not writable (owned by 12345:0); nothing was changed. " +
+        "Fix: chown -R 12345:0 /var/lib/postgresql/18/docker (as root, e.g. in a one-off container with the same volume), or run as their owner with --user 12345:0.",
+    );
+  });
+
+  it("--user: a directory it need not own (the runtime directory) may belong to another user when writable", () => {
+    const layout = fs({ "/": ok(0), "/var/lib/postgresql": ok(12345), "/var/lib/postgresql/18/.postgres-ba": ok(999) });
+    expect(permissionProblem(needs.slice(1, 2), layout, user)).toBeUndefined();
+  });
+
+  it("a parent and its child blocked: one chown -R of the parent", () => {
+    const layout = fs({
+      "/": ok(0),
+      "/var/lib/postgresql": { uid: 5, gid: 5, access: "denied" },
+      "/var/lib/postgresql/ssl": { uid: 6, gid: 6, access: "denied" },
+    });
+    expect(permissionProblem(needs, layout, root)).toMatch(/Fix: chown -R 999:999 \/var\/lib\/postgresql \(as root/);
+  });
+});
+
+describe("probePath, on this machine's file system", () => {
+  const dir = mkdtempSync(join(tmpdir(), "probe-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("looks at the path itself when it exists", () => {
+    const p = probePath(dir);
+    const st = statSync(dir);
+    expect(p).toMatchObject({ existing: dir, uid: st.uid, gid: st.gid });
+    expect(p.access).toBe(process.getuid?.() === 0 ? "ok" : expect.stringMatching(/^(ok|denied)$/));
+    expect(p.mount && (p.mount === "/" || dir.startsWith(`${p.mount}/`))).toBe(true);
+  });
+
+  it("looks at the nearest existing ancestor of a path that does not exist yet", () => {
+    expect(probePath(join(dir, "a", "b", "c")).existing).toBe(dir);
   });
 });

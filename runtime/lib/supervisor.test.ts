@@ -67,3 +67,91 @@ describe("waitFor", () => {
     expect(await waitFor(async () => true, 1, aborted.signal)).toBe(false);
   });
 });
+
+describe("Supervisor, details", () => {
+  it("waits 2 s after the first failure by default, doubling up to 5 minutes", () => {
+    const supervisor = new Supervisor(() => {});
+    expect([1, 2, 8, 9, 100].map((a) => supervisor.delayAfter(a))).toEqual([2000, 4000, 256_000, 300_000, 300_000]);
+  });
+
+  it("stops doubling after 30 doublings, whatever maxMs allows", () => {
+    const supervisor = new Supervisor(() => {}, { firstMs: 1, maxMs: Number.MAX_SAFE_INTEGER });
+    expect([31, 32, 1000].map((a) => supervisor.delayAfter(a))).toEqual([2 ** 30, 2 ** 30, 2 ** 30]);
+  });
+
+  it("reports the failure with the delay in whole seconds, and a thrown non-Error as text", async () => {
+    const reports: Array<[string, string, boolean]> = [];
+    const supervisor = new Supervisor(
+      (name, message, isError) => {
+        reports.push([name, message, isError]);
+        supervisor.stop(); // ends the back-off at once
+      },
+      { firstMs: 1500, maxMs: 60_000 },
+    );
+    await supervisor.start({
+      name: "backups",
+      run: async () => {
+        throw "S3 unreachable";
+      },
+    });
+    expect(reports).toEqual([["backups", "failed (attempt 1): S3 unreachable; retrying in 2 s", true]]);
+  });
+
+  it("does not report a failure that comes after stop(), and runs nothing once stopped", async () => {
+    const reports: string[] = [];
+    const supervisor = new Supervisor((_, message) => reports.push(message), quick);
+    expect(supervisor.signal.aborted).toBe(false);
+    await supervisor.start({
+      name: "s",
+      run: async () => {
+        supervisor.stop();
+        throw new Error("aborted");
+      },
+    });
+    expect(supervisor.signal.aborted).toBe(true);
+    let runs = 0;
+    await supervisor.start({
+      name: "late",
+      run: async () => {
+        runs++;
+      },
+    });
+    expect([reports, runs]).toEqual([[], 0]);
+  });
+});
+
+describe("sleep", () => {
+  it("waits the time given", async () => {
+    const start = performance.now();
+    await sleep(30);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(25);
+  });
+
+  it("returns at once when the signal is aborted before or during the wait", async () => {
+    const before = new AbortController();
+    before.abort();
+    const start = performance.now();
+    await sleep(60_000, before.signal);
+    const during = new AbortController();
+    setTimeout(() => during.abort(), 5);
+    await sleep(60_000, during.signal);
+    expect(performance.now() - start).toBeLessThan(5_000);
+  });
+});
+
+describe("waitFor, polling", () => {
+  it("checks again every interval, and is false when aborted while waiting", async () => {
+    const controller = new AbortController();
+    let checks = 0;
+    const result = waitFor(
+      async () => {
+        if (++checks === 2) controller.abort();
+        return false;
+      },
+      1,
+      controller.signal,
+    );
+    expect(await result).toBe(false);
+    expect(checks).toBe(2);
+  });
+});

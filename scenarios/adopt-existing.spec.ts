@@ -1,16 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
 import { baseImage } from "../harness/base-image.js";
-import {
-  OneShotContainer,
-  PrimaryContainer,
-  removeVolume,
-  type BucketConfig,
-  type StartedPrimaryContainer,
-  BackupTestbed,
-  type StartedBackupTestbed,
-  noSchedule,
-} from "../harness/index.js";
+import { OneShotContainer, PrimaryContainer, removeVolume, type BucketConfig, type StartedPrimaryContainer, noSchedule } from "../harness/index.js";
 
 /** What the official image's entrypoint does on first start, reduced to plain initdb and postgres. */
 const officialStyleInit = `
@@ -25,14 +17,12 @@ echo created-by-plain-initdb
 `;
 
 describe("@adopt-existing a database created by the official image is adopted, backups start on request", () => {
-  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let image: string;
   let adopted: StartedPrimaryContainer;
   const volume = `adopt-${randomBytes(4).toString("hex")}`;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     image = bed.image;
     bucket = await bed.s3.createBucket("adopt");
     const made = await new OneShotContainer(await baseImage())
@@ -52,9 +42,8 @@ describe("@adopt-existing a database created by the official image is adopted, b
       .start();
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await adopted?.stop();
-    await bed?.stop();
     await removeVolume(volume);
   });
 
@@ -66,7 +55,7 @@ describe("@adopt-existing a database created by the official image is adopted, b
     expect(row).toEqual({ ssl: true, archive_mode: "on", wal_level: "replica" });
   });
 
-  it("takes no backup by itself and prints the one command that starts them #adopt-no-backup", async () => {
+  it("takes no backup by itself and prints the one command that starts them #adopt-no-backup", async ({ bed }) => {
     const logs = await adopted.waitForLog(/bootstrap-backups: /);
     expect(logs).toContain(
       "bootstrap-backups: skipped: this data directory was not created by this image; to start backups run: docker exec <container> postgres-ba init-backups",
@@ -87,7 +76,7 @@ describe("@adopt-existing a database created by the official image is adopted, b
     await adopted.waitForBackups("incr", 1, 60_000);
   });
 
-  it("refuses to take over the stanza from another cluster, changing nothing in the bucket #foreign-stanza-refused", async () => {
+  it("refuses to take over the stanza from another cluster, changing nothing in the bucket #foreign-stanza-refused", async ({ bed }) => {
     await using stranger = await bed.primary(bucket).withSchedule(noSchedule).start();
     const logs = await stranger.waitForLog(/bootstrap-backups: ERROR/);
     expect(logs).toMatch(

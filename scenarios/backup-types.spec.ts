@@ -1,19 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BackupInfo, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenarioWithPrimary } from "../harness/fixtures.js";
+import { type BackupInfo, noSchedule } from "../harness/index.js";
+
+const it = scenarioWithPrimary({ bucket: "types", configure: (p) => p.withSchedule(noSchedule) });
 
 describe("@backup-types full, differential and incremental backups, each on the right parent", () => {
-  let bed: StartedBackupTestbed;
-  let bucket: BucketConfig;
-  let db: StartedPrimaryContainer;
   let full: BackupInfo;
   let diff: BackupInfo;
   let incr: BackupInfo;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
-    bucket = await bed.s3.createBucket("types");
-    db = await bed.primary(bucket).withSchedule(noSchedule).start();
-    await db.waitForBackupsActive();
+  it.beforeAll(async ({ db }) => {
     await db.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10000) g");
     for (const type of ["full", "diff", "incr"]) {
       const r = await db.exec(["postgres-ba", "backup", type]);
@@ -21,11 +17,6 @@ describe("@backup-types full, differential and incremental backups, each on the 
       await db.sql("INSERT INTO t SELECT g FROM generate_series(1, 1000) g");
     }
     [, full, diff, incr] = await db.backups();
-  });
-
-  afterAll(async () => {
-    await db?.stop({ removeVolumes: true });
-    await bed?.stop();
   });
 
   it("takes a full backup that depends on nothing", () => {
@@ -45,12 +36,12 @@ describe("@backup-types full, differential and incremental backups, each on the 
     expect(incr.reference).toEqual(expect.arrayContaining([full.label]));
   });
 
-  it("stores each one in the bucket under its label", async () => {
+  it("stores each one in the bucket under its label", async ({ bed, bucket }) => {
     const keys = await bed.s3.listObjects(bucket.name, "pgbackrest/backup/main/");
     for (const b of [full, diff, incr]) expect(keys).toContain(`pgbackrest/backup/main/${b.label}/backup.manifest`);
   });
 
-  it("also answers the seed's own command, run as root: pgbackrest --stanza=main info #seed-commands", async () => {
+  it("also answers the seed's own command, run as root: pgbackrest --stanza=main info #seed-commands", async ({ db }) => {
     const r = await db.exec(["pgbackrest", "--stanza=main", "info"]);
     expect(r.exitCode, r.output).toBe(0);
     for (const b of [full, diff, incr]) expect(r.output).toContain(b.label);

@@ -9,8 +9,9 @@
  * socket directory along with everything else).
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackupTestbed, OneShotContainer, removeVolume, type BucketConfig, type StartedBackupTestbed } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { OneShotContainer, removeVolume, type BucketConfig } from "../harness/index.js";
 import type { TreeDigest } from "../harness/tar-digest.js";
 
 interface BadConfig {
@@ -322,13 +323,11 @@ const cases: BadConfig[] = [
 const volumePath = "/var/lib/postgresql";
 
 describe.concurrent("@config-errors @bad-input invalid configuration stops the container before it touches anything #bad-input", () => {
-  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   const volume = `config-errors-${randomBytes(4).toString("hex")}`;
   let before: { files: TreeDigest | null; objects: Record<string, string> };
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     bucket = await bed.s3.createBucket("config-errors");
     // Something to touch: a database with its stanza and first full backup, then stopped.
     const primary = await bed.primary(bucket).withDataVolume(volume).start();
@@ -340,8 +339,7 @@ describe.concurrent("@config-errors @bad-input invalid configuration stops the c
     expect(Object.keys(before.objects).some((k) => k.includes("/backup/main/"))).toBe(true);
   });
 
-  afterAll(async () => {
-    await bed?.stop();
+  it.afterAll(async () => {
     await removeVolume(volume);
   });
 
@@ -349,7 +347,7 @@ describe.concurrent("@config-errors @bad-input invalid configuration stops the c
     expect(cases.length).toBeGreaterThanOrEqual(40);
   });
 
-  it("would see a write: a file created in /etc/pgbackrest shows in the container's layer writes", async ({ expect }) => {
+  it("would see a write: a file created in /etc/pgbackrest shows in the container's layer writes", async ({ bed, expect }) => {
     const probe = await new OneShotContainer(bed.image)
       .withEntrypoint("sh")
       .withCommand(["-c", "touch /etc/pgbackrest/probe"])
@@ -359,7 +357,7 @@ describe.concurrent("@config-errors @bad-input invalid configuration stops the c
     expect(probe.layerWrites).toContain("A /etc/pgbackrest/probe");
   });
 
-  it.for(cases)("refuses $what", async ({ env, files, names, line, secrets = [] }, { expect }) => {
+  it.for(cases)("refuses $what", async ({ env, files, names, line, secrets = [] }, { bed, expect }) => {
     const valid: Record<string, string | undefined> = { POSTGRES_PASSWORD: "pw", PGBACKREST_STANZA: "main", ...bucket.env };
     const merged = Object.fromEntries(Object.entries({ ...valid, ...env }).filter((e): e is [string, string] => e[1] !== undefined));
     const container = new OneShotContainer(bed.image)

@@ -6,9 +6,9 @@
  * docker-enforce-initdb.sh, and a docker-entrypoint.sh that scripts can source.
  */
 import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
 import {
-  BackupTestbed,
   connectVerified,
   OneShotContainer,
   pollUntil,
@@ -16,7 +16,6 @@ import {
   queryVerified,
   removeVolume,
   type Credentials,
-  type StartedBackupTestbed,
   type StartedPrimaryContainer,
 } from "../harness/index.js";
 
@@ -59,7 +58,7 @@ describe("@conformance the official image's test suite and contract, re-checked"
         .start();
     });
 
-    afterAll(async () => {
+    it.afterAll(async () => {
       await db?.stop({ removeVolumes: true });
     });
 
@@ -169,7 +168,7 @@ describe("@conformance the official image's test suite and contract, re-checked"
     const volume = `conformance-initdb-${process.pid}-${Date.now()}`;
     const oneShot = () => new OneShotContainer(image).withVolume(volume, "/var/lib/postgresql").withEnvironment(officialEnv(odd));
 
-    afterAll(async () => {
+    it.afterAll(async () => {
       await removeVolume(volume);
     });
 
@@ -250,11 +249,9 @@ describe("@conformance the official image's test suite and contract, re-checked"
   });
 
   describe("backups and status for a superuser named with spaces and non-ASCII", () => {
-    let bed: StartedBackupTestbed;
     let db: StartedPrimaryContainer;
 
-    beforeAll(async () => {
-      bed = await new BackupTestbed().start();
+    it.beforeAll(async ({ bed }) => {
       db = await bed
         .primary(await bed.s3.createBucket("conformance"))
         .withUsername(odd.user)
@@ -263,9 +260,8 @@ describe("@conformance the official image's test suite and contract, re-checked"
         .start();
     });
 
-    afterAll(async () => {
+    it.afterAll(async () => {
       await db?.stop({ removeVolumes: true });
-      await bed?.stop();
     });
 
     it("creates the stanza and takes the first full backup as that superuser (pg1-user)", async () => {

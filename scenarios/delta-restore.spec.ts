@@ -1,23 +1,22 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { OneShotContainer, removeVolume, type BucketConfig, noSchedule, type StartedBackupTestbed } from "../harness/index.js";
 
 describe("@delta-restore a damaged data directory is repaired in place, and only on explicit request", () => {
-  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let image: string;
   let tableFile: string;
   let timelineBefore: number;
   const volume = `delta-${randomBytes(4).toString("hex")}`;
   const creds = { user: "app", password: "delta-pw", database: "app" };
-  const primary = () =>
+  const primary = (bed: StartedBackupTestbed) =>
     bed.primary(bucket).withDataVolume(volume).withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database).withSchedule(noSchedule);
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     image = bed.image;
     bucket = await bed.s3.createBucket("delta");
-    const db = await primary().start();
+    const db = await primary(bed).start();
     await db.waitForBackupsActive();
     await db.sql("CREATE TABLE orders (id int PRIMARY KEY, note text)");
     await db.sql("INSERT INTO orders SELECT g, 'order ' || g FROM generate_series(1, 2000) g");
@@ -35,13 +34,12 @@ describe("@delta-restore a damaged data directory is repaired in place, and only
     await db.stop();
   });
 
-  afterAll(async () => {
-    await bed?.stop();
+  it.afterAll(async () => {
     await removeVolume(volume);
   });
 
-  it("never overwrites a valid data directory, even with RESTORE_FROM_BACKUP=true #never-overwrites", async () => {
-    await using db = await primary().withRestore().start();
+  it("never overwrites a valid data directory, even with RESTORE_FROM_BACKUP=true #never-overwrites", async ({ bed }) => {
+    await using db = await primary(bed).withRestore().start();
     expect(await db.logText()).toContain(
       "restore-from-backup: skipped: PGDATA already holds a database, which is never overwritten; set RESTORE_DELTA=true to repair it with a delta restore",
     );
@@ -53,7 +51,7 @@ describe("@delta-restore a damaged data directory is repaired in place, and only
     expect(await db.sql("SELECT count(*)::int AS n, max(id) AS last FROM late")).toEqual([{ n: 25, last: 25 }]);
   });
 
-  it("repairs a damaged PGDATA with a delta restore when RESTORE_DELTA=true #delta-repair", async () => {
+  it("repairs a damaged PGDATA with a delta restore when RESTORE_DELTA=true #delta-repair", async ({ bed }) => {
     // Damage: the table's file is gone and pg_control is garbage.
     const damage = await new OneShotContainer(image)
       .withVolume(volume, "/var/lib/postgresql")
@@ -65,7 +63,7 @@ describe("@delta-restore a damaged data directory is repaired in place, and only
     expect(broken.exitCode).not.toBe(0);
     expect(broken.output).toMatch(/control file|pg_control/i);
 
-    await using repaired = await primary().withRestore().withEnvironment({ RESTORE_DELTA: "true" }).start();
+    await using repaired = await primary(bed).withRestore().withEnvironment({ RESTORE_DELTA: "true" }).start();
     expect(await repaired.sql("SELECT count(*)::int AS n, max(note) FILTER (WHERE id = 2000) AS last FROM orders")).toEqual([{ n: 2000, last: "order 2000" }]);
     expect(await repaired.logText()).toMatch(/restore-from-backup: delta restore over the existing PGDATA: backup \d{8}-\d{6}F/);
   });

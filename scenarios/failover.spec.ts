@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
 import {
-  BackupTestbed,
   ClusterContainer,
   OneShotContainer,
   RestoredCloneContainer,
@@ -9,13 +9,11 @@ import {
   pollUntil,
   removeVolume,
   type BackupInfo,
-  type StartedBackupTestbed,
   type StartedCluster,
   type StartedReplicaContainer,
 } from "../harness/index.js";
 
 // One cluster for both capabilities: the failover, then the old primary coming back.
-let bed: StartedBackupTestbed;
 let cluster: StartedCluster;
 let promoted: StartedReplicaContainer;
 let promoteOutput: string;
@@ -23,8 +21,7 @@ let promoteOutput: string;
 let archiveAtPromote: string[];
 let backupsAtPromote: BackupInfo[];
 
-beforeAll(async () => {
-  bed = await new BackupTestbed().start();
+it.beforeAll(async ({ bed }) => {
   cluster = await new ClusterContainer(bed).withReplicas(1).start();
   promoted = cluster.replicas[0];
   await promoted.waitForStreaming();
@@ -44,10 +41,9 @@ beforeAll(async () => {
   await promoted.sql("INSERT INTO ledger SELECT g, 'after failover' FROM generate_series(101, 150) g");
 });
 
-afterAll(async () => {
+it.afterAll(async () => {
   await cluster?.stop();
   await removeVolume(`${cluster?.primaryVolume}-copy`);
-  await bed?.stop();
 });
 
 describe("@failover postgres-ba promote makes a replica the primary, and backups resume on the new timeline", () => {
@@ -80,7 +76,7 @@ describe("@failover postgres-ba promote makes a replica the primary, and backups
     expect(backups[1].archive.start.slice(0, 8)).toBe("00000002");
   });
 
-  it("archives WAL of the new timeline", async () => {
+  it("archives WAL of the new timeline", async ({ bed }) => {
     const segment = await promoted.archiveCurrentWal();
     expect(segment.slice(0, 8)).toBe("00000002");
     const keys = await pollUntil(`segment ${segment} in the bucket`, async () => {
@@ -90,7 +86,7 @@ describe("@failover postgres-ba promote makes a replica the primary, and backups
     expect(keys).toContain("pgbackrest/archive/main/18-1/00000002.history");
   });
 
-  it("restores a clone from the new timeline with the rows written after promotion", async () => {
+  it("restores a clone from the new timeline with the rows written after promotion", async ({ bed }) => {
     await promoted.archiveCurrentWal();
     await using clone = await new RestoredCloneContainer(bed.image, promoted).withNetwork(bed.network).start();
     const [row] = await clone.sql<{ after: string; total: string }>(
@@ -113,7 +109,7 @@ describe("@failover postgres-ba promote makes a replica the primary, and backups
 describe("@rejoin the old primary comes back as a replica of the new one, never as a second primary", () => {
   let rejoined: StartedReplicaContainer;
 
-  it("refuses to start the old primary as a primary: the repository holds a newer timeline #no-second-primary", async () => {
+  it("refuses to start the old primary as a primary: the repository holds a newer timeline #no-second-primary", async ({ bed }) => {
     const result = await new OneShotContainer(bed.image)
       .withNetwork(bed.network.getName())
       .withEnvironment({ ...cluster.bucket.env, PGBACKREST_STANZA: "main", SERVER_NAME: "primary" })
@@ -129,7 +125,7 @@ describe("@rejoin the old primary comes back as a replica of the new one, never 
     );
   });
 
-  it("falls back to a fresh clone when pg_rewind fails, keeping the old data aside #rejoin-reclone", async () => {
+  it("falls back to a fresh clone when pg_rewind fails, keeping the old data aside #rejoin-reclone", async ({ bed }) => {
     // A second copy of the old primary's data, rejoined while pg_rewind is denied its functions.
     const copy = `${cluster.primaryVolume}-copy`;
     await copyVolume(bed.image, cluster.primaryVolume, copy);
@@ -174,7 +170,7 @@ describe("@rejoin the old primary comes back as a replica of the new one, never 
     expect(status).toMatchObject({ application_name: "primary", state: "streaming", slot_name: "primary", ssl: true });
   });
 
-  it("refuses the rejoined standby's data under PG_MODE=primary, touching nothing #standby-as-primary-refused", async () => {
+  it("refuses the rejoined standby's data under PG_MODE=primary, touching nothing #standby-as-primary-refused", async ({ bed }) => {
     // The rewound old primary, stopped: its volume now holds a standby's data.
     await rejoined.stop();
     const pgdata = "/var/lib/postgresql/18/docker";

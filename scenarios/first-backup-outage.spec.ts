@@ -1,12 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type BucketConfig,
-  BackupTestbed,
-  RestoredCloneContainer,
-  type StartedBackupTestbed,
-  type StartedPrimaryContainer,
-  noSchedule,
-} from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { type BucketConfig, RestoredCloneContainer, type StartedPrimaryContainer, noSchedule } from "../harness/index.js";
 
 interface StatusJson {
   state: string;
@@ -21,15 +15,13 @@ interface StatusJson {
  * full backup follows S3's return by itself, without a restart or a scheduled tick.
  */
 describe("@first-backup-outage S3 unreachable at first start: served, WAL not kept, the first backup follows S3's return #first-backup-retried #wal-before-first-backup #s3-down-only-warns", () => {
-  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let db: StartedPrimaryContainer;
   /** The segment finished while S3 was gone: acknowledged by archive_command, never stored. */
   let segmentDuringOutage = "";
   const status = async () => (await db.statusJson<StatusJson>()).json;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     bucket = await bed.s3.createBucket("first-outage");
     await bed.s3.isolate();
     // No schedule: only the first backup's own retries can take it.
@@ -37,9 +29,8 @@ describe("@first-backup-outage S3 unreachable at first start: served, WAL not ke
     await db.waitForLog(/bootstrap-backups: ERROR: failed \(attempt 1\)/);
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await bed?.stop();
   });
 
   it("serves writes while the first backup cannot be taken, and acknowledges WAL without keeping it #wal-before-first-backup", async () => {
@@ -59,7 +50,7 @@ describe("@first-backup-outage S3 unreachable at first start: served, WAL not ke
     expect(await db.sql("SELECT pg_is_in_recovery() AS standby, count(*)::int AS n FROM early")).toEqual([{ standby: false, n: 100 }]);
   });
 
-  it("takes the first full backup once S3 is back, without a restart or a schedule #first-backup-retried", async () => {
+  it("takes the first full backup once S3 is back, without a restart or a schedule #first-backup-retried", async ({ bed }) => {
     await bed.s3.reconnect();
     const [full] = await db.waitForBackups("full", 1, 240_000);
     expect(full.label).toMatch(/F$/);
@@ -75,7 +66,7 @@ describe("@first-backup-outage S3 unreachable at first start: served, WAL not ke
     expect(archived.filter((k) => k.includes(`/${segmentDuringOutage}-`))).toEqual([]);
   });
 
-  it("restores every row written before the first backup from it", async () => {
+  it("restores every row written before the first backup from it", async ({ bed }) => {
     await db.sql("INSERT INTO early SELECT generate_series(101, 150)");
     await db.archiveCurrentWal();
     await using clone = await new RestoredCloneContainer(bed.image, db).withNetwork(bed.network).start();

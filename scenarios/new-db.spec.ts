@@ -1,34 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { $ } from "zx";
-import { containerEngine, pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { scenarioWithPrimary } from "../harness/fixtures.js";
+import { containerEngine, pollUntil } from "../harness/index.js";
+
+const it = scenarioWithPrimary({
+  bucket: "new-db",
+  // Seconds-level schedule so the test sees a scheduled backup without waiting 30 minutes.
+  configure: (p) => p.withSchedule({ incr: "*/20 * * * * *" }),
+  // The tests below watch the stanza and the first backup appear.
+  ready: "started",
+});
 
 describe("@new-db a new database initializes, serves TLS and backs itself up to S3", () => {
-  let bed: StartedBackupTestbed;
-  let bucket: BucketConfig;
-  let db: StartedPrimaryContainer;
-
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
-    bucket = await bed.s3.createBucket("new-db");
-    db = await bed
-      .primary(bucket)
-      // Seconds-level schedule so the test sees a scheduled backup without waiting 30 minutes.
-      .withSchedule({ incr: "*/20 * * * * *" })
-      .start();
-  });
-
-  afterAll(async () => {
-    await db?.stop({ removeVolumes: true });
-    await bed?.stop();
-  });
-
-  it("accepts a client with sslmode=verify-full against the generated CA #tls-generated", async () => {
+  it("accepts a client with sslmode=verify-full against the generated CA #tls-generated", async ({ db }) => {
     const [row] = await db.sql<{ ssl: boolean; user: string }>("SELECT s.ssl, current_user AS user FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()");
     expect(row).toEqual({ ssl: true, user: db.getUsername() });
   });
 
   // Only under POSTGRES_BA_ENGINE=docker (CI runs this file there too): the engine is Docker's own.
-  it.runIf(process.env.POSTGRES_BA_ENGINE === "docker")("runs on Docker Engine, whose own health check reports healthy #docker-engine", async () => {
+  it.runIf(process.env.POSTGRES_BA_ENGINE === "docker")("runs on Docker Engine, whose own health check reports healthy #docker-engine", async ({ db }) => {
     const { cli, kind } = await containerEngine();
     expect(kind).toBe("docker");
     // Docker lists containerd among its components; Podman's compatible API lists "Podman Engine" and conmon.
@@ -42,7 +32,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
     expect(health).toBe("healthy");
   });
 
-  it("creates the stanza in the bucket", async () => {
+  it("creates the stanza in the bucket", async ({ bed, bucket }) => {
     const stanzaFiles = ["backup/main/backup.info", "backup/main/backup.info.copy", "archive/main/archive.info", "archive/main/archive.info.copy"].map(
       (f) => `pgbackrest/${f}`,
     );
@@ -53,7 +43,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
     expect(keys).toEqual(expect.arrayContaining(stanzaFiles));
   });
 
-  it("takes a first full backup, listed by pgbackrest info and stored in the bucket #first-backup", async () => {
+  it("takes a first full backup, listed by pgbackrest info and stored in the bucket #first-backup", async ({ db, bed, bucket }) => {
     const [full] = await db.waitForBackups("full", 1);
     expect(full.type).toBe("full");
     expect(full.prior).toBeNull();
@@ -61,7 +51,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
     expect(keys).toContain(`pgbackrest/backup/main/${full.label}/backup.manifest`);
   });
 
-  it("archives WAL: a forced segment switch reaches the repository", async () => {
+  it("archives WAL: a forced segment switch reaches the repository", async ({ db, bed, bucket }) => {
     await db.waitForLog(/schedule: started/);
     await db.sql("CREATE TABLE IF NOT EXISTS wal_probe (id int)");
     await db.sql("INSERT INTO wal_probe SELECT generate_series(1, 1000)");
@@ -75,7 +65,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
     expect(Number(archiver.failed_count)).toBe(0);
   });
 
-  it("keeps the S3 secret out of logs, process arguments and files #secrets-out-of-logs", async () => {
+  it("keeps the S3 secret out of logs, process arguments and files #secrets-out-of-logs", async ({ db, bed }) => {
     const secret = bed.s3.secret;
     // Every command line seen while backups run (pgbackrest backup and archive-push live for
     // seconds: one snapshot while idle would miss them), sampled about every 50 ms: through a
@@ -113,7 +103,7 @@ describe("@new-db a new database initializes, serves TLS and backs itself up to 
     expect(files.output.trim()).toBe("grep exit 1");
   });
 
-  it("runs the backup schedule: a scheduled incremental backup appears #schedule-runs", async () => {
+  it("runs the backup schedule: a scheduled incremental backup appears #schedule-runs", async ({ db }) => {
     const [incr] = await db.waitForBackups("incr", 1, 120_000);
     expect(incr.prior).toMatch(/F$/);
     expect(await db.logText()).toMatch(/\[postgres-ba\] schedule: started: .*incr "\*\/20 \* \* \* \* \*" next /);

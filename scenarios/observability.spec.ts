@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenarioWithPrimary } from "../harness/fixtures.js";
+import { noSchedule, pollUntil, type StartedPrimaryContainer } from "../harness/index.js";
 
 interface StatusJson {
   problems: string[];
@@ -8,44 +9,31 @@ interface StatusJson {
   repository: { reachable: boolean };
 }
 
+const it = scenarioWithPrimary({
+  bucket: "observe",
+  configure: (p) => p.withSchedule(noSchedule).withEnvironment({ METRICS_PORT: "9187", RESTORE_DRILL_SCHEDULE: "*/20 * * * * *" }).withExposedPorts(9187),
+});
+
+const status = (db: StartedPrimaryContainer) => db.statusJson<StatusJson>();
+
 describe("@observability status, check and verify tell whether the backups can be trusted", () => {
-  let bed: StartedBackupTestbed;
-  let db: StartedPrimaryContainer;
-  const status = () => db.statusJson<StatusJson>();
-
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
-    db = await bed
-      .primary(await bed.s3.createBucket("observe"))
-      .withSchedule(noSchedule)
-      .withEnvironment({ METRICS_PORT: "9187", RESTORE_DRILL_SCHEDULE: "*/20 * * * * *" })
-      .withExposedPorts(9187)
-      .start();
-    await db.waitForBackupsActive();
-  });
-
-  afterAll(async () => {
-    await db?.stop({ removeVolumes: true });
-    await bed?.stop();
-  });
-
-  it("reports a healthy primary and exits 0", async () => {
+  it("reports a healthy primary and exits 0", async ({ db }) => {
     const [full] = await db.backups();
     const r = await db.exec(["postgres-ba", "status"]);
     expect(r.exitCode, r.output).toBe(0);
     expect(r.output).toMatch(/^stanza main: ok \(backups active\)$/m);
     expect(r.output).toMatch(new RegExp(`^last full: ${full.label}, \\d+ s ago, [\\d.]+ MB$`, "m"));
     expect(r.output).toMatch(/^WAL archiving: ok; last archived [0-9A-F]{24}/m);
-    expect((await status()).json.latest.full?.label).toBe(full.label);
+    expect((await status(db)).json.latest.full?.label).toBe(full.label);
   });
 
-  it("exits 2 when the newest backup is older than STATUS_MAX_BACKUP_AGE #status-probe", async () => {
+  it("exits 2 when the newest backup is older than STATUS_MAX_BACKUP_AGE #status-probe", async ({ db }) => {
     const r = await db.exec(["postgres-ba", "status"], { env: { STATUS_MAX_BACKUP_AGE: "1" } });
     expect(r.exitCode).toBe(2);
     expect(r.output).toMatch(/^problem: newest backup \d{8}-\d{6}F is \d+ s old, more than STATUS_MAX_BACKUP_AGE=1$/m);
   });
 
-  it("serves Prometheus metrics when METRICS_PORT is set #metrics", async () => {
+  it("serves Prometheus metrics when METRICS_PORT is set #metrics", async ({ db }) => {
     await db.waitForLog(/metrics: serving Prometheus metrics on 0\.0\.0\.0:9187\/metrics/);
     const res = await fetch(`http://${db.getHost()}:${db.getMappedPort(9187)}/metrics`);
     expect(res.status).toBe(200);
@@ -55,7 +43,7 @@ describe("@observability status, check and verify tell whether the backups can b
     expect(text).toContain('pgbackrest_wal_archive_failing{stanza="main"} 0');
   });
 
-  it("passes pgbackrest check and verify", async () => {
+  it("passes pgbackrest check and verify", async ({ db }) => {
     const check = await db.exec(["postgres-ba", "check"]);
     expect(check.exitCode, check.output).toBe(0);
     const verify = await db.exec(["postgres-ba", "verify"]);
@@ -63,7 +51,7 @@ describe("@observability status, check and verify tell whether the backups can b
     expect(verify.output).toMatch(/verify command end: completed successfully/);
   });
 
-  it("runs a restore drill inside the container without touching the database or the repository #restore-drill", async () => {
+  it("runs a restore drill inside the container without touching the database or the repository #restore-drill", async ({ db, bed }) => {
     const backupsBefore = await db.backups();
     // Two at once (as when a person runs one during the scheduled drill): the second waits for
     // pgBackRest's restore lock instead of failing.
@@ -89,20 +77,20 @@ describe("@observability status, check and verify tell whether the backups can b
     );
   });
 
-  it("runs the restore drill on its schedule and logs the result", async () => {
+  it("runs the restore drill on its schedule and logs the result", async ({ db }) => {
     const logs = await db.waitForLog(/restore-drill: restore drill (passed|FAILED)/, 90_000);
     expect(logs).toMatch(/restore-drill: scheduled "\*\/20 \* \* \* \* \*", next /);
     expect(logs).toMatch(/restore-drill: restore drill passed: backup \d{8}-\d{6}F\S* restored, started and answered/);
   });
 
-  it("says archiving is failing while S3 is unreachable, keeps accepting writes, and recovers by itself", async () => {
+  it("says archiving is failing while S3 is unreachable, keeps accepting writes, and recovers by itself", async ({ db, bed }) => {
     await bed.s3.isolate();
     await db.sql("CREATE TABLE during_outage AS SELECT g FROM generate_series(1, 1000) g");
     await db.sql("SELECT pg_switch_wal()");
     const failing = await pollUntil(
       "status reporting failing archiving",
       async () => {
-        const s = await status();
+        const s = await status(db);
         return s.json.archiving.failing ? s : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 1000 },
@@ -116,7 +104,7 @@ describe("@observability status, check and verify tell whether the backups can b
     const healthy = await pollUntil(
       "archiving caught up",
       async () => {
-        const s = await status();
+        const s = await status(db);
         return s.exitCode === 0 && s.json.archiving.waitingSegments === 0 ? s : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 1000 },

@@ -1,17 +1,16 @@
 import { randomBytes, X509Certificate } from "node:crypto";
 import type { TLSSocket } from "node:tls";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
 import { $ } from "zx";
 import {
-  BackupTestbed,
   caDir,
   containerEngine,
   OneShotContainer,
   pollUntil,
   ReplicaContainer,
   removeVolume,
-  type StartedBackupTestbed,
   type StartedPrimaryContainer,
   type StartedReplicaContainer,
 } from "../harness/index.js";
@@ -25,7 +24,6 @@ import { ownCa, ownServerCert } from "../harness/test-ca.js";
  * another owner under --user) stop the start with one line before anything is written.
  */
 describe("@own-certificates a user's own CA, chains, renewal by reload, expiry warnings and unwritable directories", () => {
-  let bed: StartedBackupTestbed;
   const id = randomBytes(4).toString("hex");
   const creds = { user: "app", password: "app-secret", database: "app" };
   const sslDir = "/var/lib/postgresql/ssl";
@@ -36,14 +34,9 @@ describe("@own-certificates a user's own CA, chains, renewal by reload, expiry w
     return volumes[volumes.length - 1];
   };
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
-  });
-
-  afterAll(async () => {
+  it.afterAll(async () => {
     await Promise.all(started.map((c) => c.stop().catch(() => undefined)));
     for (const v of volumes) await removeVolume(v);
-    await bed?.stop();
   });
 
   /** A verify-full connection that trusts only `ca` (the user's root), and the certificate the server showed. */
@@ -74,7 +67,7 @@ describe("@own-certificates a user's own CA, chains, renewal by reload, expiry w
     let primary: StartedPrimaryContainer;
     let replica: StartedReplicaContainer;
 
-    beforeAll(async () => {
+    it.beforeAll(async ({ bed }) => {
       // CA_DIR: the user's ca.crt alone, mounted read-only on both members. The replica's
       // SSL_CERT_DIR is read-only too (server.crt, server.key, root.crt); the primary's is copied in.
       const caVolume = volume("ca");
@@ -162,7 +155,7 @@ describe("@own-certificates a user's own CA, chains, renewal by reload, expiry w
     const pidFile = "/var/lib/postgresql/18/docker/postmaster.pid";
     let db: StartedPrimaryContainer;
 
-    beforeAll(async () => {
+    it.beforeAll(async ({ bed }) => {
       // server.crt: the leaf, then the intermediate; CA_DIR: the root's certificate only.
       db = await bed
         .primary(await bed.s3.createBucket(`chain-${id}`))
@@ -237,16 +230,16 @@ describe("@own-certificates a user's own CA, chains, renewal by reload, expiry w
 
   describe("directories the runtime must write but cannot: one line, exit 73, nothing changed #unwritable-directories", () => {
     /** A volume that holds a data directory, as a previous container left it (owned by postgres). */
-    async function dataVolume(name: string): Promise<string> {
+    async function dataVolume(image: string, name: string): Promise<string> {
       const v = volume(name);
-      await fillVolume(bed.image, v, [{ path: "18/docker/PG_VERSION", content: "18\n" }]);
+      await fillVolume(image, v, [{ path: "18/docker/PG_VERSION", content: "18\n" }]);
       return v;
     }
     const errorLines = (output: string) => output.split("\n").filter((l) => l.includes("ERROR"));
 
-    it("the PGDATA volume mounted read-only: names PGDATA and says mount it read-write", async () => {
+    it("the PGDATA volume mounted read-only: names PGDATA and says mount it read-write", async ({ bed }) => {
       const r = await new OneShotContainer(bed.image)
-        .withVolume(await dataVolume("ro-data"), "/var/lib/postgresql", { readOnly: true })
+        .withVolume(await dataVolume(bed.image, "ro-data"), "/var/lib/postgresql", { readOnly: true })
         .withEnvironment({ POSTGRES_PASSWORD: "pw" })
         .withListing("/var/lib/postgresql")
         .run(60_000);
@@ -259,7 +252,7 @@ describe("@own-certificates a user's own CA, chains, renewal by reload, expiry w
       expect(r.listings["/var/lib/postgresql"]).toEqual(["", "18", "18/docker", "18/docker/PG_VERSION"]);
     });
 
-    it("a full spool disk with asynchronous archiving: names the spool, its free space and the fix #full-spool", async () => {
+    it("a full spool disk with asynchronous archiving: names the spool, its free space and the fix #full-spool", async ({ bed }) => {
       // The check runs before S3 is contacted: these settings only need to parse.
       const backups = { PGBACKREST_STANZA: "main", S3_BUCKET: "spool-check", S3_ACCESS_KEY: "key", S3_SECRET_KEY: "secret", S3_ENDPOINT: "s3.invalid" };
       const r = await new OneShotContainer(bed.image)
@@ -277,7 +270,7 @@ describe("@own-certificates a user's own CA, chains, renewal by reload, expiry w
       expect(r.listings["/var/lib/postgresql"].filter((e) => e.startsWith("18/docker/") || e.includes(".postgres-ba"))).toEqual([]);
     });
 
-    it("an empty CA_DIR mounted read-only when a CA must be generated: names CA_DIR, nothing created", async () => {
+    it("an empty CA_DIR mounted read-only when a CA must be generated: names CA_DIR, nothing created", async ({ bed }) => {
       const empty = volume("ro-ca");
       const { cli } = await containerEngine();
       await $({ quiet: true })`${cli} volume create ${empty}`;
@@ -295,9 +288,9 @@ describe("@own-certificates a user's own CA, chains, renewal by reload, expiry w
       expect(r.listings["/var/lib/postgresql"].filter((e) => !["", "ca", "18", "18/docker"].includes(e))).toEqual([]);
     });
 
-    it("--user 12345 on a volume owned by postgres: names the paths and the chown to run", async () => {
+    it("--user 12345 on a volume owned by postgres: names the paths and the chown to run", async ({ bed }) => {
       const r = await new OneShotContainer(bed.image)
-        .withVolume(await dataVolume("other-owner"), "/var/lib/postgresql")
+        .withVolume(await dataVolume(bed.image, "other-owner"), "/var/lib/postgresql")
         .withUser("12345")
         .withEnvironment({ POSTGRES_PASSWORD: "pw" })
         .withListing("/var/lib/postgresql")

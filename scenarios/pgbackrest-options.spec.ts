@@ -5,60 +5,49 @@
  * appears in no log and no `postgres-ba env` line.
  */
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackupTestbed, type BucketConfig, type StartedBackupTestbed, type StartedPrimaryContainer } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenarioWithPrimary } from "../harness/fixtures.js";
+import type { BucketConfig, StartedBackupTestbed } from "../harness/index.js";
 
 const passphrase = "pgbackrest-options-passphrase-8c1f";
 
+const it = scenarioWithPrimary({
+  bucket: "options",
+  configure: (p) =>
+    p.withEnvironment({ PGBACKREST_REPO1_CIPHER_TYPE: "aes-256-cbc", PGBACKREST_REPO1_CIPHER_PASS: passphrase, PGBACKREST_ARCHIVE_TIMEOUT: "90" }),
+  ready: "first-full",
+});
+
+/** The first bytes of an object: pgBackRest's encrypted files start with OpenSSL's "Salted__". */
+async function head(bed: StartedBackupTestbed, bucket: BucketConfig, key: string): Promise<string> {
+  const object = await bed.s3.client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key, Range: "bytes=0-7" }));
+  return Buffer.from(await object.Body!.transformToByteArray()).toString("latin1");
+}
+
 describe("@pgbackrest-options PGBACKREST_* options reach pgBackRest: an encrypted repository when encryption is asked for #pgbackrest-passthrough", () => {
-  let bed: StartedBackupTestbed;
-  let bucket: BucketConfig;
-  let db: StartedPrimaryContainer;
-
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
-    bucket = await bed.s3.createBucket("options");
-    db = await bed
-      .primary(bucket)
-      .withEnvironment({ PGBACKREST_REPO1_CIPHER_TYPE: "aes-256-cbc", PGBACKREST_REPO1_CIPHER_PASS: passphrase, PGBACKREST_ARCHIVE_TIMEOUT: "90" })
-      .start();
-    await db.waitForBackups("full");
-  });
-
-  afterAll(async () => {
-    await db?.stop();
-    await bed?.stop();
-  });
-
-  /** The first bytes of an object: pgBackRest's encrypted files start with OpenSSL's "Salted__". */
-  async function head(key: string): Promise<string> {
-    const object = await bed.s3.client.send(new GetObjectCommand({ Bucket: bucket.name, Key: key, Range: "bytes=0-7" }));
-    return Buffer.from(await object.Body!.transformToByteArray()).toString("latin1");
-  }
-
-  it("stores backups encrypted and pgBackRest reports the cipher #encrypted-when-asked", async () => {
+  it("stores backups encrypted and pgBackRest reports the cipher #encrypted-when-asked", async ({ db, bed, bucket }) => {
     const info = await db.execOk(["postgres-ba", "info", "--json"]);
     expect(info.output).toMatch(/"cipher"\s*:\s*"aes-256-cbc"/);
     const keys = await bed.s3.listObjects(bucket.name);
     const backupInfo = keys.find((k) => k.endsWith("/backup/main/backup.info"));
     expect(backupInfo, keys.join("\n")).toBeDefined();
-    expect(await head(backupInfo!)).toBe("Salted__");
+    expect(await head(bed, bucket, backupInfo!)).toBe("Salted__");
     const manifest = keys.find((k) => /\/backup\/main\/\d{8}-\d{6}F\/backup\.manifest$/.test(k));
     expect(manifest, keys.join("\n")).toBeDefined();
-    expect(await head(manifest!)).toBe("Salted__");
+    expect(await head(bed, bucket, manifest!)).toBe("Salted__");
   });
 
-  it("archives WAL through archive_command into the encrypted repository", async () => {
+  it("archives WAL through archive_command into the encrypted repository", async ({ db, bed, bucket }) => {
     const segment = await db.archiveCurrentWal();
     const [archiver] = await db.sql<{ failed: string }>("SELECT failed_count::text AS failed FROM pg_stat_archiver");
     expect(archiver.failed).toBe("0");
     const keys = await bed.s3.listObjects(bucket.name);
     const wal = keys.find((k) => k.includes("/archive/main/") && k.split("/").pop()!.startsWith(segment));
     expect(wal, keys.filter((k) => k.includes("/archive/")).join("\n")).toBeDefined();
-    expect(await head(wal!)).toBe("Salted__");
+    expect(await head(bed, bucket, wal!)).toBe("Salted__");
   });
 
-  it("lists the passed options in postgres-ba env with the passphrase masked, and never logs it #env-masking", async () => {
+  it("lists the passed options in postgres-ba env with the passphrase masked, and never logs it #env-masking", async ({ db }) => {
     const env = (await db.execOk(["postgres-ba", "env"])).output;
     expect(env).toContain("PGBACKREST_REPO1_CIPHER_TYPE=aes-256-cbc  # pgBackRest repo1-cipher-type");
     expect(env).toContain("PGBACKREST_REPO1_CIPHER_PASS=<set>  # pgBackRest repo1-cipher-pass");

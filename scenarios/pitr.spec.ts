@@ -1,16 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
 import {
   OneShotContainer,
   RestoredCloneContainer,
   type RestoreTarget,
   type StartedPrimaryContainer,
-  BackupTestbed,
-  type StartedBackupTestbed,
   noSchedule,
+  type StartedBackupTestbed,
 } from "../harness/index.js";
 
 describe("@pitr point-in-time restores stop exactly between two batches of rows #pitr-targets", () => {
-  let bed: StartedBackupTestbed;
   let image: string;
   let original: StartedPrimaryContainer;
   const targets: Record<string, RestoreTarget> = {};
@@ -18,8 +17,7 @@ describe("@pitr point-in-time restores stop exactly between two batches of rows 
   /** The full backup taken before batch 1; a second full, taken after batch 2, is the newest. */
   let firstFull: string;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     image = bed.image;
     original = await bed
       .primary(await bed.s3.createBucket("pitr"))
@@ -54,14 +52,13 @@ describe("@pitr point-in-time restores stop exactly between two batches of rows 
     targets.xid.set = firstFull;
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await original?.stop({ removeVolumes: true });
-    await bed?.stop();
   });
 
-  it.each(["time", "restore point", "lsn", "xid"])(
+  it.for(["time", "restore point", "lsn", "xid"])(
     "restores to a %s: exactly the first batch, from the full backup before the target, and the clone is writable #pitr-newest-before-target #restore-set",
-    async (kind) => {
+    async (kind, { bed }) => {
       await using clone = await new RestoredCloneContainer(image, original).withNetwork(bed.network).withTarget(targets[kind]).start();
       const [row] = await clone.sql<{ n: string; batches: string }>("SELECT count(*) AS n, string_agg(DISTINCT batch::text, ',') AS batches FROM events");
       expect(row).toEqual({ n: "100", batches: "1" });
@@ -74,13 +71,15 @@ describe("@pitr point-in-time restores stop exactly between two batches of rows 
     },
   );
 
-  it("RESTORE_TARGET_IMMEDIATE stops as soon as the backup is consistent: the first full's state, before the table existed #pitr-immediate", async () => {
+  it("RESTORE_TARGET_IMMEDIATE stops as soon as the backup is consistent: the first full's state, before the table existed #pitr-immediate", async ({
+    bed,
+  }) => {
     await using clone = await new RestoredCloneContainer(image, original).withNetwork(bed.network).withTarget({ immediate: true, set: firstFull }).start();
     expect(await clone.sql("SELECT to_regclass('events')::text AS events")).toEqual([{ events: null }]);
     expect(await clone.timeline()).toBe(2);
   });
 
-  it("RESTORE_TARGET_ACTION=pause leaves a read-only server paused at the target #pitr-pause", async () => {
+  it("RESTORE_TARGET_ACTION=pause leaves a read-only server paused at the target #pitr-pause", async ({ bed }) => {
     await using clone = await new RestoredCloneContainer(image, original)
       .withNetwork(bed.network)
       .withTarget({ ...targets.time, action: "pause" })
@@ -92,26 +91,26 @@ describe("@pitr point-in-time restores stop exactly between two batches of rows 
   });
 
   /** A clone run to its end (targets that stop the server): exit code and log. */
-  const cloneToExit = (target: Record<string, string>) =>
+  const cloneToExit = (bed: StartedBackupTestbed, target: Record<string, string>) =>
     new OneShotContainer(image)
       .withNetwork(bed.network.getName())
       .withEnvironment({ ...original.bucket!.env, PGBACKREST_STANZA: original.stanza!, REPO_READ_ONLY: "true", RESTORE_FROM_BACKUP: "true", ...target })
       .withFile(original.bucket!.caFile.target, original.bucket!.caFile.content)
       .run(180_000);
 
-  it("RESTORE_TARGET_ACTION=shutdown stops the server at the target #pitr-shutdown", async () => {
-    const r = await cloneToExit({ RESTORE_TARGET_TIME: targets.time.time!, RESTORE_TARGET_ACTION: "shutdown" });
+  it("RESTORE_TARGET_ACTION=shutdown stops the server at the target #pitr-shutdown", async ({ bed }) => {
+    const r = await cloneToExit(bed, { RESTORE_TARGET_TIME: targets.time.time!, RESTORE_TARGET_ACTION: "shutdown" });
     expect(r.output).toMatch(/LOG: {2}recovery stopping before commit of transaction/);
     expect(r.output).not.toMatch(/\[postgres-ba\] server: accepting connections/);
   });
 
-  it("a target after the last archived commit cannot be proven reached: the container exits and says so #pitr-past-last-commit", async () => {
-    const r = await cloneToExit({ RESTORE_TARGET_TIME: new Date(Date.now() - 2000).toISOString().replace("T", " ").replace("Z", "+00") });
+  it("a target after the last archived commit cannot be proven reached: the container exits and says so #pitr-past-last-commit", async ({ bed }) => {
+    const r = await cloneToExit(bed, { RESTORE_TARGET_TIME: new Date(Date.now() - 2000).toISOString().replace("T", " ").replace("Z", "+00") });
     expect(r.exitCode).not.toBe(0);
     expect(r.output).toMatch(/recovery ended before configured recovery target was reached/);
   });
 
-  it("leaves the original's stanza alone: clones archive no WAL and take no backup #clone-read-only", async () => {
+  it("leaves the original's stanza alone: clones archive no WAL and take no backup #clone-read-only", async ({ bed }) => {
     // Promoted clones run on timeline 2; the original stays on timeline 1.
     const keys = await bed.s3.listObjects(original.bucket!.name);
     expect(

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackupTestbed, ClusterContainer, OneShotContainer, caDir, type StartedBackupTestbed, type StartedCluster } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { ClusterContainer, OneShotContainer, caDir, type StartedCluster } from "../harness/index.js";
 import { testCa } from "../harness/test-ca.js";
 
 const pgdata = "/var/lib/postgresql/18/docker";
@@ -74,26 +75,23 @@ const cases: FailedReplica[] = [
 ];
 
 describe("@replica-errors a replica that cannot be made fails with one clear line and writes nothing", () => {
-  let bed: StartedBackupTestbed;
   let cluster: StartedCluster;
   let primaryIp: string;
   /** The cluster's CA volume as the primary made it: a refused replica must leave it byte for byte. */
   let caBefore: unknown;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     cluster = await new ClusterContainer(bed).withReplicas(0).start();
     primaryIp = cluster.primary.getIpAddress(bed.network.getName());
     caBefore = (await new OneShotContainer(bed.image).withEntrypoint("true").withVolume(cluster.caVolume, caDir).withDigest(caDir).run()).digests[caDir];
     expect(JSON.stringify(caBefore)).toContain("ca.key");
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await cluster?.stop();
-    await bed?.stop();
   });
 
-  it.each(cases)("refuses $what", async ({ env, ca, exitCode, line }) => {
+  it.for(cases)("refuses $what", async ({ env, ca, exitCode, line }, { bed }) => {
     let container = new OneShotContainer(bed.image)
       .withNetwork(bed.network.getName())
       .withEnvironment({ SERVER_NAME: "replica-x", ...env(cluster, primaryIp) })
@@ -116,7 +114,7 @@ describe("@replica-errors a replica that cannot be made fails with one clear lin
     if (ca === "cluster") expect(result.digests[caDir]).toEqual(caBefore);
   });
 
-  it("logs one progress line per attempt while it waits for the primary", async () => {
+  it("logs one progress line per attempt while it waits for the primary", async ({ bed }) => {
     const result = await new OneShotContainer(bed.image)
       .withNetwork(bed.network.getName())
       .withEnvironment({ PG_MODE: "replica", PRIMARY_HOST: "no-such-primary", PRIMARY_WAIT_SECONDS: "8", REPLICATION_PASSWORD: cluster.replicationPassword })

@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackupTestbed, ClusterContainer, pollUntil, type StartedBackupTestbed, type StartedCluster, type StartedReplicaContainer } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { ClusterContainer, pollUntil, type StartedCluster, type StartedReplicaContainer } from "../harness/index.js";
 
 describe("@replica-from-backup a replica restored from the latest S3 backup as a standby, then streaming #replica-from-backup", () => {
-  let bed: StartedBackupTestbed;
   let cluster: StartedCluster;
   let replica: StartedReplicaContainer;
   /** What the primary logged while the replica bootstrapped, with every replication command logged. */
   let primaryLogDuringBootstrap: string;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     cluster = await new ClusterContainer(bed).withReplicas(0).start();
     // Committed after the backup: the replica gets these from archived WAL and the stream.
     await cluster.primary.sql("CREATE TABLE notes (id int PRIMARY KEY, body text)");
@@ -29,9 +28,8 @@ describe("@replica-from-backup a replica restored from the latest S3 backup as a
     primaryLogDuringBootstrap = (await cluster.primary.logText()).slice(logOffset);
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await cluster?.stop();
-    await bed?.stop();
   });
 
   it("restores the primary's latest backup instead of copying from the primary", async () => {

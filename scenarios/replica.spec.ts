@@ -1,22 +1,20 @@
 import { X509Certificate } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BackupTestbed, ClusterContainer, type StartedBackupTestbed, type StartedCluster, type StartedReplicaContainer } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { ClusterContainer, type StartedCluster, type StartedReplicaContainer } from "../harness/index.js";
 
 describe("@replica a replica started with PG_MODE=replica streams from the primary over verified TLS", () => {
-  let bed: StartedBackupTestbed;
   let cluster: StartedCluster;
   let replica: StartedReplicaContainer;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     cluster = await new ClusterContainer(bed).withReplicas(1).start();
     replica = cluster.replicas[0];
     await replica.waitForStreaming();
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await cluster?.stop();
-    await bed?.stop();
   });
 
   it("clones with pg_basebackup through its own slot, after checking the primary's certificate #replica-clone", async () => {

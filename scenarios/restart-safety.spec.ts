@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed, type StartedPrimaryContainer, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { removeVolume, type BucketConfig, type StartedPrimaryContainer, noSchedule, type StartedBackupTestbed } from "../harness/index.js";
 
 /**
  * Restore settings stay in compose files for weeks. A request acts once per data directory: a
@@ -8,37 +9,35 @@ import { removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestb
  * data it has (same timeline, every committed row), and only a new request repairs again.
  */
 describe("@restart-safety a restart is never a restore", () => {
-  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let db: StartedPrimaryContainer;
   const volume = `restart-safety-${randomBytes(4).toString("hex")}`;
   const creds = { user: "app", password: "restart-safety-pw", database: "app" };
   /** The same user, database and no schedule for every container of this test (only backups it asks for). */
-  const primary = () => bed.primary(bucket).withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database).withSchedule(noSchedule);
+  const primary = (bed: StartedBackupTestbed) =>
+    bed.primary(bucket).withUsername(creds.user).withPassword(creds.password).withDatabase(creds.database).withSchedule(noSchedule);
   /** The repair everybody leaves configured, on the one data volume. */
-  const repair = (env: Record<string, string> = {}) =>
-    primary()
+  const repair = (bed: StartedBackupTestbed, env: Record<string, string> = {}) =>
+    primary(bed)
       .withDataVolume(volume)
       .withRestore()
       .withEnvironment({ RESTORE_DELTA: "true", ...env });
   const rowsAfter = async () => (await db.sql<{ n: number }>("SELECT count(*)::int AS n FROM orders"))[0].n;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     bucket = await bed.s3.createBucket("restart-safety");
-    const original = await primary().start();
+    const original = await primary(bed).start();
     await original.waitForBackupsActive();
     await original.sql("CREATE TABLE orders (id int PRIMARY KEY)");
     await original.sql("INSERT INTO orders SELECT generate_series(1, 100)");
     await original.archiveCurrentWal();
     await original.stop({ removeVolumes: true });
 
-    db = await repair().start();
+    db = await repair(bed).start();
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await db?.stop();
-    await bed?.stop();
     await removeVolume(volume);
   });
 
@@ -74,9 +73,9 @@ describe("@restart-safety a restart is never a restore", () => {
     expect(await rowsAfter()).toBe(160);
   });
 
-  it("a new RESTORE_REQUEST_ID is a deliberate new request: the delta repair runs again #restore-request-id", async () => {
+  it("a new RESTORE_REQUEST_ID is a deliberate new request: the delta repair runs again #restore-request-id", async ({ bed }) => {
     await db.stop();
-    db = await repair({ RESTORE_REQUEST_ID: "repair-2" }).start();
+    db = await repair(bed, { RESTORE_REQUEST_ID: "repair-2" }).start();
     expect(await db.logText()).toMatch(/restore-from-backup: delta restore over the existing PGDATA: backup \d{8}-\d{6}F/);
     expect(await db.timeline()).toBeGreaterThan(2);
   });

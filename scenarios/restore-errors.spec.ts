@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { OneShotContainer, type BucketConfig, type StartedPrimaryContainer, noSchedule } from "../harness/index.js";
 
 interface FailedRestore {
   what: string;
@@ -59,15 +60,13 @@ const cases: FailedRestore[] = [
 ];
 
 describe("@restore-errors a restore that cannot succeed stops with the cause and changes nothing #restore-errors", () => {
-  let bed: StartedBackupTestbed;
   let image: string;
   let source: StartedPrimaryContainer;
   const buckets = {} as Record<FailedRestore["bucket"], BucketConfig>;
   /** Key -> "ETag size" of every object: a rewritten object with the same name is a change too. */
   const objectsBefore = {} as Record<FailedRestore["bucket"], Record<string, string>>;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     image = bed.image;
     buckets["with backups"] = await bed.s3.createBucket("restore-src");
     buckets.empty = await bed.s3.createBucket("restore-empty");
@@ -80,11 +79,7 @@ describe("@restore-errors a restore that cannot succeed stops with the cause and
     expect(Object.keys(objectsBefore["with backups"]).some((k) => k.endsWith("backup.info"))).toBe(true);
   });
 
-  afterAll(async () => {
-    await bed?.stop();
-  });
-
-  it.each(cases)("refuses $what", async ({ bucket, env, exitCode, line }) => {
+  it.for(cases)("refuses $what", async ({ bucket, env, exitCode, line }, { bed }) => {
     const result = await new OneShotContainer(image)
       .withNetwork(bed.network.getName())
       .withEnvironment({ ...buckets[bucket].env, PGBACKREST_STANZA: "main", RESTORE_FROM_BACKUP: "true", ...env })
@@ -98,7 +93,7 @@ describe("@restore-errors a restore that cannot succeed stops with the cause and
     expect(result.listings["/var/lib/postgresql/18/docker"]).toEqual([""]);
   });
 
-  it("left both buckets exactly as they were: the same objects with the same ETag and size", async () => {
+  it("left both buckets exactly as they were: the same objects with the same ETag and size", async ({ bed }) => {
     for (const b of ["with backups", "empty"] as const) expect(await bed.s3.objectDigests(buckets[b].name)).toEqual(objectsBefore[b]);
   });
 });

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { OneShotContainer, pollUntil, removeVolume, type BucketConfig, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { OneShotContainer, pollUntil, removeVolume, type BucketConfig, noSchedule } from "../harness/index.js";
 
 describe("@restore-interrupted a restore killed half-way is never served, and the next start finishes it #never-half-restored", () => {
-  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let image: string;
   let rows: number;
@@ -11,8 +11,7 @@ describe("@restore-interrupted a restore killed half-way is never served, and th
   const creds = { user: "app", password: "interrupt-pw", database: "app" };
   const restoreEnv = () => ({ ...bucket.env, PGBACKREST_STANZA: "main", RESTORE_FROM_BACKUP: "true" });
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     image = bed.image;
     bucket = await bed.s3.createBucket("interrupted");
     const source = await bed
@@ -56,8 +55,7 @@ describe("@restore-interrupted a restore killed half-way is never served, and th
     await bed.s3.unpause();
   });
 
-  afterAll(async () => {
-    await bed?.stop();
+  it.afterAll(async () => {
     await removeVolume(volume);
   });
 
@@ -70,7 +68,7 @@ describe("@restore-interrupted a restore killed half-way is never served, and th
     expect(refused.output).not.toMatch(/database system is ready to accept connections/);
   });
 
-  it("resumes with a delta restore and ends with every row", async () => {
+  it("resumes with a delta restore and ends with every row", async ({ bed }) => {
     await using db = await bed
       .primary(bucket)
       .withDataVolume(volume)

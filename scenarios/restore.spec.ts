@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { pollUntil, type BucketConfig, type StartedPrimaryContainer, noSchedule } from "../harness/index.js";
 
 describe("@restore a lost database comes back from S3 with every committed row", () => {
-  let bed: StartedBackupTestbed;
   let bucket: BucketConfig;
   let restored: StartedPrimaryContainer;
   let incrLabel: string;
   const credentials = { user: "shop", password: "restore-me", database: "shop" };
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     bucket = await bed.s3.createBucket("restore");
     const original = await bed
       .primary(bucket)
@@ -45,9 +44,8 @@ describe("@restore a lost database comes back from S3 with every committed row",
       .start();
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await restored?.stop({ removeVolumes: true });
-    await bed?.stop();
   });
 
   it("restores the latest backup and replays the archived WAL: every committed row is back #restore-latest", async () => {
@@ -70,7 +68,7 @@ describe("@restore a lost database comes back from S3 with every committed row",
     expect(row.recovery).toBe(false);
   });
 
-  it("archives the new timeline's WAL into the same stanza", async () => {
+  it("archives the new timeline's WAL into the same stanza", async ({ bed }) => {
     const segment = await restored.archiveCurrentWal();
     expect(segment.slice(0, 8)).toBe("00000002");
     const keys = await pollUntil(`segment ${segment} in the bucket`, async () => {

@@ -1,17 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BackupInfo, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenarioWithPrimary } from "../harness/fixtures.js";
+import { type BackupInfo, noSchedule } from "../harness/index.js";
+
+const it = scenarioWithPrimary({
+  bucket: "retention",
+  configure: (p) => p.withEnvironment({ RETENTION_FULL: "1", RETENTION_DIFF: "1" }).withSchedule(noSchedule),
+});
 
 describe("@retention old backups and their WAL are expired after each backup #retention", () => {
-  let bed: StartedBackupTestbed;
-  let bucket: BucketConfig;
-  let db: StartedPrimaryContainer;
   let before: BackupInfo[];
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
-    bucket = await bed.s3.createBucket("retention");
-    db = await bed.primary(bucket).withEnvironment({ RETENTION_FULL: "1", RETENTION_DIFF: "1" }).withSchedule(noSchedule).start();
-    await db.waitForBackupsActive();
+  it.beforeAll(async ({ db }) => {
     await db.sql("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g");
     // Two differentials on the first full, with WAL archived between them.
     for (const type of ["diff", "diff"]) {
@@ -25,16 +24,11 @@ describe("@retention old backups and their WAL are expired after each backup #re
     expect(r.exitCode, r.output).toBe(0);
   });
 
-  afterAll(async () => {
-    await db?.stop({ removeVolumes: true });
-    await bed?.stop();
-  });
-
   it("kept only the newest differential while the first full was the only full (RETENTION_DIFF=1)", () => {
     expect(before.map((b) => b.type)).toEqual(["full", "diff"]);
   });
 
-  it("expires the older full and everything on it once a new full exists (RETENTION_FULL=1)", async () => {
+  it("expires the older full and everything on it once a new full exists (RETENTION_FULL=1)", async ({ db, bed, bucket }) => {
     const after = await db.backups();
     expect(after.map((b) => b.type)).toEqual(["full"]);
     expect(after[0].label).not.toBe(before[0].label);
@@ -43,7 +37,7 @@ describe("@retention old backups and their WAL are expired after each backup #re
     expect(keys.filter((k) => k.includes(before[0].label) && !k.includes("backup.history"))).toEqual([]);
   });
 
-  it("expires the WAL older than the remaining full", async () => {
+  it("expires the WAL older than the remaining full", async ({ db, bed, bucket }) => {
     const [after] = await db.backups();
     const archive = (await db.stanzaInfo())!.archive[0];
     expect(archive.min! >= after.archive.start).toBe(true);

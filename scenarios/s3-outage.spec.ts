@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, RestoredCloneContainer, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { noSchedule, pollUntil, RestoredCloneContainer, type StartedPrimaryContainer } from "../harness/index.js";
 
 /** How long S3 is gone: 90 s by default (about 18 segments at archive_timeout 5 s); S3_OUTAGE_SECONDS for longer or shorter. */
 const outageSeconds = Number(process.env.S3_OUTAGE_SECONDS ?? 90);
@@ -10,8 +11,6 @@ const outageSeconds = Number(process.env.S3_OUTAGE_SECONDS ?? 90);
 const maxGapMs = 10_000;
 
 describe("@s3-outage S3 down for minutes under continuous writes: nothing committed is lost #s3-outage", { timeout: (outageSeconds + 300) * 1000 }, () => {
-  let bed: StartedBackupTestbed;
-  let image: string;
   let db: StartedPrimaryContainer;
   let committed = 0;
   let writeErrors = 0;
@@ -22,10 +21,8 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
   let outageStart = 0;
   let outageEnd = 0;
 
-  beforeAll(
-    async () => {
-      bed = await new BackupTestbed().start();
-      image = bed.image;
+  it.beforeAll(
+    async ({ bed }) => {
       db = await bed
         .primary(await bed.s3.createBucket("outage"))
         // A short archive_timeout so the outage spans many segments; no scheduled backups.
@@ -74,9 +71,8 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
     (outageSeconds + 300) * 1000,
   );
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await bed?.stop();
   });
 
   it("kept accepting writes while S3 was unreachable, with WAL waiting locally", () => {
@@ -110,8 +106,8 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
     expect(r.output).toMatch(/WAL archiving: ok; .* 0 segment\(s\) waiting/);
   });
 
-  it("restores a clone holding every committed row, including those written during the outage", async () => {
-    await using clone = await new RestoredCloneContainer(image, db).withNetwork(bed.network).start();
+  it("restores a clone holding every committed row, including those written during the outage", async ({ bed }) => {
+    await using clone = await new RestoredCloneContainer(bed.image, db).withNetwork(bed.network).start();
     expect(await clone.sql("SELECT count(*)::int AS n, max(id) AS last FROM ledger")).toEqual([{ n: committed, last: committed }]);
   });
 });
@@ -122,11 +118,9 @@ describe("@s3-outage S3 down for minutes under continuous writes: nothing commit
  * segments are never in the bucket (a gap for point-in-time recovery).
  */
 describe("@s3-outage with ARCHIVE_PUSH_QUEUE_MAX, WAL past the cap is dropped, not kept #archive-push-queue-max", () => {
-  let bed: StartedBackupTestbed;
   let db: StartedPrimaryContainer;
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     db = await bed
       .primary(await bed.s3.createBucket("queue-max"))
       .withEnvironment({ ARCHIVE_PUSH_QUEUE_MAX: "32MB" })
@@ -135,12 +129,11 @@ describe("@s3-outage with ARCHIVE_PUSH_QUEUE_MAX, WAL past the cap is dropped, n
     await db.waitForBackupsActive();
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await db?.stop({ removeVolumes: true });
-    await bed?.stop();
   });
 
-  it("drops the whole waiting queue once it passes the cap while S3 is unreachable; those segments never reach the bucket", async () => {
+  it("drops the whole waiting queue once it passes the cap while S3 is unreachable; those segments never reach the bucket", async ({ bed }) => {
     await db.sql("CREATE TABLE filler (id int, body text)");
     await bed.s3.isolate();
     const segments: string[] = [];

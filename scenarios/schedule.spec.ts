@@ -1,32 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenarioWithPrimary } from "../harness/fixtures.js";
+import { pollUntil } from "../harness/index.js";
+
+const it = scenarioWithPrimary({
+  bucket: "schedule",
+  configure: (p) => p.withSchedule({ full: "off", diff: "*/20 * * * * *", incr: "*/10 * * * * *" }),
+});
 
 describe("@schedule backups run from cron expressions, one at a time, and a failed one is retried", () => {
-  let bed: StartedBackupTestbed;
-  let db: StartedPrimaryContainer;
-
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
-    db = await bed
-      .primary(await bed.s3.createBucket("schedule"))
-      .withSchedule({ full: "off", diff: "*/20 * * * * *", incr: "*/10 * * * * *" })
-      .start();
-    await db.waitForBackupsActive();
-  });
-
-  afterAll(async () => {
-    await db?.stop({ removeVolumes: true });
-    await bed?.stop();
-  });
-
-  it("takes differential and incremental backups on their schedules", async () => {
+  it("takes differential and incremental backups on their schedules", async ({ db }) => {
     await db.waitForBackups("diff", 1, 90_000);
     const incr = await db.waitForBackups("incr", 1, 90_000);
     expect(incr[0].prior).toMatch(/F(_\d{8}-\d{6}[DI])?$/);
     expect(await db.logText()).toMatch(/schedule: started: diff "\*\/20 \* \* \* \* \*" next \S+; incr "\*\/10 \* \* \* \* \*" next /);
   });
 
-  it("never runs two backups at once #one-backup-at-a-time", async () => {
+  it("never runs two backups at once #one-backup-at-a-time", async ({ db, bed }) => {
     // Make one scheduled backup outlast the next tick: freeze S3 from just before an incr tick T
     // until after tick T+10 s (requests hang, nothing fails), so T+10 finds T's backup running.
     // pgBackRest's own lock would refuse a second backup too: the runtime must not even start it.
@@ -68,7 +57,7 @@ describe("@schedule backups run from cron expressions, one at a time, and a fail
     for (let i = 1; i < backups.length; i++) expect(backups[i].timestamp.start).toBeGreaterThanOrEqual(backups[i - 1].timestamp.stop);
   });
 
-  it("logs a failed backup with pgBackRest's reason and succeeds at a later tick #failed-backup-retried", async () => {
+  it("logs a failed backup with pgBackRest's reason and succeeds at a later tick #failed-backup-retried", async ({ db, bed }) => {
     await bed.s3.isolate();
     await db.waitForLog(/scheduled (diff|incr) backup failed, the next tick tries again: .*ERROR: \[\d+\]/, 90_000);
     await bed.s3.reconnect();

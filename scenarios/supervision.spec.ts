@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DetachedContainer, OneShotContainer, pollUntil, BackupTestbed, type StartedBackupTestbed } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { type DetachedContainer, OneShotContainer, pollUntil } from "../harness/index.js";
 
 /**
  * Everything after PostgreSQL starts is optional and must never take it down. A container that
@@ -9,7 +10,6 @@ import { type DetachedContainer, OneShotContainer, pollUntil, BackupTestbed, typ
  * before anything starts, is a configuration error instead.
  */
 describe("@supervision nothing optional can take PostgreSQL down", () => {
-  let bed: StartedBackupTestbed;
   let neighbour: DetachedContainer;
   let db: DetachedContainer;
   let postmasterPid: string;
@@ -23,8 +23,7 @@ describe("@supervision nothing optional can take PostgreSQL down", () => {
   };
   const pid = async () => (await db.exec(["head", "-1", "/var/lib/postgresql/18/docker/postmaster.pid"])).output.trim();
 
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
+  it.beforeAll(async ({ bed }) => {
     const bucket = await bed.s3.createBucket("supervision");
     neighbour = await new OneShotContainer(bed.image).withCommand(["node", "-e", holder]).withNetwork(bed.network.getName()).startDetached();
     await pollUntil("the neighbour holds :9187", async () => (await neighbour.exec(["cat", "/tmp/holder.pid"])).exitCode === 0);
@@ -44,10 +43,9 @@ describe("@supervision nothing optional can take PostgreSQL down", () => {
     postmasterPid = await pid();
   });
 
-  afterAll(async () => {
+  it.afterAll(async () => {
     await db?.remove();
     await neighbour?.remove();
-    await bed?.stop();
   });
 
   it("a metrics port in use is logged and retried while PostgreSQL serves on, with the same postmaster #supervision", async () => {
@@ -80,7 +78,7 @@ describe("@supervision nothing optional can take PostgreSQL down", () => {
     expect(await pid()).toBe(postmasterPid);
   });
 
-  it("PostgreSQL's own port in use is a configuration error before anything is touched: exit 78, one line #pgport-in-use", async () => {
+  it("PostgreSQL's own port in use is a configuration error before anything is touched: exit 78, one line #pgport-in-use", async ({ bed }) => {
     // The same network namespace: 5432 is taken by the server above.
     const second = await new OneShotContainer(bed.image)
       .withNetwork(`container:${neighbour.id}`)

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, type BucketConfig, type StartedPrimaryContainer, BackupTestbed, type StartedBackupTestbed, noSchedule } from "../harness/index.js";
+import { describe, expect } from "vitest";
+import { scenarioWithPrimary } from "../harness/fixtures.js";
+import { noSchedule, pollUntil } from "../harness/index.js";
 
 /** ARCHIVE_TIMEOUT in seconds, as configured below. */
 const archiveTimeoutSeconds = 5;
@@ -11,35 +12,20 @@ const archiveTimeoutSeconds = 5;
  */
 const archiveDeadlineMs = (archiveTimeoutSeconds + 10) * 1000;
 
+const it = scenarioWithPrimary({
+  bucket: "wal",
+  configure: (p) => p.withEnvironment({ ARCHIVE_TIMEOUT: String(archiveTimeoutSeconds) }).withSchedule(noSchedule),
+});
+
 describe("@wal-archiving WAL reaches S3 by itself within the configured timeout", () => {
-  let bed: StartedBackupTestbed;
-  let bucket: BucketConfig;
-  let db: StartedPrimaryContainer;
-
-  beforeAll(async () => {
-    bed = await new BackupTestbed().start();
-    bucket = await bed.s3.createBucket("wal");
-    db = await bed
-      .primary(bucket)
-      .withEnvironment({ ARCHIVE_TIMEOUT: String(archiveTimeoutSeconds) })
-      .withSchedule(noSchedule)
-      .start();
-    await db.waitForBackupsActive();
-  });
-
-  afterAll(async () => {
-    await db?.stop({ removeVolumes: true });
-    await bed?.stop();
-  });
-
-  it("runs with archive_mode on, the configured archive_timeout and pgBackRest as archive_command", async () => {
+  it("runs with archive_mode on, the configured archive_timeout and pgBackRest as archive_command", async ({ db }) => {
     const [row] = await db.sql<{ mode: string; timeout: string; command: string }>(
       "SELECT current_setting('archive_mode') AS mode, current_setting('archive_timeout') AS timeout, current_setting('archive_command') AS command",
     );
     expect(row).toEqual({ mode: "on", timeout: `${archiveTimeoutSeconds}s`, command: "/usr/bin/pgbackrest --stanza=main archive-push %p" });
   });
 
-  it("switches and archives a segment without being asked, once the timeout passes", async () => {
+  it("switches and archives a segment without being asked, once the timeout passes", async ({ db, bed, bucket }) => {
     await db.sql("CREATE TABLE heartbeat AS SELECT now() AS at");
     const committedAt = Date.now();
     const [{ segment }] = await db.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment");
@@ -66,7 +52,7 @@ describe("@wal-archiving WAL reaches S3 by itself within the configured timeout"
     expect(archiver.failed_count).toBe("0");
   });
 
-  it("archives asynchronously through the spool directory outside pg_wal #async-archiving", async () => {
+  it("archives asynchronously through the spool directory outside pg_wal #async-archiving", async ({ db }) => {
     const spool = await db.execOk(["sh", "-c", "ls /var/spool/pgbackrest/archive/main/out | grep -c '\\.ok$'"]);
     expect(Number(spool.output.trim())).toBeGreaterThan(0);
   });

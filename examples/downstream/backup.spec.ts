@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { BackupTestbed, RestoredCloneContainer, type StartedBackupTestbed, type StartedPrimaryContainer } from "postgres-pgbackrest";
+import { expect } from "vitest";
+import { RestoredCloneContainer } from "postgres-pgbackrest";
+import { scenarioWithPrimary } from "postgres-pgbackrest/fixtures";
 
-let bed: StartedBackupTestbed;
-let db: StartedPrimaryContainer;
+// A testbed (network and S3 server) and a primary backing up to its own bucket, for this file.
+const it = scenarioWithPrimary({ bucket: "downstream", ready: "started" });
 
-beforeAll(async () => {
-  bed = await new BackupTestbed().start();
-  db = await bed.primary(await bed.s3.createBucket("downstream")).start();
-});
-
-afterAll(async () => {
-  await db?.stop({ removeVolumes: true });
-  await bed?.stop();
-});
-
-it("backs up our schema, and a clone restored from the bucket has our rows #installable-fixtures", async () => {
+it("backs up our schema, and a clone restored from the bucket has our rows #installable-fixtures", async ({ bed, db }) => {
   await db.sql("CREATE TABLE customers (id int PRIMARY KEY, name text)");
   await db.sql("INSERT INTO customers SELECT g, 'customer ' || g FROM generate_series(1, 250) g");
   const [full] = await db.waitForBackups("full");

@@ -107,3 +107,83 @@ describe("renderMetrics", () => {
     expect(text).toContain("# TYPE pgbackrest_wal_segments_waiting gauge");
   });
 });
+
+describe("renderStatus, every line of a troubled server", () => {
+  const troubled: Status = {
+    ...healthy,
+    state: "pending",
+    repository: { reachable: false, error: "S3 refused the keys" },
+    latest: {
+      full: { label: "F", type: "full", ageSeconds: 172_800, sizeBytes: 0 },
+      diff: { label: "D", type: "diff", ageSeconds: 7200 },
+      incr: { label: "I", type: "incr", ageSeconds: 120 },
+    },
+    archiving: { failedCount: 4, failing: true, lastFailedWal: "000000010000000000000007", waitingSegments: 12 },
+    schedule: [
+      { type: "full", expression: "0 3 * * 0", next: null },
+      { type: "incr", expression: "*/30 * * * *", next: "2026-11-25T04:00:00.000Z" },
+    ],
+    replication: { role: "standby", slots: [{ name: "old", active: false, retainedBytes: 2_500_000_000 }], maxWalSizeBytes: 1 },
+    tls: { certificate: "/ssl/server.crt", error: "ENOENT" },
+    problems: ["one", "two"],
+  };
+
+  it("shows what is wrong, with the ages in the unit that reads best", () => {
+    expect(renderStatus(troubled)).toBe(
+      [
+        "stanza main: PROBLEM (backups pending)",
+        "repository: UNREACHABLE: S3 refused the keys",
+        "last full: F, 2.0 d ago, 0.0 MB",
+        "last diff: D, 2.0 h ago",
+        "last incr: I, 2 min ago",
+        "WAL archiving: FAILING; last archived none yet; 4 failure(s) since start; 12 segment(s) waiting",
+        'schedule: full "0 3 * * 0" next never; incr "*/30 * * * *" next 2026-11-25T04:00:00.000Z',
+        "replication: standby; slots: old INACTIVE, 2500.0 MB of WAL kept",
+        "TLS: server certificate UNREADABLE: ENOENT",
+        "problem: one",
+        "problem: two",
+      ].join("\n"),
+    );
+  });
+
+  it.for([
+    [119, "119 s"],
+    [7199, "120 min"],
+    [172_799, "48.0 h"],
+    [864_000, "10.0 d"],
+  ] as const)("shows an age of %d s as %s", ([seconds, shown]) => {
+    const text = renderStatus({ ...healthy, latest: { incr: { label: "I", type: "incr", ageSeconds: seconds } }, problems: [] });
+    expect(text.split("\n")).toContain(`last incr: I, ${shown} ago`);
+  });
+
+  it("says off without a schedule and none without slots", () => {
+    const lines = renderStatus({ ...healthy, schedule: [], replication: { ...healthy.replication, slots: [] }, problems: [] }).split("\n");
+    expect(lines).toContain("schedule: off");
+    expect(lines).toContain("replication: primary; slots: none");
+  });
+});
+
+describe("statusProblems, boundaries", () => {
+  it("judges the newest backup, whatever its type, and only when it is strictly older than the limit", () => {
+    const latest = {
+      full: { label: "F", type: "full", ageSeconds: 5000 },
+      diff: { label: "D", type: "diff", ageSeconds: 100 },
+      incr: { label: "I", type: "incr", ageSeconds: 3000 },
+    };
+    expect(statusProblems({ ...healthy, latest }, 100)).toEqual([]);
+    expect(statusProblems({ ...healthy, latest }, 99)).toEqual(["newest backup D is 100 s old, more than STATUS_MAX_BACKUP_AGE=99"]);
+  });
+
+  it("does not add 'no backup' when the repository cannot be read", () => {
+    expect(statusProblems({ ...healthy, repository: { reachable: false, error: "x" }, latest: {} }, 100)).toEqual(["repository unreachable: x"]);
+  });
+
+  it("flags an inactive slot only beyond max_wal_size", () => {
+    const slot = (retainedBytes: number) => ({
+      ...healthy,
+      replication: { role: "primary" as const, slots: [{ name: "s", active: false, retainedBytes }], maxWalSizeBytes: 1000 },
+    });
+    expect(statusProblems(slot(1000), 90_000)).toEqual([]);
+    expect(statusProblems(slot(1001), 90_000)).toHaveLength(1);
+  });
+});

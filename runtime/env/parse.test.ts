@@ -236,6 +236,17 @@ describe("defaults read from outside the table", () => {
   });
 });
 
+describe("compression level", () => {
+  it("is 1 with zst (the default type), pgBackRest's own with the others, and the user's within the type's range", () => {
+    expect(parseEnv(backup).PGBACKREST_COMPRESS_LEVEL).toBe(1);
+    expect(parseEnv({ ...backup, PGBACKREST_COMPRESS_TYPE: "lz4" }).PGBACKREST_COMPRESS_LEVEL).toBeUndefined();
+    expect(parseEnv({ ...backup, PGBACKREST_COMPRESS_TYPE: "none" }).PGBACKREST_COMPRESS_LEVEL).toBeUndefined();
+    expect(parseEnv({ ...backup, PGBACKREST_COMPRESS_LEVEL: "22" }).PGBACKREST_COMPRESS_LEVEL).toBe(22);
+    expect(parseEnv({ ...backup, PGBACKREST_COMPRESS_TYPE: "bz2", PGBACKREST_COMPRESS_LEVEL: "9" }).PGBACKREST_COMPRESS_LEVEL).toBe(9);
+    expect(() => parseEnv({ ...backup, PGBACKREST_COMPRESS_TYPE: "bz2", PGBACKREST_COMPRESS_LEVEL: "0" })).toThrow(/outside bz2's levels \(1-9\)/);
+  });
+});
+
 describe("repositoryMode", () => {
   it("is off without a stanza, read-only with REPO_READ_ONLY, read-write otherwise", () => {
     expect(repositoryMode(parseEnv({}))).toBe("off");
@@ -286,6 +297,17 @@ describe("rules between variables, each line in full", () => {
       env: { POSTGRES_USER: "replicator", REPLICATION_PASSWORD: "x" },
       message:
         'REPLICATION_USER="replicator": is the superuser; replication uses a role of its own that is not a superuser. Fix: choose another name (default replicator).',
+    },
+    {
+      name: "a compression level outside the type's range",
+      env: { ...backup, PGBACKREST_COMPRESS_TYPE: "gz", PGBACKREST_COMPRESS_LEVEL: "12" },
+      message: 'PGBACKREST_COMPRESS_LEVEL="12": is outside gz\'s levels (0-9). Fix: set PGBACKREST_COMPRESS_LEVEL to 0-9, or unset it for the default.',
+    },
+    {
+      name: "a compression level with no compression",
+      env: { ...backup, PGBACKREST_COMPRESS_TYPE: "none", PGBACKREST_COMPRESS_LEVEL: "3" },
+      message:
+        'PGBACKREST_COMPRESS_LEVEL="3": is set, but PGBACKREST_COMPRESS_TYPE=none compresses nothing. Fix: unset PGBACKREST_COMPRESS_LEVEL, or choose a PGBACKREST_COMPRESS_TYPE.',
     },
     {
       name: "one WAL sender with replication on",

@@ -128,8 +128,24 @@ export function pgbackrestOptions(source: RawEnv): PassedOption[] {
 
 const restoreTargets = ["RESTORE_TARGET_TIME", "RESTORE_TARGET_LSN", "RESTORE_TARGET_XID", "RESTORE_TARGET_NAME", "RESTORE_TARGET_IMMEDIATE"] as const;
 
+/** The levels pgBackRest accepts for each compression type (none takes no level). */
+const compressLevels: Record<string, [number, number] | undefined> = { zst: [0, 22], gz: [0, 9], lz4: [0, 12], bz2: [1, 9] };
+
 /** Rules between variables; each throws a ConfigError when broken. */
 const crossRules: Array<(env: Env, source: RawEnv) => void> = [
+  (env, source) => {
+    const level = env.PGBACKREST_COMPRESS_LEVEL;
+    if (level === undefined || !source.PGBACKREST_COMPRESS_LEVEL) return;
+    const range = compressLevels[env.PGBACKREST_COMPRESS_TYPE];
+    if (range && level >= range[0] && level <= range[1]) return;
+    throw new ConfigError(
+      `PGBACKREST_COMPRESS_LEVEL="${level}"`,
+      range ? `is outside ${env.PGBACKREST_COMPRESS_TYPE}'s levels (${range[0]}-${range[1]})` : "is set, but PGBACKREST_COMPRESS_TYPE=none compresses nothing",
+      range
+        ? `set PGBACKREST_COMPRESS_LEVEL to ${range[0]}-${range[1]}, or unset it for the default`
+        : "unset PGBACKREST_COMPRESS_LEVEL, or choose a PGBACKREST_COMPRESS_TYPE",
+    );
+  },
   (env) => {
     if (env.PG_MODE === "replica" && env.RESTORE_FROM_BACKUP) {
       throw new ConfigError(

@@ -57,6 +57,7 @@ const owned: Readonly<Record<string, { use?: string; why?: string }>> = {
   "archive-push-queue-max": { use: "ARCHIVE_PUSH_QUEUE_MAX" },
   "archive-async": { use: "ARCHIVE_ASYNC" },
   "compress-type": { use: "PGBACKREST_COMPRESS_TYPE" },
+  "compress-level": { use: "PGBACKREST_COMPRESS_LEVEL" },
   compress: { use: "PGBACKREST_COMPRESS_TYPE (none for no compression)", why: "it is the old switch of compress-type, which the image sets" },
   "process-max": { use: "PGBACKREST_PROCESS_MAX" },
   delta: { use: "RESTORE_DELTA (with RESTORE_FROM_BACKUP=true)", why: "a delta restore overwrites PGDATA, which the image does only on explicit request" },

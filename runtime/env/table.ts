@@ -206,6 +206,16 @@ export const envTable = [
     doc: "Compression of backups and WAL. zst is about 3x faster than gz at a similar size (README: Behaviour and choices).",
   }),
   v({
+    name: "PGBACKREST_COMPRESS_LEVEL",
+    kind: int(0, 22),
+    group: "Backups",
+    // Level 1 of zst: on two cores the backup is bound by compression, and every WAL segment is
+    // compressed on the server's own cores (bench rows P1 and P4).
+    default: (raw) => ((raw("PGBACKREST_COMPRESS_TYPE") ?? "zst") === "zst" ? "1" : undefined),
+    defaultDoc: "1 with zst; pgBackRest's own with the others (gz 6, lz4 1, bz2 9)",
+    doc: "Compression level of backups and WAL (pgBackRest compress-level): zst 0-22, gz 0-9, lz4 0-12, bz2 1-9.",
+  }),
+  v({
     name: "BACKUP_BUNDLE",
     kind: bool,
     group: "Backups",

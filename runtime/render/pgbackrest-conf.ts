@@ -28,6 +28,7 @@ export function renderPgbackrestConf(env: BackupEnv): string {
     ["repo1-bundle", yn(env.BACKUP_BUNDLE || env.BACKUP_BLOCK_INCREMENTAL)],
     ["repo1-block", yn(env.BACKUP_BLOCK_INCREMENTAL)],
     ["compress-type", env.PGBACKREST_COMPRESS_TYPE],
+    ["compress-level", env.PGBACKREST_COMPRESS_LEVEL],
     ["process-max", env.PGBACKREST_PROCESS_MAX],
     ["start-fast", "y"],
     ["archive-async", yn(env.ARCHIVE_ASYNC)],
@@ -64,7 +65,7 @@ export function renderPgbackrestConf(env: BackupEnv): string {
  * archive_command does): the S3 keys, which exist nowhere else, and the pgBackRest options the
  * user passed as PGBACKREST_<OPTION> (repo1-cipher-pass, archive-timeout, ...), which parseEnv
  * accepted (it refuses the others at startup). The image's own PGBACKREST_STANZA,
- * PGBACKREST_PROCESS_MAX and PGBACKREST_COMPRESS_TYPE do not reach pgBackRest as variables:
+ * PGBACKREST_PROCESS_MAX, PGBACKREST_COMPRESS_TYPE and PGBACKREST_COMPRESS_LEVEL do not reach pgBackRest as variables:
  * pgbackrest.conf carries what they mean. Keys mapped to undefined are removed from the
  * inherited environment.
  */

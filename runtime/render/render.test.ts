@@ -244,6 +244,7 @@ describe("renderPgbackrestConf", () => {
         "repo1-bundle=y",
         "repo1-block=y",
         "compress-type=zst",
+        "compress-level=1",
         "process-max=2",
         "start-fast=y",
         "archive-async=y",

@@ -155,16 +155,17 @@ function readinessService(env: Env, supervisor: Supervisor, standby: boolean): S
   return {
     name: "readiness",
     async run(signal) {
-      if (!(await waitFor(() => isReady(env), 250, signal))) return;
-      if (!standby && !(await inRecovery(env))) {
+      // Polled often: the health check waits for the marker below (bench row P5, restart to ready).
+      if (!(await waitFor(() => isReady(env), 100, signal))) return;
+      const server = await describeServer(env);
+      if (!standby && !server.inRecovery) {
         await ensureReplicationRole(env).then(
           (m) => log("replication-role", m),
           (e: Error) => logError("replication-role", e.message),
         );
       }
-      const description = await describeServer(env);
-      markReady(description);
-      log("server", description);
+      markReady(server.description);
+      log("server", server.description);
       if (standby) {
         log(
           "replica",
@@ -187,7 +188,7 @@ function promotionWatchService(env: Env, supervisor: Supervisor): Service {
       log("replica", "promoted: this server is now a writable primary");
       // Its own failures are recorded and logged; this catches a server gone mid-way.
       await completePromotion(env).catch((e: Error) => logError("promote", e.message));
-      markReady(await describeServer(env));
+      markReady((await describeServer(env)).description);
       startBackupServices(env, supervisor, true);
     },
   };
@@ -270,15 +271,18 @@ function restoreDrillService(env: BackupEnv, schedule: string): Service {
   };
 }
 
-/** One line a person can check after a restore: writable or not, and on which timeline. */
-async function describeServer(env: Env): Promise<string> {
+/**
+ * One line a person can check after a restore (writable or not, and on which timeline), from
+ * one query. A server that does not answer counts as in recovery, as inRecovery() has it.
+ */
+async function describeServer(env: Env): Promise<{ description: string; inRecovery: boolean }> {
   try {
     const [recovery, timeline] = (await psql(env, "SELECT pg_is_in_recovery(), (SELECT timeline_id FROM pg_control_checkpoint());")).split("|");
     return recovery === "t"
-      ? `accepting connections, in recovery (read-only), timeline ${timeline}`
-      : `accepting connections as a writable primary on timeline ${timeline}`;
+      ? { description: `accepting connections, in recovery (read-only), timeline ${timeline}`, inRecovery: true }
+      : { description: `accepting connections as a writable primary on timeline ${timeline}`, inRecovery: false };
   } catch (e) {
-    return `accepting connections (state unknown: ${(e as Error).message})`;
+    return { description: `accepting connections (state unknown: ${(e as Error).message})`, inRecovery: true };
   }
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { claimIds, notProvenIds, scenarioIds, scenarioIdsIn } from "./claims.js";
@@ -22,6 +22,13 @@ describe("claims registry: every README claim has a scenario or sits in the not-
 
   it("no claim is both proven and listed as not proven", () => {
     expect(unproven.filter((id) => proven.has(id))).toEqual([]);
+  });
+
+  it("every id the guides in docs/ cite is a README claim, so it is proven or listed too", () => {
+    const docs = readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md"));
+    const cited = docs.flatMap((f) => claimIds(readFileSync(join(root, "docs", f), "utf8")).map((id) => `${f}: ${id}`));
+    expect(cited.length).toBeGreaterThan(20);
+    expect(cited.filter((c) => !claimed.includes(c.split(": ")[1]))).toEqual([]);
   });
 
   it("every id a scenario names is a claim in the README (no stale ids)", () => {

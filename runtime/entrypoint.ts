@@ -14,12 +14,14 @@ import { initBackups, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
 import { log, logBackup, logError } from "./lib/log.js";
 import { serveMetrics } from "./lib/metrics.js";
+import { archivingNotice, notify } from "./lib/notify.js";
 import { restoreDrill } from "./lib/restore-drill.js";
 import { inRecovery, isReady, psql } from "./lib/postgres.js";
 import { clearReady, markReady } from "./lib/readiness.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
 import { runServer } from "./lib/server.js";
-import { type Service, Supervisor, waitFor } from "./lib/supervisor.js";
+import { gatherArchiving } from "./lib/status.js";
+import { type Service, Supervisor, sleep, waitFor } from "./lib/supervisor.js";
 import { backupState } from "./lib/state.js";
 import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
 import { pgbackrestChildEnv } from "./render/pgbackrest-conf.js";
@@ -205,8 +207,9 @@ function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean
     (type) => scheduledBackup(env, type),
     (m) => logBackup("schedule", m),
   );
-  // Metrics do not wait for the first backup: a first backup that keeps failing shows in scrapes.
+  // Metrics and alerts do not wait for the first backup: a first backup that keeps failing shows.
   if (env.METRICS_PORT) void supervisor.start(metricsService(env, env.METRICS_PORT));
+  if (env.BACKUP_WEBHOOK_URL) void supervisor.start(archiveWatchService(env));
   void supervisor.start({
     name: "bootstrap-backups",
     async run(signal) {
@@ -239,6 +242,26 @@ function metricsService(env: BackupEnv, port: number): Service {
       const serving = serveMetrics(env, port, env.METRICS_ADDRESS, signal);
       log("metrics", `serving Prometheus metrics on ${env.METRICS_ADDRESS}:${port}/metrics`);
       return serving;
+    },
+  };
+}
+
+/** How often the archive watch reads pg_stat_archiver for the webhook. */
+const archiveWatchIntervalMs = 10_000;
+
+/** Tells the webhook when WAL archiving starts failing and when it recovers. */
+function archiveWatchService(env: BackupEnv): Service {
+  return {
+    name: "archive-watch",
+    async run(signal) {
+      let failing: boolean | undefined;
+      while (!signal.aborted) {
+        const archiving = await gatherArchiving(env);
+        const notice = archivingNotice(failing, archiving);
+        if (notice) notify(env, notice);
+        failing = archiving.failing;
+        await sleep(archiveWatchIntervalMs, signal);
+      }
     },
   };
 }

@@ -9,6 +9,7 @@ import { entrypoint } from "./entrypoint.js";
 import { prereadSecretFiles } from "./env/parse.js";
 import { exitCodes } from "./lib/exit-codes.js";
 import { logError } from "./lib/log.js";
+import { deliveriesSettled } from "./lib/notify.js";
 import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
 import { ConfigError, FatalError } from "./errors.js";
 
@@ -40,18 +41,18 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args);
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`postgres-ba: configuration error: ${e.message}\n`);
-      process.exit(exitCodes.config);
-    }
-    if (e instanceof FatalError) {
-      logError(e.topic ?? process.argv[2] ?? "postgres-ba", e.message);
-      process.exit(e.exitCode);
-    }
-    logError(process.argv[2] ?? "postgres-ba", e instanceof Error ? e.message : String(e));
-    process.exit(exitCodes.failure);
-  },
-);
+/** Exits once alerts still under way are delivered (a `postgres-ba backup` that just ended). */
+const exit = (code: number) => deliveriesSettled().then(() => process.exit(code));
+
+main(process.argv.slice(2)).then(exit, (e: unknown) => {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`postgres-ba: configuration error: ${e.message}\n`);
+    return exit(exitCodes.config);
+  }
+  if (e instanceof FatalError) {
+    logError(e.topic ?? process.argv[2] ?? "postgres-ba", e.message);
+    return exit(e.exitCode);
+  }
+  logError(process.argv[2] ?? "postgres-ba", e instanceof Error ? e.message : String(e));
+  return exit(exitCodes.failure);
+});

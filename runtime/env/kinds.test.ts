@@ -4,6 +4,7 @@ import {
   bool,
   cron,
   directory,
+  httpUrl,
   int,
   isWithin,
   normalizedPath,
@@ -40,6 +41,17 @@ describe("text and pattern", () => {
     expect(size.parse("4GB")).toBe("4GB");
     expect(size.expects).toBe("a size such as 4GB");
     expect(refusal(size, "4 GB")).toEqual({ expects: "a size such as 4GB", reason: undefined });
+  });
+});
+
+describe("httpUrl", () => {
+  it("accepts http and https URLs, normalized", () => {
+    expect(httpUrl.parse("https://hooks.example/T0KEN?x=1")).toBe("https://hooks.example/T0KEN?x=1");
+    expect(httpUrl.parse(" http://receiver:8080 ")).toBe("http://receiver:8080/");
+  });
+
+  it.for(["hooks.example/T0KEN", "ftp://hooks.example/", "mailto:ops@example.com", ""])("refuses %j", (raw) => {
+    expect(refusal(httpUrl, raw)).toEqual({ expects: "an http:// or https:// URL", reason: undefined });
   });
 });
 

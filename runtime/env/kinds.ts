@@ -65,6 +65,21 @@ export function oneOf<const T extends string>(...values: T[]): Kind<T> {
 /** Absolute path. */
 export const path: Kind<string> = pattern(/^\/\S*$/, "an absolute path");
 
+/** An http:// or https:// URL (its text is never shown: it often holds a token). */
+export const httpUrl: Kind<string> = {
+  expects: "an http:// or https:// URL",
+  parse(raw) {
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      throw new KindError("an http:// or https:// URL");
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new KindError("an http:// or https:// URL");
+    return url.href;
+  },
+};
+
 /**
  * A cron expression (5 fields, or 6 with seconds first) or "off". Returns null for off.
  * Seconds are allowed so that tests can run a schedule in seconds. An expression no date

@@ -299,6 +299,12 @@ describe("rules between variables, each line in full", () => {
         'REPLICATION_USER="replicator": is the superuser; replication uses a role of its own that is not a superuser. Fix: choose another name (default replicator).',
     },
     {
+      name: "a webhook without backups",
+      env: { BACKUP_WEBHOOK_URL: "https://hooks.example/T0KEN" },
+      message:
+        "BACKUP_WEBHOOK_URL=<secret, 27 characters>: is set, but PGBACKREST_STANZA is not, so no backup would ever be reported. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset BACKUP_WEBHOOK_URL.",
+    },
+    {
       name: "a compression level outside the type's range",
       env: { ...backup, PGBACKREST_COMPRESS_TYPE: "gz", PGBACKREST_COMPRESS_LEVEL: "12" },
       message: 'PGBACKREST_COMPRESS_LEVEL="12": is outside gz\'s levels (0-9). Fix: set PGBACKREST_COMPRESS_LEVEL to 0-9, or unset it for the default.',

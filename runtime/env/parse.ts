@@ -133,6 +133,16 @@ const compressLevels: Record<string, [number, number] | undefined> = { zst: [0, 
 
 /** Rules between variables; each throws a ConfigError when broken. */
 const crossRules: Array<(env: Env, source: RawEnv) => void> = [
+  (env) => {
+    for (const name of ["BACKUP_WEBHOOK_URL", "BACKUP_PING_URL"] as const) {
+      if (env[name] === undefined || env.PGBACKREST_STANZA) continue;
+      throw new ConfigError(
+        `${name}=<secret, ${env[name].length} characters>`,
+        "is set, but PGBACKREST_STANZA is not, so no backup would ever be reported",
+        `set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset ${name}`,
+      );
+    }
+  },
   (env, source) => {
     const level = env.PGBACKREST_COMPRESS_LEVEL;
     if (level === undefined || !source.PGBACKREST_COMPRESS_LEVEL) return;

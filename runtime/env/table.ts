@@ -7,7 +7,23 @@
  * drifts from this table).
  */
 import { availableParallelism, hostname } from "node:os";
-import { bool, cron, directory, int, oneOf, oneOfExcept, path, pattern, pgName, restorePointName, text, timestampTz, xid, type Kind } from "./kinds.js";
+import {
+  bool,
+  cron,
+  directory,
+  httpUrl,
+  int,
+  oneOf,
+  oneOfExcept,
+  path,
+  pattern,
+  pgName,
+  restorePointName,
+  text,
+  timestampTz,
+  xid,
+  type Kind,
+} from "./kinds.js";
 
 export type Group = "PostgreSQL (official image)" | "Mode" | "Restore" | "Backups" | "Schedule" | "S3 repository" | "Replication" | "TLS";
 
@@ -299,6 +315,23 @@ export const envTable = [
     group: "Schedule",
     default: "*/30 * * * *",
     doc: 'When to take incremental backups; "off" disables. A leading seconds field is allowed ("*/20 * * * * *").',
+  }),
+
+  v({
+    name: "BACKUP_WEBHOOK_URL",
+    kind: httpUrl,
+    group: "Backups",
+    fileForm: true,
+    secret: true,
+    doc: "Receives a JSON POST when a backup starts, succeeds or fails and when WAL archiving starts failing or recovers (README: Alerts). Retried, never delays a backup; never logged (it often holds a token).",
+  }),
+  v({
+    name: "BACKUP_PING_URL",
+    kind: httpUrl,
+    group: "Backups",
+    fileForm: true,
+    secret: true,
+    doc: "Receives a GET after every successful backup: a dead man's switch (healthchecks.io and the like alert when the pings stop). Never logged.",
   }),
 
   v({

@@ -8,6 +8,7 @@ import type { BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest, type BackupType } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
 import { readStanza } from "./repository.js";
+import { notify } from "./notify.js";
 import { markStanzaActive } from "./state.js";
 import { BackupError, RepositoryError } from "../errors.js";
 
@@ -28,11 +29,18 @@ export async function initBackups(env: BackupEnv): Promise<void> {
 export async function takeBackup(env: BackupEnv, type: BackupType): Promise<string> {
   const started = Date.now();
   logBackup("backup", `${type} backup started`);
+  notify(env, { event: "backup.started", backupType: type });
   const result = await pgbackrest(env, ["backup", `--type=${type}`]);
-  if (result.code !== 0) throw new BackupError(`${type} backup failed: ${failureReason(result)}`);
+  if (result.code !== 0) {
+    const error = new BackupError(`${type} backup failed: ${failureReason(result)}`);
+    notify(env, { event: "backup.failed", backupType: type, error: error.message });
+    throw error;
+  }
   const label = result.stdout.match(/new backup label = (\S+)/)?.[1] ?? "";
   const note = /no prior backup exists, (\w+) backup has been changed to full/.test(result.stdout) ? " (no prior full backup: taken as full)" : "";
-  logBackup("backup", `${type} backup ${label} finished in ${((Date.now() - started) / 1000).toFixed(1)} s${note}`);
+  const seconds = (Date.now() - started) / 1000;
+  logBackup("backup", `${type} backup ${label} finished in ${seconds.toFixed(1)} s${note}`);
+  notify(env, { event: "backup.succeeded", backupType: type, label, seconds: Math.round(seconds * 10) / 10 });
   return label;
 }
 

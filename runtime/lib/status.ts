@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupEnv } from "../env/parse.js";
+import type { Env } from "../env/table.js";
 import { psql } from "./postgres.js";
 import { readStanza } from "./repository.js";
 import type { RepoBackup } from "./restore-plan.js";
@@ -60,6 +61,26 @@ export interface TlsSummary {
 
 type SizedBackup = RepoBackup & { info?: { size?: number } };
 
+/** WAL archiving as pg_stat_archiver and pg_wal's archive_status see it. */
+export async function gatherArchiving(env: Env, now = new Date()): Promise<Status["archiving"]> {
+  const [lastWal, lastAt, failed, lastFailedWal, lastFailedAt] = (
+    await psql(
+      env,
+      "SELECT coalesce(last_archived_wal, ''), coalesce(extract(epoch FROM last_archived_time)::bigint::text, ''), failed_count, coalesce(last_failed_wal, ''), coalesce(extract(epoch FROM last_failed_time)::bigint::text, '') FROM pg_stat_archiver;",
+    )
+  ).split("|");
+  const waitingSegments = readdirSync(join(env.PGDATA, "pg_wal", "archive_status")).filter((f) => f.endsWith(".ready")).length;
+  const seconds = now.getTime() / 1000;
+  return {
+    lastArchivedWal: lastWal || undefined,
+    lastArchivedAgeSeconds: lastAt ? Math.round(seconds - Number(lastAt)) : undefined,
+    failedCount: Number(failed),
+    lastFailedWal: lastFailedWal || undefined,
+    failing: Boolean(lastFailedAt) && (!lastAt || Number(lastFailedAt) >= Number(lastAt)),
+    waitingSegments,
+  };
+}
+
 export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<Status> {
   const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
   let repository: Status["repository"] = { reachable: true };
@@ -70,22 +91,8 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
     if (!(e instanceof RepositoryError)) throw e;
     repository = { reachable: false, error: e.message };
   }
-  const [lastWal, lastAt, failed, lastFailedWal, lastFailedAt] = (
-    await psql(
-      env,
-      "SELECT coalesce(last_archived_wal, ''), coalesce(extract(epoch FROM last_archived_time)::bigint::text, ''), failed_count, coalesce(last_failed_wal, ''), coalesce(extract(epoch FROM last_failed_time)::bigint::text, '') FROM pg_stat_archiver;",
-    )
-  ).split("|");
-  const waitingSegments = readdirSync(join(env.PGDATA, "pg_wal", "archive_status")).filter((f) => f.endsWith(".ready")).length;
+  const archiving = await gatherArchiving(env, now);
   const seconds = now.getTime() / 1000;
-  const archiving: Status["archiving"] = {
-    lastArchivedWal: lastWal || undefined,
-    lastArchivedAgeSeconds: lastAt ? Math.round(seconds - Number(lastAt)) : undefined,
-    failedCount: Number(failed),
-    lastFailedWal: lastFailedWal || undefined,
-    failing: Boolean(lastFailedAt) && (!lastAt || Number(lastFailedAt) >= Number(lastAt)),
-    waitingSegments,
-  };
   const replication = await gatherReplication(env);
   const latest: Status["latest"] = {};
   for (const b of backups) {

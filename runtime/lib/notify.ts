@@ -1,0 +1,85 @@
+/**
+ * Alerts: a JSON POST to BACKUP_WEBHOOK_URL when a backup starts, succeeds or fails and when WAL
+ * archiving starts failing or recovers; a GET to BACKUP_PING_URL after every successful backup
+ * (a dead man's switch). Delivery never delays or fails a backup: it runs beside it, with a
+ * timeout and retries, and a delivery that gives up is one log line. The URLs are never logged
+ * (they often hold a token), not even in an error: only the event and the HTTP status or error
+ * code are.
+ */
+import type { Env } from "../env/table.js";
+import { logBackup } from "./log.js";
+
+export type BackupNotice =
+  | { event: "backup.started"; backupType: string }
+  | { event: "backup.succeeded"; backupType: string; label: string; seconds: number }
+  | { event: "backup.failed"; backupType: string; error: string }
+  | { event: "archiving.failing"; lastFailedWal?: string; waitingSegments: number }
+  | { event: "archiving.recovered"; lastArchivedWal?: string };
+
+/** What a receiver gets: the event, where it happened, when, and its details. */
+export function noticeBody(env: Pick<Env, "PGBACKREST_STANZA" | "SERVER_NAME">, notice: BackupNotice, at: Date): string {
+  return JSON.stringify({ ...notice, stanza: env.PGBACKREST_STANZA, server: env.SERVER_NAME, at: at.toISOString() });
+}
+
+/** The notice a change of archiving's state calls for (none at first unless already failing). */
+export function archivingNotice(
+  wasFailing: boolean | undefined,
+  now: { failing: boolean; lastFailedWal?: string; lastArchivedWal?: string; waitingSegments: number },
+): BackupNotice | undefined {
+  if (now.failing && wasFailing !== true) return { event: "archiving.failing", lastFailedWal: now.lastFailedWal, waitingSegments: now.waitingSegments };
+  if (!now.failing && wasFailing === true) return { event: "archiving.recovered", lastArchivedWal: now.lastArchivedWal };
+  return undefined;
+}
+
+/** Attempts per delivery, the wait before each retry, and each attempt's timeout. */
+export const deliveryPolicy = { attempts: 3, retryDelaysMs: [1000, 4000], timeoutMs: 10_000 };
+
+const pending = new Set<Promise<void>>();
+
+/** Sends the notice in the background (nothing to do without BACKUP_WEBHOOK_URL). */
+export function notify(env: Env, notice: BackupNotice): void {
+  if (env.BACKUP_WEBHOOK_URL) {
+    track(
+      deliver(env.BACKUP_WEBHOOK_URL, notice.event, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: noticeBody(env, notice, new Date()),
+      }),
+    );
+  }
+  if (notice.event === "backup.succeeded" && env.BACKUP_PING_URL) track(deliver(env.BACKUP_PING_URL, "ping", { method: "GET" }));
+}
+
+/** Waits for deliveries still under way (a `postgres-ba backup` process, before it exits). */
+export async function deliveriesSettled(): Promise<void> {
+  await Promise.all([...pending]);
+}
+
+function track(delivery: Promise<void>): void {
+  pending.add(delivery);
+  void delivery.finally(() => pending.delete(delivery));
+}
+
+async function deliver(url: string, what: string, init: RequestInit): Promise<void> {
+  let problem = "";
+  for (let attempt = 1; attempt <= deliveryPolicy.attempts; attempt++) {
+    try {
+      const response = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(deliveryPolicy.timeoutMs) });
+      await response.body?.cancel();
+      if (response.ok) return;
+      problem = `HTTP ${response.status}`;
+    } catch (e) {
+      problem = errorCode(e);
+    }
+    const delay = deliveryPolicy.retryDelaysMs[attempt - 1];
+    if (delay !== undefined && attempt < deliveryPolicy.attempts) await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  logBackup(what === "ping" ? "ping" : "webhook", `${what} not delivered after ${deliveryPolicy.attempts} attempts (${problem})`, true);
+}
+
+/** The error's code or name, never its message: fetch's messages can quote the URL. */
+function errorCode(e: unknown): string {
+  const cause = (e as { cause?: { code?: string } }).cause;
+  if (cause?.code) return cause.code;
+  return e instanceof Error ? e.name : "error";
+}

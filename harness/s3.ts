@@ -13,7 +13,7 @@ import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from "testcontainers";
 import { MinioContainer } from "@testcontainers/minio";
 import { $ } from "zx";
-import type { PemPair } from "../runtime/lib/tls.js";
+import type { PemPair } from "../runtime/lib/certificates.js";
 import { copyFromPodman, imageExists, standInRootfsImage } from "./base-image.js";
 import { buildCommand, containerEngine } from "./engine.js";
 import { bundle, contentHash } from "./image.js";

@@ -5,7 +5,7 @@
  * chosen host names and validity, and no private key of a CA ever leaves the test process.
  */
 import forge from "node-forge";
-import { baseCert, generateCa, generateServerCert, newKeys, type PemPair } from "../runtime/lib/tls.js";
+import { baseCert, generateCa, generateServerCert, newKeys, type PemPair } from "../runtime/lib/certificates.js";
 
 let ca: PemPair | undefined;
 

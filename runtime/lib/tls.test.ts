@@ -1,7 +1,8 @@
 import { X509Certificate } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { ownCa, ownServerCert } from "../../harness/test-ca.js";
-import { chainsTo, earliestExpiry, generateCa, generateServerCert, inspectCert, pemCertificates } from "./tls.js";
+import { generateCa, generateServerCert } from "./certificates.js";
+import { chainsTo, earliestExpiry, inspectCert, pemCertificates } from "./tls.js";
 
 describe("TLS generation", () => {
   const now = new Date("2026-11-25T00:00:00Z");

@@ -10,14 +10,14 @@ import type { X509Certificate } from "node:crypto";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { exitCodes } from "../lib/exit-codes.js";
-import { type CertFacts, chainsTo, earliestExpiry, expiryProblem, generateCa, generateServerCert, inspectCert, pemCertificates } from "../lib/tls.js";
+import { type CertFacts, chainsTo, earliestExpiry, expiryProblem, inspectCert, pemCertificates } from "../lib/tls.js";
 import { tlsPaths } from "../lib/tls-paths.js";
 import { did, type Step } from "./step.js";
 import { FatalError } from "../errors.js";
 
 export const ensureTls: Step = {
   name: "ensure-tls",
-  run({ env }) {
+  async run({ env }) {
     const p = tlsPaths(env);
     const done: string[] = [];
     const haveCert = existsSync(p.serverCert);
@@ -30,6 +30,8 @@ export const ensureTls: Step = {
       );
     }
     if (!haveCert) {
+      // forge only when something is generated (a first start): a restart never loads it.
+      const { generateCa, generateServerCert } = await import("../lib/certificates.js");
       if (!existsSync(p.caCert)) {
         const ca = generateCa(`postgres-ba CA ${env.SERVER_NAME}`);
         writeFileSync(p.caKey, ca.key, { mode: 0o600, flag: "wx" });

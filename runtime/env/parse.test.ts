@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseEnv, repositoryMode, repositoryWritable, repositoryWritesOff, s3Endpoint } from "./parse.js";
+import { parseEnv, prereadSecretFiles, repositoryMode, repositoryWritable, repositoryWritesOff, s3Endpoint } from "./parse.js";
 import { ConfigError } from "../errors.js";
 
 const backup = { PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "AKIA", S3_SECRET_KEY: "very-secret-value" };
@@ -491,5 +494,28 @@ describe("value errors, each line in full", () => {
     },
   ])("refuses $name", ({ env, message }) => {
     expect(errorOf(env).message).toBe(message);
+  });
+});
+
+describe("secret files", () => {
+  it("are read ahead while still root, so a later parse finds them after the file is gone", () => {
+    const dir = mkdtempSync(join(tmpdir(), "secrets-"));
+    const file = join(dir, "pw");
+    writeFileSync(file, "preread\n");
+    prereadSecretFiles({ POSTGRES_PASSWORD_FILE: file, POSTGRES_USER_FILE: join(dir, "missing"), PGDATA_FILE: file });
+    rmSync(dir, { recursive: true });
+    expect(parseEnv({ POSTGRES_PASSWORD_FILE: file }).POSTGRES_PASSWORD).toBe("preread");
+    // A file that could not be read ahead is reported by parseEnv, naming the variable.
+    expect(() => parseEnv({ POSTGRES_USER_FILE: join(dir, "missing") })).toThrow(/^POSTGRES_USER_FILE=".*missing": cannot be read \(ENOENT\)/);
+  });
+
+  it("lose only their trailing newlines: a multi-line value keeps the ones inside", () => {
+    expect(parseEnv({ POSTGRES_INITDB_ARGS_FILE: "/args" }, () => "--data-checksums\n--locale=C\n\n").POSTGRES_INITDB_ARGS).toBe(
+      "--data-checksums\n--locale=C",
+    );
+  });
+
+  it("are only read for variables that have a file form", () => {
+    expect(parseEnv({ PGDATA_FILE: "/x" }, noFiles).PGDATA).toBe("/var/lib/postgresql/18/docker");
   });
 });

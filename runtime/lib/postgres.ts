@@ -1,6 +1,8 @@
 /** Thin helpers over PostgreSQL's own programs, all through the one exec helper. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Env } from "../env/table.js";
-import { run, runOk } from "./exec.js";
+import { runOk } from "./exec.js";
 import { shellQuote } from "./shell-words.js";
 
 export const socketDir = "/var/run/postgresql";
@@ -52,10 +54,30 @@ export async function stopTempServer(env: Env): Promise<void> {
   await runOk("pg_ctl", ["-D", env.PGDATA, "-m", "fast", "-w", "stop"], { stream: true });
 }
 
+/** When this process started, in epoch seconds: a postmaster.pid older than that is a previous run's. */
+const startedAt = Math.floor(Date.now() / 1000 - process.uptime());
+
+/**
+ * Whether a postmaster started by this run accepts connections, as it records in postmaster.pid
+ * (the start time on line 3, "ready" on line 8 once it accepts connections; `pg_ctl -w` reads
+ * the same): a file read per poll instead of a pg_isready process. A file left by an earlier run
+ * (a crash) is older than this process and does not count.
+ */
 export async function isReady(env: Env): Promise<boolean> {
-  // With the real role and database: pg_isready's default role may not exist and each probe would log a FATAL.
-  const target = ["-U", env.POSTGRES_USER, "-d", "postgres"];
-  return (await run("pg_isready", ["-q", "-h", socketDir, "-p", String(env.POSTGRES_PORT), ...target], { timeoutMs: 10_000 })).code === 0;
+  return postmasterReady(readPidFile(env.PGDATA), startedAt);
+}
+
+function readPidFile(pgdata: string): string | undefined {
+  try {
+    return readFileSync(join(pgdata, "postmaster.pid"), "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+export function postmasterReady(pidFile: string | undefined, notBefore: number): boolean {
+  const lines = pidFile?.split("\n") ?? [];
+  return Number(lines[2]) >= notBefore && lines[7]?.trim() === "ready";
 }
 
 /** pg_is_in_recovery(); a server that does not answer counts as in recovery (not writable). */

@@ -240,9 +240,8 @@ describe("defaults read from outside the table", () => {
 });
 
 describe("compression level", () => {
-  it("is 1 with zst (the default type), pgBackRest's own with the others, and the user's within the type's range", () => {
-    expect(parseEnv(backup).PGBACKREST_COMPRESS_LEVEL).toBe(1);
-    expect(parseEnv({ ...backup, PGBACKREST_COMPRESS_TYPE: "lz4" }).PGBACKREST_COMPRESS_LEVEL).toBeUndefined();
+  it("is pgBackRest's own unless set, and the user's within the type's range", () => {
+    expect(parseEnv(backup).PGBACKREST_COMPRESS_LEVEL).toBeUndefined();
     expect(parseEnv({ ...backup, PGBACKREST_COMPRESS_TYPE: "none" }).PGBACKREST_COMPRESS_LEVEL).toBeUndefined();
     expect(parseEnv({ ...backup, PGBACKREST_COMPRESS_LEVEL: "22" }).PGBACKREST_COMPRESS_LEVEL).toBe(22);
     expect(parseEnv({ ...backup, PGBACKREST_COMPRESS_TYPE: "bz2", PGBACKREST_COMPRESS_LEVEL: "9" }).PGBACKREST_COMPRESS_LEVEL).toBe(9);
@@ -257,7 +256,8 @@ describe("repositoryMode", () => {
     expect(repositoryMode(parseEnv(backup))).toBe("read-write");
     expect(repositoryWritesOff(parseEnv(backup))).toBeUndefined();
     expect([parseEnv({}), parseEnv({ ...backup, REPO_READ_ONLY: "true" }), parseEnv(backup)].map(repositoryWritable)).toEqual([false, false, true]);
-    expect(repositoryWritesOff(parseEnv({}))).toMatch(/drop-in mode/);
+    expect(repositoryWritesOff(parseEnv({}))).toBe("no repository (drop-in mode: PGBACKREST_STANZA is not set)");
+    expect(repositoryWritesOff(parseEnv({ ...backup, REPO_READ_ONLY: "true" }))).toBe("REPO_READ_ONLY: the repository is only restored from");
   });
 });
 
@@ -421,6 +421,7 @@ describe("rules between variables, each line in full", () => {
     { name: "a PGDATA beside the certificate directory, not containing it", env: { PGDATA: "/var/lib/postgresql/ssl-data" } },
     { name: "a METRICS_PORT other than POSTGRES_PORT", env: { METRICS_PORT: "9187" } },
     { name: "two WAL senders with replication on", env: { REPLICATION_PASSWORD: "x", MAX_WAL_SENDERS: "2" } },
+    { name: "the lowest level of a compression type", env: { ...backup, PGBACKREST_COMPRESS_TYPE: "bz2", PGBACKREST_COMPRESS_LEVEL: "1" } },
   ])("accepts $name", ({ env }) => {
     expect(() => parseEnv(env, noFiles)).not.toThrow();
   });
@@ -439,6 +440,12 @@ describe("value errors, each line in full", () => {
       env: { POSTGRES_PASSWORD: "a\u2028" },
       message:
         "POSTGRES_PASSWORD=<secret, 2 characters>: contains the control character U+2028 at position 2. Fix: remove newlines, tabs and other control characters from POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE's file).",
+    },
+    {
+      name: "a tab in a variable without a file form",
+      env: { PGDATA: "/data\tx" },
+      message:
+        'PGDATA="/data\\tx": contains a tab at position 6. Fix: remove newlines, tabs and other control characters from PGDATA, or unset it for the default (/var/lib/postgresql/18/docker).',
     },
     {
       name: "a vertical tab in initdb arguments (not a word separator)",

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "../env/parse.js";
 import { officialHostLine, withHbaBlock } from "./pg-hba.js";
-import { pgbackrestChildEnv, renderPgbackrestConf } from "./pgbackrest-conf.js";
+import { pgbackrestChildEnv, pgbackrestConfPath, renderPgbackrestConf } from "./pgbackrest-conf.js";
 import { includeLine, quote, renderPostgresqlConf, withIncludeLine } from "./postgresql-conf.js";
 
 const backupSource = {
@@ -110,6 +110,10 @@ describe("renderPostgresqlConf", () => {
 describe("withIncludeLine", () => {
   const appended = `\n# Settings owned by the postgres-ba entrypoint (rewritten at every start)\n${includeLine}\n`;
 
+  it("includes postgres-ba.conf, if it exists, from the data directory", () => {
+    expect(includeLine).toBe("include_if_exists = 'postgres-ba.conf'");
+  });
+
   it("appends the include once", () => {
     const once = withIncludeLine("max_connections = 100\n");
     expect(once.endsWith(`${includeLine}\n`)).toBe(true);
@@ -157,6 +161,11 @@ describe("withHbaBlock", () => {
     expect(withHbaBlock(hba)).toBe(expected);
   });
 
+  it("finds a block at the very start of the file", () => {
+    const first = `${block}\nlocal all all trust\n`;
+    expect(withHbaBlock(first)).toBe(first);
+  });
+
   it("replaces an edited block in place, keeping the lines before and after it", () => {
     const edited =
       "local all all trust\n# BEGIN postgres-ba (managed: replication only over TLS)\nhost replication all all trust\n# END postgres-ba\nhost all all all md5\n";
@@ -167,6 +176,12 @@ describe("withHbaBlock", () => {
     expect(withHbaBlock("# END postgres-ba\n")).toBe(`# END postgres-ba\n\n${block}\n`);
     const swapped = "# END postgres-ba\n# BEGIN postgres-ba (managed: replication only over TLS)\n";
     expect(withHbaBlock(swapped)).toBe(`${swapped}\n${block}\n`);
+  });
+});
+
+describe("pgbackrestConfPath", () => {
+  it("is where pgBackRest looks for its configuration without --config", () => {
+    expect(pgbackrestConfPath).toBe("/etc/pgbackrest/pgbackrest.conf");
   });
 });
 
@@ -244,7 +259,6 @@ describe("renderPgbackrestConf", () => {
         "repo1-bundle=y",
         "repo1-block=y",
         "compress-type=zst",
-        "compress-level=1",
         "process-max=2",
         "start-fast=y",
         "archive-async=y",

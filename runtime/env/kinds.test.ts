@@ -10,6 +10,7 @@ import {
   normalizedPath,
   oneOf,
   oneOfExcept,
+  path,
   pattern,
   pgName,
   restorePointName,
@@ -193,6 +194,12 @@ describe("paths", () => {
     ["/lib64/x", "is inside /lib64, a system directory of the image"],
   ])("directory refuses %j", ([raw, reason]) => {
     expect(refusal(directory, raw)).toEqual({ expects, reason });
+  });
+
+  it("path takes an absolute path without spaces, whole", () => {
+    expect(path.parse("/etc/ssl/ca.pem")).toBe("/etc/ssl/ca.pem");
+    expect(refusal(path, "certs/ca.pem")).toEqual({ expects: "an absolute path", reason: undefined });
+    expect(refusal(path, "/my certs/ca.pem")).toEqual({ expects: "an absolute path", reason: undefined });
   });
 
   it("directory takes a directory beside a system one", () => {

@@ -276,6 +276,24 @@ describe("PGBACKREST_* refusals, each line in full", () => {
         'PGBACKREST_REPO1_STORAGE_VERFY_T="y": repo1-storage-verfy-t is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: did you mean PGBACKREST_REPO1_STORAGE_VERIFY_TLS? Otherwise check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_REPO1_STORAGE_VERFY_T.',
     },
     {
+      name: "a short name exactly two edits away (the most allowed)",
+      env: { PGBACKREST_ARCHIVE_TIMEO: "1" },
+      message:
+        'PGBACKREST_ARCHIVE_TIMEO="1": archive-timeo is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: did you mean PGBACKREST_ARCHIVE_TIMEOUT? Otherwise check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_ARCHIVE_TIMEO.',
+    },
+    {
+      name: "a name with an index in the middle (not an indexed option)",
+      env: { PGBACKREST_XREPO1_PATH: "/x" },
+      message:
+        'PGBACKREST_XREPO1_PATH="/x": xrepo1-path is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: did you mean PGBACKREST_REPO1_PATH? Otherwise check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_XREPO1_PATH.',
+    },
+    {
+      name: "a secure option of repo12 (by length)",
+      env: { PGBACKREST_REPO12_AZURE_ACCOUNT: "acct" },
+      message:
+        "PGBACKREST_REPO12_AZURE_ACCOUNT=<secret, 4 characters>: only one repository (repo1, the S3 bucket of S3_BUCKET) is supported. Fix: use PGBACKREST_REPO1_AZURE_ACCOUNT for the option of repo1, or unset PGBACKREST_REPO12_AZURE_ACCOUNT.",
+    },
+    {
       name: "a shorter name three edits away (too far for a guess)",
       env: { PGBACKREST_REPO1_CIPHR_TY: "y" },
       message:
@@ -407,6 +425,11 @@ describe("PGBACKREST_* refusals, each line in full", () => {
     },
   ])("refuses $name", ({ env, message }) => {
     expect(errorOf({ ...backup, ...env }).message).toBe(message);
+  });
+
+  it("accepts booleans written y and n", () => {
+    expect(pgbackrestOptions({ PGBACKREST_START_FAST: "y" }).map((o) => o.value)).toEqual(["y"]);
+    expect(pgbackrestOptions({ PGBACKREST_START_FAST: "n" }).map((o) => o.value)).toEqual(["n"]);
   });
 
   it("accepts cipher type none without a passphrase", () => {

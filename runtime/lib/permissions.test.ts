@@ -246,6 +246,20 @@ describe("permissionProblem, more cases", () => {
     expect(permissionProblem(needs.slice(1, 2), layout, user)).toBeUndefined();
   });
 
+  it("--user: a PGDATA still to create under a writable directory of another owner passes, as does an existing one of its own", () => {
+    expect(permissionProblem(needs.slice(0, 1), fs({ "/": ok(0), "/var/lib/postgresql": ok(999) }), user)).toBeUndefined();
+    expect(
+      permissionProblem(needs.slice(0, 1), fs({ "/": ok(0), "/var/lib/postgresql/18/docker": { uid: 12345, gid: 0, access: "ok" } }), user),
+    ).toBeUndefined();
+  });
+
+  it("as root: an existing PGDATA of another owner that is not writable is not writable, not someone else's", () => {
+    const layout = fs({ "/": ok(0), "/var/lib/postgresql/18/docker": { uid: 70, gid: 70, access: "denied" } });
+    expect(permissionProblem(needs.slice(0, 1), layout, root)).toBe(
+      "PGDATA /var/lib/postgresql/18/docker is not writable (owned by 70:70); nothing was changed. Fix: chown -R 999:999 /var/lib/postgresql/18/docker (as root, e.g. in a one-off container with the same volume).",
+    );
+  });
+
   it("a parent and its child blocked: one chown -R of the parent", () => {
     const layout = fs({
       "/": ok(0),

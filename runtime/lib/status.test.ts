@@ -156,6 +156,16 @@ describe("renderStatus, every line of a troubled server", () => {
     expect(text.split("\n")).toContain(`last incr: I, ${shown} ago`);
   });
 
+  it("lists several slots, separated by semicolons", () => {
+    const slots = [
+      { name: "a", active: true, retainedBytes: 1_000_000 },
+      { name: "b", active: false, retainedBytes: 0 },
+    ];
+    expect(renderStatus({ ...healthy, replication: { ...healthy.replication, slots }, problems: [] }).split("\n")).toContain(
+      "replication: primary; slots: a active, 1.0 MB of WAL kept; b INACTIVE, 0.0 MB of WAL kept",
+    );
+  });
+
   it("says off without a schedule and none without slots", () => {
     const lines = renderStatus({ ...healthy, schedule: [], replication: { ...healthy.replication, slots: [] }, problems: [] }).split("\n");
     expect(lines).toContain("schedule: off");

@@ -276,6 +276,18 @@ describe("PGBACKREST_* refusals, each line in full", () => {
         'PGBACKREST_REPO1_STORAGE_VERFY_T="y": repo1-storage-verfy-t is not a pgBackRest 2.60 option, so pgBackRest would ignore it. Fix: did you mean PGBACKREST_REPO1_STORAGE_VERIFY_TLS? Otherwise check the name at https://pgbackrest.org/configuration.html, or unset PGBACKREST_REPO1_STORAGE_VERFY_T.',
     },
     {
+      name: "recovery settings (the runtime writes them on the command line)",
+      env: { PGBACKREST_RECOVERY_OPTION: "recovery_target_inclusive=false" },
+      message:
+        'PGBACKREST_RECOVERY_OPTION="recovery_target_inclusive=false": recovery-option is set by the image: the runtime writes the recovery settings of restores, replicas and drills on the command line, where an environment value would be ignored. Fix: use RESTORE_TARGET_* and RESTORE_TARGET_ACTION instead, and unset PGBACKREST_RECOVERY_OPTION.',
+    },
+    {
+      name: "the S3 secret key (by length)",
+      env: { PGBACKREST_REPO1_S3_KEY_SECRET: "abc" },
+      message:
+        "PGBACKREST_REPO1_S3_KEY_SECRET=<secret, 3 characters>: repo1-s3-key-secret is set by the image: the image passes the S3 keys itself. Fix: use S3_SECRET_KEY (or S3_SECRET_KEY_FILE) instead, and unset PGBACKREST_REPO1_S3_KEY_SECRET.",
+    },
+    {
       name: "a short name exactly two edits away (the most allowed)",
       env: { PGBACKREST_ARCHIVE_TIMEO: "1" },
       message:

@@ -298,6 +298,7 @@ describe("renderPgbackrestConf", () => {
     { extra: { S3_REGION: "eu-west-3", S3_PATH: "/cluster-a" }, line: "repo1-path=/cluster-a" },
     { extra: { PGBACKREST_COMPRESS_TYPE: "lz4", PGBACKREST_PROCESS_MAX: "4" }, line: "compress-type=lz4" },
     { extra: { PGBACKREST_COMPRESS_TYPE: "lz4", PGBACKREST_PROCESS_MAX: "4" }, line: "process-max=4" },
+    { extra: { PGBACKREST_COMPRESS_LEVEL: "6" }, line: "compress-level=6" },
     { extra: { S3_ENDPOINT: "https://minio.local/" }, line: "repo1-storage-port=443" },
     { extra: { S3_ENDPOINT: "minio.local", S3_PORT: "8443" }, line: "repo1-storage-port=8443" },
   ])("$extra gives $line", ({ extra, line }) => {

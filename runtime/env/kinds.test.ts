@@ -266,6 +266,8 @@ describe("timestampTz", () => {
     ["2026-11-25", undefined],
     ["2026-11-25 14:30:00", undefined],
     ["2026-11-25 14:30:00 UTC", undefined],
+    ["x2026-11-25 14:30:00Z", undefined],
+    ["2026-11-25 14:30:00+05:3099", undefined],
     ["2026-00-10 00:00:00Z", "has month 00"],
     ["2026-13-01 00:00:00Z", "has month 13"],
     ["2026-02-29 00:00:00Z", "names day 29 of a month that has 28 days"],

@@ -516,6 +516,13 @@ describe("secret files", () => {
     expect(() => parseEnv({ POSTGRES_USER_FILE: join(dir, "missing") })).toThrow(/^POSTGRES_USER_FILE=".*missing": cannot be read \(ENOENT\)/);
   });
 
+  it("not read ahead are read when parsed", () => {
+    const dir = mkdtempSync(join(tmpdir(), "secrets-"));
+    writeFileSync(join(dir, "pw"), "read-now\n");
+    expect(parseEnv({ POSTGRES_PASSWORD_FILE: join(dir, "pw") }).POSTGRES_PASSWORD).toBe("read-now");
+    rmSync(dir, { recursive: true });
+  });
+
   it("lose only their trailing newlines: a multi-line value keeps the ones inside", () => {
     expect(parseEnv({ POSTGRES_INITDB_ARGS_FILE: "/args" }, () => "--data-checksums\n--locale=C\n\n").POSTGRES_INITDB_ARGS).toBe(
       "--data-checksums\n--locale=C",

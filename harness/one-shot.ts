@@ -41,6 +41,7 @@ export class OneShotContainer {
   private files: FileSpec[] = [];
   private command: string[] = [];
   private network?: string;
+  private networkAliases: string[] = [];
   private listed: string[] = [];
   private digested: string[] = [];
   private volumes: Array<[string, string, string]> = [];
@@ -68,6 +69,12 @@ export class OneShotContainer {
 
   withNetwork(name: string): this {
     this.network = name;
+    return this;
+  }
+
+  /** A name other containers on the network reach this one by (with withNetwork). */
+  withNetworkAlias(alias: string): this {
+    this.networkAliases.push(alias);
     return this;
   }
 
@@ -120,7 +127,7 @@ export class OneShotContainer {
     const { cli } = await containerEngine();
     const sh = $({ quiet: true, nothrow: true });
     const envArgs = Object.entries(this.env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
-    const net = this.network ? ["--network", this.network] : [];
+    const net = this.network ? ["--network", this.network, ...this.networkAliases.flatMap((a) => ["--network-alias", a])] : [];
     const vols = this.volumes.flatMap(([name, target, mode]) => ["-v", `${name}:${target}${mode}`]);
     const user = this.user ? ["--user", this.user] : [];
     const tmpfs = this.tmpfs.flatMap((t) => ["--tmpfs", t]);

@@ -51,11 +51,18 @@ export function scenarioWithPrimary({ bucket, configure = (p) => p, ready = "bac
       // auto: started before the file's first test even if that test only reads the bucket.
       .extend("db", { scope: "file", auto: true }, async ({ bed, bucket }, { onCleanup }) => {
         const db = await configure(bed.primary(bucket)).start();
+        try {
+          if (ready === "backups-active") await db.waitForBackupsActive();
+          if (ready === "first-full") await db.waitForBackups("full");
+        } catch (e) {
+          // vitest runs onCleanup only once the fixture has returned: a primary that never got
+          // ready is removed here, or its container would keep the testbed's network in use.
+          await db.stop({ removeVolumes: true });
+          throw e;
+        }
         onCleanup(async () => {
           await db.stop({ removeVolumes: true });
         });
-        if (ready === "backups-active") await db.waitForBackupsActive();
-        if (ready === "first-full") await db.waitForBackups("full");
         return db;
       })
   );

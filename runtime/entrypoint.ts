@@ -251,10 +251,11 @@ const archiveWatchIntervalMs = 10_000;
 
 /** Tells the webhook when WAL archiving starts failing and when it recovers. */
 function archiveWatchService(env: BackupEnv): Service {
+  // Outside run(): a query that fails restarts the service, which must remember what it last told.
+  let failing: boolean | undefined;
   return {
     name: "archive-watch",
     async run(signal) {
-      let failing: boolean | undefined;
       while (!signal.aborted) {
         const archiving = await gatherArchiving(env);
         const notice = archivingNotice(failing, archiving);

@@ -41,8 +41,12 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args);
 }
 
-/** Exits once alerts still under way are delivered (a `postgres-ba backup` that just ended). */
-const exit = (code: number) => deliveriesSettled().then(() => process.exit(code));
+/**
+ * A command exits once its alerts are delivered, or after 5 s; the entrypoint exits at once
+ * (PostgreSQL has stopped, and the engine's stop timeout is running).
+ */
+const deliveryWaitMs = process.argv[2] === "entrypoint" ? 0 : 5000;
+const exit = (code: number) => deliveriesSettled(deliveryWaitMs).then(() => process.exit(code));
 
 main(process.argv.slice(2)).then(exit, (e: unknown) => {
   if (e instanceof ConfigError) {

@@ -143,9 +143,9 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
       );
     }
   },
-  (env, source) => {
+  (env) => {
     const level = env.PGBACKREST_COMPRESS_LEVEL;
-    if (level === undefined || !source.PGBACKREST_COMPRESS_LEVEL) return;
+    if (level === undefined) return;
     const range = compressLevels[env.PGBACKREST_COMPRESS_TYPE];
     if (range && level >= range[0] && level <= range[1]) return;
     throw new ConfigError(

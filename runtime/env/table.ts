@@ -272,6 +272,23 @@ export const envTable = [
     doc: "Seconds after which `postgres-ba status` calls the newest backup too old and exits 2 (default 25 h).",
   }),
   v({
+    name: "BACKUP_WEBHOOK_URL",
+    kind: httpUrl,
+    group: "Backups",
+    fileForm: true,
+    secret: true,
+    doc: "Receives a JSON POST when a backup starts, succeeds or fails and when WAL archiving starts failing or recovers (README: Alerts). Retried beside the backup, never failing it.",
+  }),
+  v({
+    name: "BACKUP_PING_URL",
+    kind: httpUrl,
+    group: "Backups",
+    fileForm: true,
+    secret: true,
+    doc: "Receives a GET after every successful backup: a dead man's switch (healthchecks.io and the like alert when the pings stop).",
+  }),
+
+  v({
     name: "METRICS_PORT",
     kind: int(1, 65535),
     group: "Backups",
@@ -314,23 +331,6 @@ export const envTable = [
     group: "Schedule",
     default: "*/30 * * * *",
     doc: 'When to take incremental backups; "off" disables. A leading seconds field is allowed ("*/20 * * * * *").',
-  }),
-
-  v({
-    name: "BACKUP_WEBHOOK_URL",
-    kind: httpUrl,
-    group: "Backups",
-    fileForm: true,
-    secret: true,
-    doc: "Receives a JSON POST when a backup starts, succeeds or fails and when WAL archiving starts failing or recovers (README: Alerts). Retried, never delays a backup; never logged (it often holds a token).",
-  }),
-  v({
-    name: "BACKUP_PING_URL",
-    kind: httpUrl,
-    group: "Backups",
-    fileForm: true,
-    secret: true,
-    doc: "Receives a GET after every successful backup: a dead man's switch (healthchecks.io and the like alert when the pings stop). Never logged.",
   }),
 
   v({

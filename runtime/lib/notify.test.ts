@@ -74,7 +74,7 @@ describe("notify, against a real HTTP receiver", () => {
     const env = parseEnv({ ...backup, BACKUP_WEBHOOK_URL: `${base}/hooks/T0KEN`, BACKUP_PING_URL: `${base}/ping/abc` });
     notify(env, { event: "backup.started", backupType: "full" });
     notify(env, { event: "backup.succeeded", backupType: "full", label: "20261206-050000F", seconds: 1.5 });
-    await deliveriesSettled();
+    await deliveriesSettled(60_000);
     expect(received.map((r) => `${r.method} ${r.url}`).sort()).toEqual(["GET /ping/abc", "POST /hooks/T0KEN", "POST /hooks/T0KEN"]);
     const events = received.filter((r) => r.method === "POST").map((r) => JSON.parse(r.body).event);
     expect(events.sort()).toEqual(["backup.started", "backup.succeeded"]);
@@ -85,7 +85,7 @@ describe("notify, against a real HTTP receiver", () => {
     const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     try {
       notify(parseEnv({ ...backup, BACKUP_WEBHOOK_URL: `${base}/broken/T0KEN` }), { event: "backup.failed", backupType: "incr", error: "x" });
-      await deliveriesSettled();
+      await deliveriesSettled(60_000);
       expect(received).toHaveLength(deliveryPolicy.attempts);
       const lines = stderr.mock.calls.map((c) => String(c[0]));
       expect(lines).toHaveLength(1);
@@ -105,7 +105,7 @@ describe("notify, against a real HTTP receiver", () => {
     const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     try {
       notify(parseEnv({ ...backup, BACKUP_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/T0KEN` }), { event: "archiving.failing", waitingSegments: 3 });
-      await deliveriesSettled();
+      await deliveriesSettled(60_000);
       const [line] = stderr.mock.calls.map((c) => String(c[0]));
       expect(line).toMatch(/webhook: ERROR: archiving\.failing not delivered after 3 attempts \(ECONNREFUSED\)/);
       expect(line).not.toContain("T0KEN");

@@ -36,7 +36,7 @@ export const deliveryPolicy = { attempts: 3, retryDelaysMs: [1000, 4000], timeou
 
 const pending = new Set<Promise<void>>();
 
-/** Sends the notice in the background (nothing to do without BACKUP_WEBHOOK_URL). */
+/** Sends the notice in the background: to the webhook, and a ping after a success (each only when set). */
 export function notify(env: Env, notice: BackupNotice): void {
   if (env.BACKUP_WEBHOOK_URL) {
     track(
@@ -50,9 +50,17 @@ export function notify(env: Env, notice: BackupNotice): void {
   if (notice.event === "backup.succeeded" && env.BACKUP_PING_URL) track(deliver(env.BACKUP_PING_URL, "ping", { method: "GET" }));
 }
 
-/** Waits for deliveries still under way (a `postgres-ba backup` process, before it exits). */
-export async function deliveriesSettled(): Promise<void> {
-  await Promise.all([...pending]);
+/**
+ * Waits for deliveries still under way, at most `limitMs` (a `postgres-ba backup` process before
+ * it exits: a receiver that is down must not hold the command for its whole retry cycle).
+ */
+export async function deliveriesSettled(limitMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, limitMs);
+  });
+  await Promise.race([Promise.all([...pending]), limit]);
+  clearTimeout(timer);
 }
 
 function track(delivery: Promise<void>): void {

@@ -63,10 +63,13 @@ type SizedBackup = RepoBackup & { info?: { size?: number } };
 
 /** WAL archiving as pg_stat_archiver and pg_wal's archive_status see it. */
 export async function gatherArchiving(env: Env, now = new Date()): Promise<Status["archiving"]> {
-  const [lastWal, lastAt, failed, lastFailedWal, lastFailedAt] = (
+  // Failing is decided at full precision: a failure and a success within one second must not
+  // read as failing (the webhook would report a blip as an outage and its recovery).
+  const [lastWal, lastAt, failed, lastFailedWal, failing] = (
     await psql(
       env,
-      "SELECT coalesce(last_archived_wal, ''), coalesce(extract(epoch FROM last_archived_time)::bigint::text, ''), failed_count, coalesce(last_failed_wal, ''), coalesce(extract(epoch FROM last_failed_time)::bigint::text, '') FROM pg_stat_archiver;",
+      "SELECT coalesce(last_archived_wal, ''), coalesce(extract(epoch FROM last_archived_time)::bigint::text, ''), failed_count, coalesce(last_failed_wal, ''), " +
+        "last_failed_time IS NOT NULL AND (last_archived_time IS NULL OR last_failed_time >= last_archived_time) FROM pg_stat_archiver;",
     )
   ).split("|");
   const waitingSegments = readdirSync(join(env.PGDATA, "pg_wal", "archive_status")).filter((f) => f.endsWith(".ready")).length;
@@ -76,7 +79,7 @@ export async function gatherArchiving(env: Env, now = new Date()): Promise<Statu
     lastArchivedAgeSeconds: lastAt ? Math.round(seconds - Number(lastAt)) : undefined,
     failedCount: Number(failed),
     lastFailedWal: lastFailedWal || undefined,
-    failing: Boolean(lastFailedAt) && (!lastAt || Number(lastFailedAt) >= Number(lastAt)),
+    failing: failing === "t",
     waitingSegments,
   };
 }

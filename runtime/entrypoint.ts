@@ -105,7 +105,7 @@ export async function entrypoint(argv: string[]): Promise<number> {
   clearReady();
   const childEnv = backupsEnabled(env) ? pgbackrestChildEnv(env, process.env) : {};
   const standby = isStandbyData(env.PGDATA);
-  if (!standby && promotesAtTarget(env)) {
+  if (!standby && endsRecoveryAtTarget(env)) {
     const status = await recoverWithoutTcp(env, ctx.serverArgs, childEnv);
     if (status !== undefined) return status;
   }
@@ -118,9 +118,13 @@ export async function entrypoint(argv: string[]): Promise<number> {
   return status;
 }
 
-/** A restore (or a crash during its recovery) that ends in a promotion: recovery.signal is there. */
-function promotesAtTarget(env: Env): boolean {
-  return existsSync(join(env.PGDATA, "recovery.signal")) && env.RESTORE_TARGET_ACTION === "promote";
+/**
+ * A restore (or a crash during its recovery) whose recovery ends at the target, in a promotion or
+ * a shutdown: recovery.signal is there. Neither may be served before it ends (a shutdown never
+ * is); pause is, read-only, as it asks.
+ */
+function endsRecoveryAtTarget(env: Env): boolean {
+  return existsSync(join(env.PGDATA, "recovery.signal")) && env.RESTORE_TARGET_ACTION !== "pause";
 }
 
 /**

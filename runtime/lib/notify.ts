@@ -8,6 +8,7 @@
  */
 import type { Env } from "../env/table.js";
 import { logBackup } from "./log.js";
+import { sleep } from "./supervisor.js";
 
 export type BackupNotice =
   | { event: "backup.started"; backupType: string }
@@ -55,12 +56,9 @@ export function notify(env: Env, notice: BackupNotice): void {
  * it exits: a receiver that is down must not hold the command for its whole retry cycle).
  */
 export async function deliveriesSettled(limitMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, limitMs);
-  });
-  await Promise.race([Promise.all([...pending]), limit]);
-  clearTimeout(timer);
+  const settled = new AbortController();
+  await Promise.race([Promise.all([...pending]), sleep(limitMs, settled.signal)]);
+  settled.abort();
 }
 
 function track(delivery: Promise<void>): void {
@@ -80,7 +78,7 @@ async function deliver(url: string, what: string, init: RequestInit): Promise<vo
       problem = errorCode(e);
     }
     const delay = deliveryPolicy.retryDelaysMs[attempt - 1];
-    if (delay !== undefined && attempt < deliveryPolicy.attempts) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (delay !== undefined && attempt < deliveryPolicy.attempts) await sleep(delay);
   }
   logBackup(what === "ping" ? "ping" : "webhook", `${what} not delivered after ${deliveryPolicy.attempts} attempts (${problem})`, true);
 }

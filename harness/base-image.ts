@@ -69,17 +69,22 @@ async function buildStandInBase(tag: string): Promise<void> {
     throw new Error(`Cannot pull ${officialBaseImage} and cannot build a stand-in (debootstrap missing): pull the base image or set POSTGRES_BA_BASE_IMAGE.`);
   }
   console.log(`[base-image] ${officialBaseImage} cannot be pulled here; building the stand-in ${tag} from Debian sid`);
-  if (!(await imageExists(standInRootfsImage)) && !(await copyFromPodman(standInRootfsImage))) {
-    const dir = mkdtempSync("/var/tmp/postgres-ba-rootfs-");
-    try {
-      await $({ quiet: true })`debootstrap --variant=minbase sid ${dir} ${debianMirror()}`;
-      await $({ quiet: true })`tar -C ${dir} -c . | ${cli} import - ${standInRootfsImage}`;
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }
+  await ensureStandInRootfs();
   const build = await buildCommand();
   await $({ quiet: true, env: build.env })`${build.command} ${build.flags} --build-arg ROOTFS_IMAGE=${standInRootfsImage} -t ${tag} ${standInDir}`;
+}
+
+/** The bare Debian sid root file system: debootstrap (~25 s) once per machine, or copied from Podman. */
+export async function ensureStandInRootfs(): Promise<void> {
+  if ((await imageExists(standInRootfsImage)) || (await copyFromPodman(standInRootfsImage))) return;
+  const { cli } = await containerEngine();
+  const dir = mkdtempSync("/var/tmp/postgres-ba-rootfs-");
+  try {
+    await $({ quiet: true })`debootstrap --variant=minbase sid ${dir} ${debianMirror()}`;
+    await $({ quiet: true })`tar -C ${dir} -c . | ${cli} import - ${standInRootfsImage}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** The Debian mirror this machine already uses (the only archive reachable here). */

@@ -4,13 +4,13 @@
  * that an error touched nothing. Works with the docker and podman CLIs alike.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { getContainerRuntimeClient } from "testcontainers";
 import { $ } from "zx";
 import { containerEngine } from "./engine.js";
-import { digestTar, type TreeDigest } from "./tar-digest.js";
+import { digestDirectory, digestTar, type TreeDigest } from "./tar-digest.js";
 
 export interface OneShotResult {
   exitCode: number;
@@ -122,6 +122,20 @@ export class OneShotContainer {
     return this;
   }
 
+  /**
+   * Where `path` is on this machine when a named volume holds it and the engine keeps its
+   * volumes here (the harness's own Podman or dockerd); undefined otherwise (a remote engine).
+   */
+  private async hostPathOf(path: string): Promise<string | undefined> {
+    const mount = this.volumes.find(([, target]) => path === target || path.startsWith(`${target}/`));
+    if (!mount) return undefined;
+    const { cli } = await containerEngine();
+    const inspected = await $({ quiet: true, nothrow: true })`${cli} volume inspect --format ${"{{.Mountpoint}}"} ${mount[0]}`;
+    const mountpoint = inspected.stdout.trim();
+    if (inspected.exitCode !== 0 || !mountpoint || !existsSync(mountpoint)) return undefined;
+    return join(mountpoint, path.slice(mount[1].length));
+  }
+
   /** Creates the container with its files in place, not started. */
   private async create(): Promise<string> {
     const { cli } = await containerEngine();
@@ -132,8 +146,9 @@ export class OneShotContainer {
     const user = this.user ? ["--user", this.user] : [];
     const tmpfs = this.tmpfs.flatMap((t) => ["--tmpfs", t]);
     const entrypoint = this.entrypoint ? ["--entrypoint", this.entrypoint] : [];
+    // No health check: nothing waits for a one-shot to be healthy, and each check is an exec.
     const created =
-      await sh`${cli} create --label org.testcontainers=true ${net} ${vols} ${tmpfs} ${user} ${entrypoint} ${envArgs} ${this.image} ${this.command}`;
+      await sh`${cli} create --label org.testcontainers=true --no-healthcheck ${net} ${vols} ${tmpfs} ${user} ${entrypoint} ${envArgs} ${this.image} ${this.command}`;
     if (created.exitCode !== 0) throw new Error(`${cli} create failed: ${created.stderr}`);
     const id = created.stdout.trim().split("\n").pop()!;
     if (this.files.length) {
@@ -184,7 +199,10 @@ export class OneShotContainer {
           .sort();
       }
       const digests: Record<string, TreeDigest | null> = {};
-      for (const path of this.digested) digests[path] = await digestPath(cli, id, path);
+      for (const path of this.digested) {
+        const onHost = await this.hostPathOf(path);
+        digests[path] = onHost ? digestDirectory(onHost) : await digestPath(cli, id, path);
+      }
       const layerWrites = layerBefore && (await layerDiff()).filter((line) => !layerBefore.has(line));
       return { exitCode, output, listings, stdout, stderr, digests, layerWrites };
     } finally {

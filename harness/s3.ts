@@ -1,8 +1,11 @@
 /**
  * S3 fixture: a real S3 server over TLS (test CA) on the test network, reachable by containers
- * as https://s3:9000 and by the tests through a mapped port. MinIO (@testcontainers/minio) where
- * its image can be pulled, otherwise s3rver in a small container of its own; POSTGRES_BA_S3=minio
- * or s3rver forces one. A fresh bucket per test, with a helper to list its objects.
+ * as https://s3:9000 (another host name with withNetworkAlias) and by the tests through a mapped
+ * port. MinIO (@testcontainers/minio) where its image can be pulled, otherwise s3rver in a small
+ * container of its own; POSTGRES_BA_S3=minio or s3rver forces one. withBackend("rgw") starts
+ * Ceph's RADOS Gateway instead: it checks signatures (s3rver accepts any secret) and answers
+ * ranged reads with the wrong bytes, so it proves what a real, imperfect store does to the product.
+ * A fresh bucket per test, with a helper to list its objects.
  */
 import { randomBytes } from "node:crypto";
 import { copyFileSync } from "node:fs";
@@ -14,7 +17,7 @@ import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer 
 import { MinioContainer } from "@testcontainers/minio";
 import { $ } from "zx";
 import type { PemPair } from "../runtime/lib/certificates.js";
-import { copyFromPodman, imageExists, standInRootfsImage } from "./base-image.js";
+import { copyFromPodman, ensureStandInRootfs, imageExists, standInRootfsImage } from "./base-image.js";
 import { buildCommand, containerEngine } from "./engine.js";
 import { bundle, contentHash } from "./image.js";
 import { dependencyPin, projectRoot } from "./paths.js";
@@ -26,7 +29,6 @@ import { testCa, testServerCert } from "./test-ca.js";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 
 const s3Port = 9000;
-const s3Alias = "s3";
 const caPathInContainers = "/etc/postgres-ba/s3-ca.crt";
 
 /** What a product container needs to reach one bucket. */
@@ -40,9 +42,23 @@ export interface BucketConfig {
 
 export class S3Container {
   private network?: StartedNetwork;
+  private alias = "s3";
+  private backend?: S3Backend | "rgw";
 
   withNetwork(network: StartedNetwork): this {
     this.network = network;
+    return this;
+  }
+
+  /** The host name product containers use (default s3): two servers on one network need two. */
+  withNetworkAlias(alias: string): this {
+    this.alias = alias;
+    return this;
+  }
+
+  /** A server other than the suite's (POSTGRES_BA_S3 or automatic): rgw, minio or s3rver. */
+  withBackend(backend: S3Backend | "rgw"): this {
+    this.backend = backend;
     return this;
   }
 
@@ -50,13 +66,18 @@ export class S3Container {
     if (!this.network) throw new Error("S3Container needs withNetwork(): product containers reach it by its network alias");
     const accessKey = `test-${randomBytes(6).toString("hex")}`;
     const secretKey = randomBytes(24).toString("base64url");
-    const cert = testServerCert([s3Alias, "localhost"]);
-    const container =
-      (await s3Backend()) === "minio"
-        ? await startMinio(this.network, accessKey, secretKey, cert)
-        : await startS3rver(this.network, accessKey, secretKey, cert);
-    return new StartedS3Container(container, accessKey, secretKey, this.network);
+    const server: ServerSettings = { network: this.network, alias: this.alias, accessKey, secretKey, cert: testServerCert([this.alias, "localhost"]) };
+    const start = { minio: startMinio, s3rver: startS3rver, rgw: startRgw }[this.backend ?? (await s3Backend())];
+    return new StartedS3Container(await start(server), accessKey, secretKey, this.network, this.alias);
   }
+}
+
+interface ServerSettings {
+  network: StartedNetwork;
+  alias: string;
+  accessKey: string;
+  secretKey: string;
+  cert: PemPair;
 }
 
 export class StartedS3Container {
@@ -67,6 +88,8 @@ export class StartedS3Container {
     private readonly accessKey: string,
     private readonly secretKey: string,
     private readonly network: StartedNetwork,
+    /** The host name product containers reach it by. */
+    readonly alias: string,
   ) {
     this.client = new S3Client({
       endpoint: `https://localhost:${container.getMappedPort(s3Port)}`,
@@ -85,7 +108,7 @@ export class StartedS3Container {
       name,
       env: {
         S3_BUCKET: name,
-        S3_ENDPOINT: s3Alias,
+        S3_ENDPOINT: this.alias,
         S3_PORT: String(s3Port),
         S3_URI_STYLE: "path",
         S3_REGION: "us-east-1",
@@ -141,7 +164,7 @@ export class StartedS3Container {
   /** Puts it back under its alias. */
   async reconnect(): Promise<void> {
     const { cli } = await containerEngine();
-    await $({ quiet: true })`${cli} network connect --alias ${s3Alias} ${this.network.getName()} ${this.container.getId()}`;
+    await $({ quiet: true })`${cli} network connect --alias ${this.alias} ${this.network.getName()} ${this.container.getId()}`;
   }
 
   /** The secret key, for tests that prove it never leaks. */
@@ -177,12 +200,12 @@ export function s3Backend(): Promise<S3Backend> {
 }
 
 /** MinIO over TLS: it serves HTTPS when its certs directory holds public.crt and private.key. */
-async function startMinio(network: StartedNetwork, accessKey: string, secretKey: string, cert: PemPair): Promise<StartedTestContainer> {
+async function startMinio({ network, alias, accessKey, secretKey, cert }: ServerSettings): Promise<StartedTestContainer> {
   return new MinioContainer(minioImage)
     .withUsername(accessKey)
     .withPassword(secretKey)
     .withNetwork(network)
-    .withNetworkAliases(s3Alias)
+    .withNetworkAliases(alias)
     .withCopyContentToContainer([
       { content: cert.cert, target: "/certs/public.crt", mode: 0o644 },
       { content: cert.key, target: "/certs/private.key", mode: 0o600 },
@@ -193,10 +216,10 @@ async function startMinio(network: StartedNetwork, accessKey: string, secretKey:
     .start();
 }
 
-async function startS3rver(network: StartedNetwork, accessKey: string, secretKey: string, cert: PemPair): Promise<StartedTestContainer> {
+async function startS3rver({ network, alias, accessKey, secretKey, cert }: ServerSettings): Promise<StartedTestContainer> {
   return new GenericContainer(await s3ServerImage())
     .withNetwork(network)
-    .withNetworkAliases(s3Alias)
+    .withNetworkAliases(alias)
     .withExposedPorts(s3Port)
     .withEnvironment({ S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_PORT: String(s3Port), TLS_CERT: "/opt/s3/tls.crt", TLS_KEY: "/opt/s3/tls.key" })
     .withCopyContentToContainer([
@@ -220,5 +243,39 @@ export async function s3ServerImage(): Promise<string> {
   copyFileSync(join(source, "Dockerfile"), join(context, "Dockerfile"));
   const build = await buildCommand();
   await $({ quiet: true, env: build.env })`${build.command} ${build.flags} --build-arg ${`NODE_BASE=${nodeBase}`} -t ${tag} ${context}`;
+  return tag;
+}
+
+/** RGW on its dbstore backend (SQLite, no Ceph cluster), serving TLS with its beast frontend. */
+async function startRgw({ network, alias, accessKey, secretKey, cert }: ServerSettings): Promise<StartedTestContainer> {
+  return new GenericContainer(await rgwImage())
+    .withNetwork(network)
+    .withNetworkAliases(alias)
+    .withExposedPorts(s3Port)
+    .withEnvironment({ S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_PORT: String(s3Port), TLS_CERT: "/opt/rgw/tls.crt", TLS_KEY: "/opt/rgw/tls.key" })
+    .withCopyContentToContainer([
+      { content: cert.cert, target: "/opt/rgw/tls.crt", mode: 0o644 },
+      { content: cert.key, target: "/opt/rgw/tls.key", mode: 0o600 },
+    ])
+    .withWaitStrategy(
+      Wait.forHttp("/", s3Port)
+        .usingTls()
+        .allowInsecure()
+        .forStatusCodeMatching(() => true),
+    )
+    .withStartupTimeout(120_000)
+    .start();
+}
+
+/** The RGW image: radosgw from Debian's archive on the stand-in's root file system (built once per content). */
+export async function rgwImage(): Promise<string> {
+  const source = join(projectRoot, "harness", "rgw");
+  const tag = `postgres-pgbackrest-rgw:${contentHash(standInRootfsImage, [join(source, "Dockerfile"), join(source, "rgw-start.sh")])}`;
+  if ((await imageExists(tag)) || (await copyFromPodman(tag))) return tag;
+  await ensureStandInRootfs();
+  const build = await buildCommand();
+  const started = Date.now();
+  await $({ quiet: true, env: build.env })`${build.command} ${build.flags} --build-arg ${`DEBIAN_BASE=${standInRootfsImage}`} -t ${tag} ${source}`;
+  console.log(`[rgw] image ${tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return tag;
 }

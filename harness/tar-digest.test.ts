@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { digestTar } from "./tar-digest.js";
+import { digestDirectory, digestTar } from "./tar-digest.js";
 
 describe("digestTar", () => {
   const root = mkdtempSync(join(tmpdir(), "tar-digest-"));
@@ -37,4 +37,9 @@ describe("digestTar", () => {
       }
     });
   }
+
+  it("reads the same digest from the directory itself as from its archive, and none for a missing one", () => {
+    expect(digestDirectory(dir)).toEqual(digestTar(execFileSync("tar", ["-C", root, "--format=pax", "-c", "postgresql"])));
+    expect(digestDirectory(join(root, "missing"))).toBeNull();
+  });
 });

@@ -4,6 +4,8 @@
  * link under a path, not only that the same names exist.
  */
 import { createHash } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
 
 /** Path (relative to the archived directory, "" for itself) -> "<type> <mode> <size> <sha256 | link target>". */
 export type TreeDigest = Record<string, string>;
@@ -66,5 +68,29 @@ export function digestTar(tar: Buffer): TreeDigest {
     else if (type === "1") entries[rel] = `hardlink ${owner} -> ${link}`;
     else entries[rel] = `type-${type} ${mode} ${owner}`;
   }
+  return entries;
+}
+
+/**
+ * The same digest read from a directory on this machine (a volume's mount point, when the
+ * engine runs here): no copy through the engine, which cost about 1.2 s of CPU for a 40 MB PGDATA.
+ * Null when the directory does not exist.
+ */
+export function digestDirectory(root: string): TreeDigest | null {
+  if (!existsSync(root)) return null;
+  const entries: TreeDigest = {};
+  const visit = (rel: string) => {
+    const full = rel ? join(root, rel) : root;
+    const st = lstatSync(full);
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, "0");
+    const owner = `${st.uid}:${st.gid}`;
+    if (st.isFile()) entries[rel] = `file ${mode} ${owner} ${st.size} ${createHash("sha256").update(readFileSync(full)).digest("hex")}`;
+    else if (st.isSymbolicLink()) entries[rel] = `symlink ${mode} ${owner} -> ${readlinkSync(full)}`;
+    else if (st.isDirectory()) {
+      entries[rel] = `dir ${mode} ${owner}`;
+      for (const name of readdirSync(full)) visit(rel ? `${rel}/${name}` : name);
+    } else entries[rel] = `type-other ${mode} ${owner}`;
+  };
+  visit("");
   return entries;
 }

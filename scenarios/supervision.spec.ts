@@ -39,7 +39,11 @@ describe("@supervision nothing optional can take PostgreSQL down", () => {
       })
       .withFile(bucket.caFile.target, bucket.caFile.content)
       .startDetached();
-    await pollUntil("the server answers on its socket", async () => (await psql("SELECT 1")) === "1", { timeoutMs: 120_000 });
+    // TCP, not the socket: the socket also answers during initdb's temporary server, whose
+    // postmaster is not the one that serves afterwards.
+    await pollUntil("the server accepts TCP connections", async () => (await db.exec(["pg_isready", "-h", "127.0.0.1", "-q"])).exitCode === 0, {
+      timeoutMs: 120_000,
+    });
     postmasterPid = await pid();
   });
 

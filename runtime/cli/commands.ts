@@ -13,7 +13,8 @@ import { isStandbyData } from "../lib/replication.js";
 import { restoreDrill } from "../lib/restore-drill.js";
 import { backupState } from "../lib/state.js";
 import { gatherStatus, renderStatus } from "../lib/status.js";
-import { FatalError } from "../errors.js";
+import { probeStore, storeRefusal } from "../lib/store-probe.js";
+import { FatalError, RepositoryError } from "../errors.js";
 
 export interface Command {
   usage: string;
@@ -124,9 +125,19 @@ export const commands: Record<string, Command> = {
   },
   check: {
     usage: "check",
-    summary: "pgbackrest check: the repository is reachable and WAL archiving works.",
+    summary:
+      "The S3 store serves what pgBackRest relies on (read after write, listing, ranged read), then pgbackrest check: the repository is reachable and WAL archiving works.",
     async run() {
-      return (await pgbackrest(writableBackupEnv(), ["check"], { stream: true })).code;
+      const env = writableBackupEnv();
+      const probe = await probeStore(env).catch((e: unknown) => {
+        throw e instanceof RepositoryError ? new FatalError(e.message, exitCodes.repository) : e;
+      });
+      const refusal = storeRefusal(env, probe);
+      if (refusal) throw new FatalError(refusal, exitCodes.repository);
+      console.log(
+        `store probe: read after write ok, listing ok, ranged read ${probe.rangedRead ? "ok" : `wrong (${probe.details.join("; ")}), unused: bundling and block incremental are off`}`,
+      );
+      return (await pgbackrest(env, ["check"], { stream: true })).code;
     },
   },
   verify: {

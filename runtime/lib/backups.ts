@@ -10,11 +10,13 @@ import { psql } from "./postgres.js";
 import { readStanza } from "./repository.js";
 import { notify } from "./notify.js";
 import { markStanzaActive } from "./state.js";
+import { probeStore, storeRefusal, type StoreProbe } from "./store-probe.js";
 import { BackupError, RepositoryError } from "../errors.js";
 
 /** Creates the stanza, turns archiving on, takes the first full backup, marks the stanza active. */
 export async function initBackups(env: BackupEnv): Promise<void> {
   await refuseForeignStanza(env);
+  await refuseUntrustworthyStore(env);
   const created = await pgbackrest(env, ["stanza-create"]);
   if (created.code !== 0) throw new BackupError(`stanza-create for ${env.PGBACKREST_STANZA} failed: ${failureReason(created)}`);
   logBackup("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in s3://${env.S3_BUCKET}${env.S3_PATH}`);
@@ -42,6 +44,25 @@ export async function takeBackup(env: BackupEnv, type: BackupType): Promise<stri
   logBackup("backup", `${type} backup ${label} finished in ${seconds.toFixed(1)} s${note}`);
   notify(env, { event: "backup.succeeded", backupType: type, label, seconds: Math.round(seconds * 10) / 10 });
   return label;
+}
+
+/** The store is probed before its first backup: a defect found on the day of the disaster is found too late. */
+async function refuseUntrustworthyStore(env: BackupEnv): Promise<void> {
+  let probe: StoreProbe;
+  try {
+    probe = await probeStore(env);
+  } catch (e) {
+    if (e instanceof RepositoryError) throw new BackupError(e.message);
+    throw e;
+  }
+  const refusal = storeRefusal(env, probe);
+  if (refusal) throw new BackupError(refusal);
+  logBackup(
+    "init-backups",
+    probe.rangedRead
+      ? `the S3 store of s3://${env.S3_BUCKET}${env.S3_PATH} passed its probe (read after write, listing, ranged read)`
+      : `the S3 store of s3://${env.S3_BUCKET}${env.S3_PATH} answers ranged reads wrongly (${probe.details.join("; ")}); bundling and block incremental are off, so backups are read whole`,
+  );
 }
 
 /**

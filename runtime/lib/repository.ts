@@ -63,10 +63,17 @@ export function newestArchivedTimeline(archives: StanzaState["archives"], system
   return timelines.length ? Math.max(...timelines) : undefined;
 }
 
+/** pgBackRest's words for a store it cannot reach, and Node's (the store probe's). */
+const unreachable =
+  /HostConnectError|unable to (connect|get address)|connection refused|timed? ?out|getaddrinfo|Name or service not known|ECONNREFUSED|EHOSTUNREACH|ECONNRESET/i;
+
 /** Turns pgBackRest's S3 errors into one line naming the cause and the variables to check. */
 export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
-  // pgBackRest follows the cause with a dump of the HTTP request: the first line is the cause.
-  const detail = fullDetail.trim().split("\n")[0].replace(/:$/, "");
+  // pgBackRest follows the cause with a dump of the HTTP request: the first line is the cause;
+  // S3's own error code (SignatureDoesNotMatch: the secret; InvalidAccessKeyId: the key id) is in the dump.
+  const code = fullDetail.match(/<Code>([^<]+)<\/Code>/)?.[1];
+  const cause = fullDetail.trim().split("\n")[0].replace(/:$/, "");
+  const detail = code && !cause.includes(code) ? `${cause}: ${code}` : cause;
   const { host, port } = s3Endpoint(env);
   const where = `s3://${env.S3_BUCKET}${env.S3_PATH} at ${host}:${port}`;
   if (/\b403\b|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(detail)) {
@@ -75,7 +82,7 @@ export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
   if (/NoSuchBucket|\b404\b/.test(detail)) return `the bucket of ${where} does not exist (${detail}). Fix: check S3_BUCKET and S3_ENDPOINT`;
   if (/certificate|verify|TLS|SSL/i.test(detail))
     return `TLS to ${where} failed (${detail}). Fix: set S3_CA_FILE to the CA that signed the S3 server's certificate`;
-  if (/HostConnectError|unable to (connect|get address)|connection refused|timed? ?out|getaddrinfo|Name or service not known/i.test(detail)) {
+  if (unreachable.test(detail)) {
     return `cannot reach the S3 endpoint of ${where} (${detail}). Fix: check S3_ENDPOINT and S3_PORT, and that the container can reach it`;
   }
   return `the repository ${where} cannot be read (${detail})`;

@@ -25,7 +25,7 @@ describe("explainS3Failure", () => {
     expect(
       explainS3Failure(
         env,
-        "[ProtocolError] HTTP request failed with 403 (Forbidden):\n*** Path/Query ***:\nGET /backups\n*** Response Content ***:\n<?xml version=\"1.0\"?><Error><Code>SignatureDoesNotMatch</Code></Error>",
+        '[ProtocolError] HTTP request failed with 403 (Forbidden):\n*** Path/Query ***:\nGET /backups\n*** Response Content ***:\n<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code></Error>',
       ),
     ).toBe(
       "S3 refused the credentials for s3://backups/pgbackrest at minio:9000 ([ProtocolError] HTTP request failed with 403 (Forbidden): SignatureDoesNotMatch). Fix: check S3_ACCESS_KEY and S3_SECRET_KEY",

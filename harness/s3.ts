@@ -216,18 +216,29 @@ async function startMinio({ network, alias, accessKey, secretKey, cert }: Server
     .start();
 }
 
-async function startS3rver({ network, alias, accessKey, secretKey, cert }: ServerSettings): Promise<StartedTestContainer> {
-  return new GenericContainer(await s3ServerImage())
+/** A server image that takes its keys, port and certificate from the environment (the s3rver and RGW images). */
+function keyedServer(image: string, { network, alias, accessKey, secretKey, cert }: ServerSettings, certDir: string): GenericContainer {
+  return new GenericContainer(image)
     .withNetwork(network)
     .withNetworkAliases(alias)
     .withExposedPorts(s3Port)
-    .withEnvironment({ S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_PORT: String(s3Port), TLS_CERT: "/opt/s3/tls.crt", TLS_KEY: "/opt/s3/tls.key" })
+    .withEnvironment({
+      S3_ACCESS_KEY: accessKey,
+      S3_SECRET_KEY: secretKey,
+      S3_PORT: String(s3Port),
+      TLS_CERT: `${certDir}/tls.crt`,
+      TLS_KEY: `${certDir}/tls.key`,
+    })
     .withCopyContentToContainer([
-      { content: cert.cert, target: "/opt/s3/tls.crt", mode: 0o644 },
-      { content: cert.key, target: "/opt/s3/tls.key", mode: 0o644 },
+      { content: cert.cert, target: `${certDir}/tls.crt`, mode: 0o644 },
+      { content: cert.key, target: `${certDir}/tls.key`, mode: 0o644 },
     ])
+    .withStartupTimeout(120_000);
+}
+
+async function startS3rver(server: ServerSettings): Promise<StartedTestContainer> {
+  return keyedServer(await s3ServerImage(), server, "/opt/s3")
     .withWaitStrategy(Wait.forLogMessage("s3-server: listening"))
-    .withStartupTimeout(60_000)
     .start();
 }
 
@@ -247,23 +258,13 @@ export async function s3ServerImage(): Promise<string> {
 }
 
 /** RGW on its dbstore backend (SQLite, no Ceph cluster), serving TLS with its beast frontend. */
-async function startRgw({ network, alias, accessKey, secretKey, cert }: ServerSettings): Promise<StartedTestContainer> {
-  return new GenericContainer(await rgwImage())
-    .withNetwork(network)
-    .withNetworkAliases(alias)
-    .withExposedPorts(s3Port)
-    .withEnvironment({ S3_ACCESS_KEY: accessKey, S3_SECRET_KEY: secretKey, S3_PORT: String(s3Port), TLS_CERT: "/opt/rgw/tls.crt", TLS_KEY: "/opt/rgw/tls.key" })
-    .withCopyContentToContainer([
-      { content: cert.cert, target: "/opt/rgw/tls.crt", mode: 0o644 },
-      { content: cert.key, target: "/opt/rgw/tls.key", mode: 0o600 },
-    ])
-    .withWaitStrategy(
-      Wait.forHttp("/", s3Port)
-        .usingTls()
-        .allowInsecure()
-        .forStatusCodeMatching(() => true),
-    )
-    .withStartupTimeout(120_000)
+async function startRgw(server: ServerSettings): Promise<StartedTestContainer> {
+  const anyAnswer = Wait.forHttp("/", s3Port)
+    .usingTls()
+    .allowInsecure()
+    .forStatusCodeMatching(() => true);
+  return keyedServer(await rgwImage(), server, "/opt/rgw")
+    .withWaitStrategy(anyAnswer)
     .start();
 }
 

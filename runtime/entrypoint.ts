@@ -67,8 +67,10 @@ function stepsFor(path: StartPath): Step[] {
       // The rejoin decides: rewound (a standby), moved aside (empty: a fresh clone), or it stays a primary.
       return [configurePgbackrest, clearStaleLock, rejoinAsReplica, cloneReplica, checkPrimaryRole, ensureTls, configurePostgres];
     case "start":
+      // The role is checked before the stale postmaster.pid of a crash is cleared: a refused
+      // start leaves the data directory byte for byte as it found it.
       return path.role === "primary"
-        ? [configurePgbackrest, clearStaleLock, checkPrimaryRole, ensureTls, configurePostgres]
+        ? [configurePgbackrest, checkPrimaryRole, clearStaleLock, ensureTls, configurePostgres]
         : [configurePgbackrest, clearStaleLock, ensureTls, configurePostgres];
     case "refuse":
       throw new FatalError(path.message, path.exitCode, "data-directory");

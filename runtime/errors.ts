@@ -58,6 +58,9 @@ export class BackupError extends Error {}
 /** The repository could not be read (S3 unreachable, keys refused, ...). */
 export class RepositoryError extends Error {}
 
+/** The repository is readable, but its encryption and the passphrase set here do not match. */
+export class EncryptionMismatchError extends RepositoryError {}
+
 /** The restore asked for cannot be done with the backups in the repository. */
 export class RestorePlanError extends Error {
   constructor(

@@ -7,32 +7,41 @@
  */
 import { describe, expect } from "vitest";
 import { scenario as it } from "../harness/fixtures.js";
-import { noSchedule, RestoredCloneContainer, S3Container, type StartedPrimaryContainer, type StartedS3Container } from "../harness/index.js";
+import {
+  type BucketConfig,
+  noSchedule,
+  RestoredCloneContainer,
+  S3Container,
+  type StartedBackupTestbed,
+  type StartedPrimaryContainer,
+  type StartedS3Container,
+} from "../harness/index.js";
 
 let rgw: StartedS3Container;
+/** Every primary a test started, stopped before the store. */
+const primaries: StartedPrimaryContainer[] = [];
+
+/** A primary backing up to the RGW bucket, with no schedule (only the first backup runs). */
+async function primaryOn(bed: StartedBackupTestbed, bucket: BucketConfig, env: Record<string, string> = {}): Promise<StartedPrimaryContainer> {
+  const db = await bed.primary(bucket).withSchedule(noSchedule).withEnvironment(env).start();
+  primaries.push(db);
+  return db;
+}
 
 it.beforeAll(async ({ bed }) => {
   rgw = await new S3Container().withBackend("rgw").withNetwork(bed.network).withNetworkAlias("rgw").start();
 });
 
 it.afterAll(async () => {
+  for (const db of primaries) await db.stop({ removeVolumes: true });
   await rgw?.stop();
 });
 
 describe("@s3-store a wrong secret key on a store that checks signatures", () => {
   const wrongSecret = "not-the-secret-9f3a2c41d7";
-  let db: StartedPrimaryContainer;
-
-  it.afterAll(async () => {
-    await db?.stop({ removeVolumes: true });
-  });
-
   it("is refused by S3 with one line naming the keys, serves anyway, and writes nothing to the bucket #s3-wrong-secret", async ({ bed }) => {
     const bucket = await rgw.createBucket("wrong-secret");
-    db = await bed
-      .primary({ ...bucket, env: { ...bucket.env, S3_SECRET_KEY: wrongSecret } })
-      .withSchedule(noSchedule)
-      .start();
+    const db = await primaryOn(bed, { ...bucket, env: { ...bucket.env, S3_SECRET_KEY: wrongSecret } });
     const refused =
       /S3 refused the credentials for s3:\/\/wrong-secret-[0-9a-f]+\/pgbackrest at rgw:9000 \(.*403.*SignatureDoesNotMatch.*\)\. Fix: check S3_ACCESS_KEY and S3_SECRET_KEY/;
     const failure = (await db.waitForLog(/bootstrap-backups: ERROR: .*/)).match(/bootstrap-backups: ERROR: .*/)?.[0];
@@ -47,15 +56,9 @@ describe("@s3-store a wrong secret key on a store that checks signatures", () =>
 });
 
 describe("@s3-store a store that answers ranged reads with the wrong bytes", () => {
-  let db: StartedPrimaryContainer;
-
-  it.afterAll(async () => {
-    await db?.stop({ removeVolumes: true });
-  });
-
   it("is found by the probe before the first backup: no backup is taken, the line says why and what to set #store-probe", async ({ bed }) => {
     const bucket = await rgw.createBucket("ranges");
-    db = await bed.primary(bucket).withSchedule(noSchedule).start();
+    const db = await primaryOn(bed, bucket);
     const wrongRanges =
       /the S3 store of s3:\/\/ranges-[0-9a-f]+\/pgbackrest answers ranged reads with the wrong bytes \(asked for bytes 10-19 of a 100000-byte object, got bytes \d+-\d+\);.* no backup was taken\. Fix: set BACKUP_BUNDLE=false and BACKUP_BLOCK_INCREMENTAL=false/;
     const failure = (await db.waitForLog(/bootstrap-backups: ERROR: .*/)).match(/bootstrap-backups: ERROR: .*/)?.[0];
@@ -67,18 +70,10 @@ describe("@s3-store a store that answers ranged reads with the wrong bytes", () 
     expect(await rgw.listObjects(bucket.name)).toEqual([]);
     expect((await db.statusJson<{ state: string }>()).json.state).toBe("pending");
   });
-});
-
-describe("@s3-store whole-file backups on the store with wrong ranged reads", () => {
-  let db: StartedPrimaryContainer;
-
-  it.afterAll(async () => {
-    await db?.stop({ removeVolumes: true });
-  });
 
   it("backs up with bundling and block incremental off, and a restore brings every row back #store-probe-whole-files", async ({ bed }) => {
     const bucket = await rgw.createBucket("whole-files");
-    db = await bed.primary(bucket).withSchedule(noSchedule).withEnvironment({ BACKUP_BUNDLE: "false", BACKUP_BLOCK_INCREMENTAL: "false" }).start();
+    const db = await primaryOn(bed, bucket, { BACKUP_BUNDLE: "false", BACKUP_BLOCK_INCREMENTAL: "false" });
     await db.waitForBackupsActive();
     expect(await db.logText()).toMatch(
       /answers ranged reads wrongly \(asked for bytes 10-19 of a 100000-byte object, got bytes \d+-\d+\); bundling and block incremental are off/,

@@ -13,7 +13,7 @@ import { isStandbyData } from "../lib/replication.js";
 import { restoreDrill } from "../lib/restore-drill.js";
 import { backupState } from "../lib/state.js";
 import { gatherStatus, renderStatus } from "../lib/status.js";
-import { probeStore, storeRefusal } from "../lib/store-probe.js";
+import { probeSkipped, probeStore, storeRefusal } from "../lib/store-probe.js";
 import { FatalError, RepositoryError } from "../errors.js";
 
 export interface Command {
@@ -129,6 +129,11 @@ export const commands: Record<string, Command> = {
       "The S3 store serves what pgBackRest relies on (read after write, listing, ranged read), then pgbackrest check: the repository is reachable and WAL archiving works.",
     async run() {
       const env = writableBackupEnv();
+      const skipped = probeSkipped(env);
+      if (skipped) {
+        console.log(`store probe: skipped (${skipped})`);
+        return (await pgbackrest(env, ["check"], { stream: true })).code;
+      }
       const probe = await probeStore(env).catch((e: unknown) => {
         throw e instanceof RepositoryError ? new FatalError(e.message, exitCodes.repository) : e;
       });

@@ -308,6 +308,36 @@ describe("rules between variables, each line in full", () => {
         "BACKUP_WEBHOOK_URL=<secret, 27 characters>: is set, but PGBACKREST_STANZA is not, so no backup would ever be reported. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset BACKUP_WEBHOOK_URL.",
     },
     {
+      name: "a repository time without a restore",
+      env: { ...backup, RESTORE_REPO_TARGET_TIME: "2026-11-20 10:00:00+00" },
+      message:
+        "RESTORE_REPO_TARGET_TIME: only applies to a restore, but RESTORE_FROM_BACKUP is not true. Fix: set RESTORE_FROM_BACKUP=true, or unset RESTORE_REPO_TARGET_TIME.",
+    },
+    {
+      name: "static keys with instance credentials",
+      env: { ...backup, S3_KEY_TYPE: "auto" },
+      message:
+        'S3_KEY_TYPE="auto" and S3_ACCESS_KEY: both are set, but auto credentials come from the instance\'s role, not static keys. Fix: unset S3_ACCESS_KEY and S3_SECRET_KEY, or set S3_KEY_TYPE=shared.',
+    },
+    {
+      name: "web identity without its token file",
+      env: { PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_KEY_TYPE: "web-id", AWS_ROLE_ARN: "arn:aws:iam::1:role/backup" },
+      message:
+        'S3_KEY_TYPE="web-id": needs AWS_WEB_IDENTITY_TOKEN_FILE, which is not set (EKS sets AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE for a service account with an IAM role). Fix: set AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE, or use S3_KEY_TYPE=shared with keys.',
+    },
+    {
+      name: "an encryption passphrase without backups",
+      env: { REPO_CIPHER_PASS: "correct horse" },
+      message:
+        "REPO_CIPHER_PASS=<secret, 13 characters>: is set, but PGBACKREST_STANZA is not, so there is no repository to encrypt. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset REPO_CIPHER_PASS.",
+    },
+    {
+      name: "two encryption settings at once",
+      env: { ...backup, REPO_CIPHER_PASS: "correct horse", PGBACKREST_REPO1_CIPHER_TYPE: "aes-256-cbc", PGBACKREST_REPO1_CIPHER_PASS: "other" },
+      message:
+        "REPO_CIPHER_PASS=<secret, 13 characters> and PGBACKREST_REPO1_CIPHER_PASS: both set the repository's encryption, but they are exclusive. Fix: set only REPO_CIPHER_PASS (it implies aes-256-cbc), or only the PGBACKREST_REPO1_CIPHER_* pair.",
+    },
+    {
       name: "a compression level outside the type's range",
       env: { ...backup, PGBACKREST_COMPRESS_TYPE: "gz", PGBACKREST_COMPRESS_LEVEL: "12" },
       message: 'PGBACKREST_COMPRESS_LEVEL="12": is outside gz\'s levels (0-9). Fix: set PGBACKREST_COMPRESS_LEVEL to 0-9, or unset it for the default.',

@@ -131,17 +131,37 @@ const restoreTargets = ["RESTORE_TARGET_TIME", "RESTORE_TARGET_LSN", "RESTORE_TA
 /** The levels pgBackRest accepts for each compression type (none takes no level). */
 const compressLevels: Record<string, [number, number] | undefined> = { zst: [0, 22], gz: [0, 9], lz4: [0, 12], bz2: [1, 9] };
 
+/** What pgBackRest reads from the environment for S3_KEY_TYPE=web-id (AWS's own names). */
+const webIdentityVariables = ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"] as const;
+
+/** Settings that mean nothing without a repository, and what would happen to them. */
+const needStanza = {
+  BACKUP_WEBHOOK_URL: "no backup would ever be reported",
+  BACKUP_PING_URL: "no backup would ever be reported",
+  REPO_CIPHER_PASS: "there is no repository to encrypt",
+} as const;
+
 /** Rules between variables; each throws a ConfigError when broken. */
 const crossRules: Array<(env: Env, source: RawEnv) => void> = [
   (env) => {
-    for (const name of ["BACKUP_WEBHOOK_URL", "BACKUP_PING_URL"] as const) {
+    for (const [name, consequence] of Object.entries(needStanza) as Array<[keyof typeof needStanza, string]>) {
       if (env[name] === undefined || env.PGBACKREST_STANZA) continue;
       throw new ConfigError(
         `${name}=<secret, ${env[name].length} characters>`,
-        "is set, but PGBACKREST_STANZA is not, so no backup would ever be reported",
+        `is set, but PGBACKREST_STANZA is not, so ${consequence}`,
         `set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset ${name}`,
       );
     }
+  },
+  (env, source) => {
+    if (env.REPO_CIPHER_PASS === undefined) return;
+    const passed = pgbackrestOptions(source).find((o) => o.option === "repo1-cipher-pass" || o.option === "repo1-cipher-type");
+    if (!passed) return;
+    throw new ConfigError(
+      `REPO_CIPHER_PASS=<secret, ${env.REPO_CIPHER_PASS.length} characters> and ${passed.variable}`,
+      "both set the repository's encryption, but they are exclusive",
+      `set only REPO_CIPHER_PASS (it implies aes-256-cbc), or only the PGBACKREST_REPO1_CIPHER_* pair`,
+    );
   },
   (env) => {
     const level = env.PGBACKREST_COMPRESS_LEVEL;
@@ -246,7 +266,7 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     if (targets.length > 1) {
       throw new ConfigError(targets.join(" and "), "only one recovery target can be set", `keep one of ${targets.join(", ")}`);
     }
-    const restoreOnly = ["RESTORE_DELTA", "RESTORE_SET", ...restoreTargets] as const;
+    const restoreOnly = ["RESTORE_DELTA", "RESTORE_SET", "RESTORE_REPO_TARGET_TIME", ...restoreTargets] as const;
     const stray = restoreOnly.find((name) => env[name] !== undefined && env[name] !== false);
     if (stray && !env.RESTORE_FROM_BACKUP) {
       throw new ConfigError(stray, "only applies to a restore, but RESTORE_FROM_BACKUP is not true", `set RESTORE_FROM_BACKUP=true, or unset ${stray}`);
@@ -254,7 +274,7 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
   },
   (env) => {
     if (env.PGBACKREST_STANZA) {
-      for (const name of ["S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) {
+      for (const name of ["S3_BUCKET", ...(env.S3_KEY_TYPE === "shared" ? (["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) : [])] as const) {
         if (env[name] === undefined) {
           const spec = byName.get(name)!;
           throw new ConfigError(
@@ -264,6 +284,25 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
           );
         }
       }
+    }
+  },
+  (env, source) => {
+    if (env.S3_KEY_TYPE === "shared") return;
+    const key = (["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const).find((name) => env[name] !== undefined);
+    if (key) {
+      throw new ConfigError(
+        `S3_KEY_TYPE="${env.S3_KEY_TYPE}" and ${key}`,
+        `both are set, but ${env.S3_KEY_TYPE} credentials come from ${env.S3_KEY_TYPE === "auto" ? "the instance's role" : "a web identity token"}, not static keys`,
+        "unset S3_ACCESS_KEY and S3_SECRET_KEY, or set S3_KEY_TYPE=shared",
+      );
+    }
+    const missing = env.S3_KEY_TYPE === "web-id" ? webIdentityVariables.find((name) => !source[name]) : undefined;
+    if (missing) {
+      throw new ConfigError(
+        'S3_KEY_TYPE="web-id"',
+        `needs ${missing}, which is not set (EKS sets AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE for a service account with an IAM role)`,
+        `set ${webIdentityVariables.join(" and ")}, or use S3_KEY_TYPE=shared with keys`,
+      );
     }
   },
   (env) => {
@@ -286,7 +325,7 @@ export function s3Endpoint(env: Env): { host: string; port: number } {
 }
 
 /** Settings of a container that backs up: the cross rules guarantee the S3 fields. */
-export type BackupEnv = Env & { PGBACKREST_STANZA: string; S3_BUCKET: string; S3_ACCESS_KEY: string; S3_SECRET_KEY: string };
+export type BackupEnv = Env & { PGBACKREST_STANZA: string; S3_BUCKET: string };
 
 export function backupsEnabled(env: Env): env is BackupEnv {
   return env.PGBACKREST_STANZA !== undefined;

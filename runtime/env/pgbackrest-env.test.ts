@@ -170,16 +170,12 @@ describe("PGBACKREST_* refusals, each line in full", () => {
     ["PGBACKREST_REPO1_S3_REGION", "repo1-s3-region is set by the image. Fix: use S3_REGION instead, and unset PGBACKREST_REPO1_S3_REGION."],
     ["PGBACKREST_REPO1_S3_URI_STYLE", "repo1-s3-uri-style is set by the image. Fix: use S3_URI_STYLE instead, and unset PGBACKREST_REPO1_S3_URI_STYLE."],
     [
-      "PGBACKREST_REPO1_S3_ROLE",
-      "repo1-s3-role is set by the image: it applies to repo1-s3-key-type=auto or web-id; the image authenticates with shared keys. Fix: use S3_ACCESS_KEY and S3_SECRET_KEY instead, and unset PGBACKREST_REPO1_S3_ROLE.",
-    ],
-    [
-      "PGBACKREST_REPO1_S3_STS_HOST",
-      "repo1-s3-sts-host is set by the image: it applies to repo1-s3-key-type=web-id; the image authenticates with shared keys. Fix: use S3_ACCESS_KEY and S3_SECRET_KEY instead, and unset PGBACKREST_REPO1_S3_STS_HOST.",
-    ],
-    [
       "PGBACKREST_REPO1_S3_PROCESS_CMD",
-      "repo1-s3-process-cmd is set by the image: it applies to repo1-s3-key-type=process; the image authenticates with shared keys. Fix: use S3_ACCESS_KEY and S3_SECRET_KEY instead, and unset PGBACKREST_REPO1_S3_PROCESS_CMD.",
+      "repo1-s3-process-cmd is set by the image: it applies to repo1-s3-key-type=process, which the image does not offer. Fix: use S3_KEY_TYPE (shared, auto or web-id) instead, and unset PGBACKREST_REPO1_S3_PROCESS_CMD.",
+    ],
+    [
+      "PGBACKREST_REPO_TARGET_TIME",
+      "repo-target-time is set by the image: it would make every command, backups too, read the repository as it was then. Fix: use RESTORE_REPO_TARGET_TIME instead, and unset PGBACKREST_REPO_TARGET_TIME.",
     ],
     [
       "PGBACKREST_REPO1_STORAGE_PORT",
@@ -348,7 +344,7 @@ describe("PGBACKREST_* refusals, each line in full", () => {
       name: "the S3 key type (shown as a secret: its name has key in it)",
       env: { PGBACKREST_REPO1_S3_KEY_TYPE: "web-id" },
       message:
-        "PGBACKREST_REPO1_S3_KEY_TYPE=<secret, 6 characters>: repo1-s3-key-type is set by the image: the image authenticates with shared keys. Fix: use S3_ACCESS_KEY and S3_SECRET_KEY instead, and unset PGBACKREST_REPO1_S3_KEY_TYPE.",
+        "PGBACKREST_REPO1_S3_KEY_TYPE=<secret, 6 characters>: repo1-s3-key-type is set by the image. Fix: use S3_KEY_TYPE instead, and unset PGBACKREST_REPO1_S3_KEY_TYPE.",
     },
     {
       name: "an indexed option without its index, not the image's",

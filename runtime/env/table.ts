@@ -179,6 +179,12 @@ export const envTable = [
     doc: "Restore this backup instead of choosing one.",
   }),
   v({
+    name: "RESTORE_REPO_TARGET_TIME",
+    kind: timestampTz,
+    group: "Restore",
+    doc: "For a bucket with S3 versioning: read the repository as it was at this time (pgBackRest repo-target-time), to restore from backups that were expired, overwritten or deleted after it. Used by the restore only; backups write to the repository as it is.",
+  }),
+  v({
     name: "RESTORE_DELTA",
     kind: bool,
     group: "Restore",
@@ -287,6 +293,14 @@ export const envTable = [
     secret: true,
     doc: "Receives a GET after every successful backup: a dead man's switch (healthchecks.io and the like alert when the pings stop).",
   }),
+  v({
+    name: "REPO_CIPHER_PASS",
+    kind: text,
+    group: "Backups",
+    fileForm: true,
+    secret: true,
+    doc: "Encrypts the repository (aes-256-cbc): every backup and WAL file, and the info files. Only a new stanza can be encrypted, and an encrypted one needs it forever: keep it outside the container, the same in every container of the stanza (replicas from backup, clones, restores).",
+  }),
 
   v({
     name: "METRICS_PORT",
@@ -354,7 +368,7 @@ export const envTable = [
     group: "S3 repository",
     fileForm: true,
     secret: true,
-    doc: "Access key id. Required when PGBACKREST_STANZA is set. Reaches pgBackRest only through its environment.",
+    doc: "Access key id. Required when PGBACKREST_STANZA is set and S3_KEY_TYPE=shared. Reaches pgBackRest only through its environment.",
   }),
   v({
     name: "S3_SECRET_KEY",
@@ -362,7 +376,14 @@ export const envTable = [
     group: "S3 repository",
     fileForm: true,
     secret: true,
-    doc: "Secret access key. Required when PGBACKREST_STANZA is set. Never written to a file or a log.",
+    doc: "Secret access key. Required when PGBACKREST_STANZA is set and S3_KEY_TYPE=shared. Never written to a file or a log.",
+  }),
+  v({
+    name: "S3_KEY_TYPE",
+    kind: oneOf("shared", "auto", "web-id"),
+    group: "S3 repository",
+    default: "shared",
+    doc: "How pgBackRest gets S3 credentials. shared: S3_ACCESS_KEY and S3_SECRET_KEY. auto: the instance's role (EC2 instance profile, ECS task role). web-id: a web identity token (EKS IRSA: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE in the environment). auto and web-id are AWS's; with them the store probe, which signs with static keys, is skipped.",
   }),
   v({
     name: "S3_ENDPOINT",

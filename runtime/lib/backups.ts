@@ -10,7 +10,7 @@ import { psql } from "./postgres.js";
 import { readStanza } from "./repository.js";
 import { notify } from "./notify.js";
 import { markStanzaActive } from "./state.js";
-import { probeStore, storeRefusal, type StoreProbe } from "./store-probe.js";
+import { probeSkipped, probeStore, storeRefusal, type StoreProbe } from "./store-probe.js";
 import { BackupError, RepositoryError } from "../errors.js";
 
 /** Creates the stanza, turns archiving on, takes the first full backup, marks the stanza active. */
@@ -48,6 +48,8 @@ export async function takeBackup(env: BackupEnv, type: BackupType): Promise<stri
 
 /** The store is probed before its first backup: a defect found on the day of the disaster is found too late. */
 async function refuseUntrustworthyStore(env: BackupEnv): Promise<void> {
+  const skipped = probeSkipped(env);
+  if (skipped) return logBackup("init-backups", `store probe skipped (${skipped})`);
   let probe: StoreProbe;
   try {
     probe = await probeStore(env);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv, type BackupEnv } from "../env/parse.js";
-import { explainS3Failure, parseInfoJson } from "./repository.js";
+import { encryptionMismatch, explainS3Failure, parseInfoJson } from "./repository.js";
 
 const env = parseEnv({ PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "k", S3_SECRET_KEY: "s", S3_ENDPOINT: "minio:9000" }) as BackupEnv;
 
@@ -10,6 +10,13 @@ describe("parseInfoJson", () => {
       db: Array<{ "system-id": string }>;
     }>;
     expect(parsed[0].db[0]["system-id"]).toBe("7711948422081253392");
+  });
+
+  it("reads an error message that pgBackRest left with raw newlines, and leaves escapes as they are", () => {
+    const stdout =
+      '[{"name":"main","status":{"code":99,"message":"other"},"repo":[{"status":{"code":99,"message":"[CryptoError] bad\ndecrypt \\"x\\" \\\\"}}]}]';
+    const parsed = parseInfoJson(stdout) as Array<{ repo: Array<{ status: { message: string } }> }>;
+    expect(parsed[0].repo[0].status.message).toBe('[CryptoError] bad\ndecrypt "x" \\');
   });
 });
 
@@ -30,5 +37,21 @@ describe("explainS3Failure", () => {
     ).toBe(
       "S3 refused the credentials for s3://backups/pgbackrest at minio:9000 ([ProtocolError] HTTP request failed with 403 (Forbidden): SignatureDoesNotMatch). Fix: check S3_ACCESS_KEY and S3_SECRET_KEY",
     );
+  });
+});
+
+describe("encryptionMismatch", () => {
+  it("names the fix for each way a passphrase can miss the stanza's encryption, and nothing when it fits", () => {
+    expect(encryptionMismatch(env, "encrypted", undefined)).toBe(
+      "stanza main in s3://backups/pgbackrest is encrypted, but no passphrase is set. Fix: set REPO_CIPHER_PASS (or REPO_CIPHER_PASS_FILE) to the passphrase it was created with",
+    );
+    expect(encryptionMismatch(env, "plain", "REPO_CIPHER_PASS")).toBe(
+      "stanza main in s3://backups/pgbackrest was created without encryption, and pgBackRest cannot encrypt an existing stanza. Fix: unset REPO_CIPHER_PASS for this stanza, or give an encrypted repository its own S3_PATH or PGBACKREST_STANZA",
+    );
+    expect(encryptionMismatch(env, "encrypted", "PGBACKREST_REPO1_CIPHER_PASS")).toBe(
+      "PGBACKREST_REPO1_CIPHER_PASS does not decrypt stanza main in s3://backups/pgbackrest: it is not the passphrase the stanza was created with. Fix: set PGBACKREST_REPO1_CIPHER_PASS to that passphrase",
+    );
+    expect(encryptionMismatch(env, "plain", undefined)).toBeUndefined();
+    expect(encryptionMismatch(env, "missing", "REPO_CIPHER_PASS")).toBeUndefined();
   });
 });

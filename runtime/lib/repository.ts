@@ -2,11 +2,12 @@
  * What the repository holds, read with `pgbackrest info` (read-only: nothing in the bucket
  * changes), with S3 failures translated into their cause and fix.
  */
-import { s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { pgbackrestOptions, s3Endpoint, type BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { sleep } from "./supervisor.js";
-import { RepositoryError } from "../errors.js";
+import { s3Request } from "./s3-request.js";
+import { EncryptionMismatchError, RepositoryError } from "../errors.js";
 
 export interface StanzaState {
   /** pgBackRest's stanza status: 0 ok, 1 missing stanza path, 2 no valid backups, 3 missing stanza data, 99 other. */
@@ -17,8 +18,16 @@ export interface StanzaState {
   archives: Array<{ systemId: string; max: string | null }>;
 }
 
-/** ioTimeoutSeconds bounds each S3 request, for callers that must not wait long on an outage. */
-export async function readStanza(env: BackupEnv, options: { ioTimeoutSeconds?: number } = {}): Promise<StanzaState> {
+interface ReadOptions {
+  ioTimeoutSeconds?: number;
+  repoTargetTime?: string;
+}
+
+/**
+ * ioTimeoutSeconds bounds each S3 request, for callers that must not wait long on an outage;
+ * repoTargetTime reads a versioned bucket as it was then (a restore's RESTORE_REPO_TARGET_TIME).
+ */
+export async function readStanza(env: BackupEnv, options: ReadOptions = {}): Promise<StanzaState> {
   // The resolver's own "try again" (EAI_AGAIN: a busy or restarting DNS server) is worth two more
   // tries a second apart; an unknown host or a refused connection is an answer, not retried.
   for (let attempt = 1; ; attempt++) {
@@ -31,11 +40,11 @@ export async function readStanza(env: BackupEnv, options: { ioTimeoutSeconds?: n
   }
 }
 
-async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds }: { ioTimeoutSeconds?: number }): Promise<StanzaState> {
-  const ioTimeout = ioTimeoutSeconds ? [`--io-timeout=${ioTimeoutSeconds}`] : [];
+async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime }: ReadOptions): Promise<StanzaState> {
+  const extra = [...(ioTimeoutSeconds ? [`--io-timeout=${ioTimeoutSeconds}`] : []), ...(repoTargetTime ? [`--repo-target-time=${repoTargetTime}`] : [])];
   // info makes several requests: the whole run may take a few of those timeouts.
-  const result = await pgbackrest(env, ["info", "--output=json", ...ioTimeout], { timeoutMs: ioTimeoutSeconds ? ioTimeoutSeconds * 4500 : 120_000 });
-  if (result.code !== 0) throw new RepositoryError(explainS3Failure(env, failureReason(result)));
+  const result = await pgbackrest(env, ["info", "--output=json", ...extra], { timeoutMs: ioTimeoutSeconds ? ioTimeoutSeconds * 4500 : 120_000 });
+  if (result.code !== 0) await throwRepositoryError(env, failureReason(result));
   const [stanza] = parseInfoJson(result.stdout) as Array<{
     status: { code: number; message: string };
     backup?: RepoBackup[];
@@ -43,10 +52,7 @@ async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds }: { ioTimeoutS
     archive?: Array<{ database: { id: number }; max: string | null }>;
     repo?: Array<{ status: { code: number; message: string } }>;
   }>;
-  if (stanza.status.code === 99) {
-    const detail = stanza.repo?.map((r) => r.status.message).join("; ") || stanza.status.message;
-    throw new RepositoryError(explainS3Failure(env, detail));
-  }
+  if (stanza.status.code === 99) await throwRepositoryError(env, stanza.repo?.map((r) => r.status.message).join("; ") || stanza.status.message);
   const db = stanza.db ?? [];
   const systemIdOf = new Map(db.map((d) => [d.id, d["system-id"]]));
   return {
@@ -55,6 +61,45 @@ async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds }: { ioTimeoutS
     systemIds: db.map((d) => d["system-id"]),
     archives: (stanza.archive ?? []).map((a) => ({ systemId: systemIdOf.get(a.database.id) ?? "", max: a.max })),
   };
+}
+
+/**
+ * pgBackRest says only "unable to load info file" (or "is or was the repo encrypted?") when the
+ * passphrase and the repository do not match; the first bytes of backup.info tell which way (encrypted files start with OpenSSL's
+ * "Salted__"), so the line can name the fix.
+ */
+async function throwRepositoryError(env: BackupEnv, detail: string): Promise<never> {
+  if (/unable to load info file|encrypted|cipher|CryptoError/i.test(detail)) {
+    const stored = await storedEncryption(env).catch(() => undefined);
+    const mismatch = stored && encryptionMismatch(env, stored, cipherPassVariable(env));
+    if (mismatch) throw new EncryptionMismatchError(mismatch);
+  }
+  throw new RepositoryError(explainS3Failure(env, detail));
+}
+
+async function storedEncryption(env: BackupEnv): Promise<"encrypted" | "plain" | "missing"> {
+  const key = [env.S3_PATH.replace(/^\/+|\/+$/g, ""), "backup", env.PGBACKREST_STANZA, "backup.info"].filter(Boolean).join("/");
+  const answer = await s3Request(env, "GET", key, { missingOk: true });
+  if (answer.status === 404) return "missing";
+  return answer.body.subarray(0, 8).toString("latin1") === "Salted__" ? "encrypted" : "plain";
+}
+
+/** The variable that holds the repository's passphrase here, if one does. */
+function cipherPassVariable(env: BackupEnv): string | undefined {
+  if (env.REPO_CIPHER_PASS !== undefined) return "REPO_CIPHER_PASS";
+  return pgbackrestOptions(process.env).find((o) => o.option === "repo1-cipher-pass")?.variable;
+}
+
+/** One line for a passphrase that does not fit the stanza's encryption, or undefined when it fits. */
+export function encryptionMismatch(env: BackupEnv, stored: "encrypted" | "plain" | "missing", passVariable: string | undefined): string | undefined {
+  const stanza = `stanza ${env.PGBACKREST_STANZA} in s3://${env.S3_BUCKET}${env.S3_PATH}`;
+  if (stored === "encrypted" && !passVariable)
+    return `${stanza} is encrypted, but no passphrase is set. Fix: set REPO_CIPHER_PASS (or REPO_CIPHER_PASS_FILE) to the passphrase it was created with`;
+  if (stored === "plain" && passVariable)
+    return `${stanza} was created without encryption, and pgBackRest cannot encrypt an existing stanza. Fix: unset ${passVariable} for this stanza, or give an encrypted repository its own S3_PATH or PGBACKREST_STANZA`;
+  if (stored === "encrypted" && passVariable)
+    return `${passVariable} does not decrypt ${stanza}: it is not the passphrase the stanza was created with. Fix: set ${passVariable} to that passphrase`;
+  return undefined;
 }
 
 /** The newest timeline with archived WAL for this system id. */
@@ -77,7 +122,7 @@ export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
   const { host, port } = s3Endpoint(env);
   const where = `s3://${env.S3_BUCKET}${env.S3_PATH} at ${host}:${port}`;
   if (/\b403\b|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(detail)) {
-    return `S3 refused the credentials for ${where} (${detail}). Fix: check S3_ACCESS_KEY and S3_SECRET_KEY`;
+    return `S3 refused the credentials for ${where} (${detail}). Fix: ${env.S3_KEY_TYPE === "shared" ? "check S3_ACCESS_KEY and S3_SECRET_KEY" : `check that the role S3_KEY_TYPE=${env.S3_KEY_TYPE} uses may read and write the bucket`}`;
   }
   if (/NoSuchBucket|\b404\b/.test(detail)) return `the bucket of ${where} does not exist (${detail}). Fix: check S3_BUCKET and S3_ENDPOINT`;
   if (/certificate|verify|TLS|SSL/i.test(detail))
@@ -94,5 +139,29 @@ export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
  * first "[", after any warning pgBackRest printed.
  */
 export function parseInfoJson(stdout: string): unknown {
-  return JSON.parse(stdout.slice(stdout.indexOf("[")).replace(/"system-id":\s*(\d+)/g, '"system-id":"$1"'));
+  const json = escapeControlCharacters(stdout.slice(stdout.indexOf("[")));
+  return JSON.parse(json.replace(/"system-id":\s*(\d+)/g, '"system-id":"$1"'));
+}
+
+/**
+ * pgBackRest puts a repository's error message into info's JSON as it is, newlines included,
+ * which JSON forbids inside a string: they are escaped there (and only there).
+ */
+function escapeControlCharacters(json: string): string {
+  let inString = false;
+  let escaped = false;
+  let out = "";
+  for (const c of json) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (c === "\\") escaped = true;
+      else if (c === '"') inString = false;
+      else if (c < " ") {
+        out += `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+        continue;
+      }
+    } else if (c === '"') inString = true;
+    out += c;
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv, type BackupEnv } from "../env/parse.js";
-import { storeRefusal, type StoreProbe } from "./store-probe.js";
+import { probeSkipped, storeRefusal, type StoreProbe } from "./store-probe.js";
 
 const backup = { PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "k", S3_SECRET_KEY: "s" };
 const defaults = parseEnv(backup) as BackupEnv;
@@ -37,5 +37,13 @@ describe("storeRefusal", () => {
     expect(storeRefusal(wholeFiles, { ...sound, listing: false, details: ["a listing right after writing 2 objects named 1"] })).toMatch(
       /does not behave as pgBackRest needs \(a listing/,
     );
+  });
+});
+
+describe("probeSkipped", () => {
+  it("runs the probe with static keys only", () => {
+    expect(probeSkipped(defaults)).toBeUndefined();
+    const { S3_ACCESS_KEY, S3_SECRET_KEY, ...keyless } = backup;
+    expect(probeSkipped(parseEnv({ ...keyless, S3_KEY_TYPE: "auto" }) as BackupEnv)).toMatch(/^S3_KEY_TYPE=auto: the probe signs with static keys/);
   });
 });

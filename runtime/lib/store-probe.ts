@@ -8,12 +8,8 @@
  * restore fails. Two objects under <S3_PATH>/.postgres-ba-store-probe/, removed afterwards.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { request } from "node:https";
-import aws4 from "aws4";
-import { s3Endpoint, type BackupEnv } from "../env/parse.js";
-import { explainS3Failure } from "./repository.js";
-import { RepositoryError } from "../errors.js";
+import type { BackupEnv } from "../env/parse.js";
+import { s3Request as s3 } from "./s3-request.js";
 
 export interface StoreProbe {
   readAfterWrite: boolean;
@@ -43,6 +39,11 @@ export function storeRefusal(env: BackupEnv, probe: StoreProbe): string | undefi
   return undefined;
 }
 
+/** Why the probe cannot run here, or undefined when it can: it signs its requests with the static keys. */
+export function probeSkipped(env: BackupEnv): string | undefined {
+  return env.S3_KEY_TYPE === "shared" ? undefined : `S3_KEY_TYPE=${env.S3_KEY_TYPE}: the probe signs with static keys, and AWS S3 serves ranges correctly`;
+}
+
 /** Writes, reads, lists and removes two probe objects. Throws RepositoryError when the store cannot be reached or refuses the keys. */
 export async function probeStore(env: BackupEnv): Promise<StoreProbe> {
   const prefix = `${env.S3_PATH.replace(/^\/+|\/+$/g, "")}/.postgres-ba-store-probe/${randomBytes(6).toString("hex")}`;
@@ -50,6 +51,10 @@ export async function probeStore(env: BackupEnv): Promise<StoreProbe> {
   const content = randomBytes(probeSize);
   const details: string[] = [];
   try {
+    const list = () => s3(env, "GET", "", { query: `list-type=2&prefix=${encodeURIComponent(`${prefix}/`)}` });
+    // A read first: a store that refuses the signature answers it with its error code, where a
+    // refused upload may only break the connection while the body is still being sent.
+    await list();
     for (const key of keys) await s3(env, "PUT", key, { body: content });
     const whole = await s3(env, "GET", keys[0]);
     const readAfterWrite = whole.body.equals(content);
@@ -64,7 +69,7 @@ export async function probeStore(env: BackupEnv): Promise<StoreProbe> {
       details.push(`asked for bytes ${probeRange.first}-${probeRange.last} of a ${probeSize}-byte object, got ${got}`);
     }
 
-    const listed = await s3(env, "GET", "", { query: `list-type=2&prefix=${encodeURIComponent(`${prefix}/`)}` });
+    const listed = await list();
     const names = [...listed.body.toString("utf8").matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
     const listing = keys.every((k) => names.includes(k));
     if (!listing) details.push(`a listing right after writing ${keys.length} objects named ${names.length}`);
@@ -72,68 +77,4 @@ export async function probeStore(env: BackupEnv): Promise<StoreProbe> {
   } finally {
     for (const key of keys) await s3(env, "DELETE", key).catch(() => undefined);
   }
-}
-
-interface S3Answer {
-  status: number;
-  body: Buffer;
-}
-
-/** One signed request (SigV4, the same endpoint, style, CA and keys pgBackRest uses); a status >= 300 throws. */
-async function s3(
-  env: BackupEnv,
-  method: string,
-  key: string,
-  options: { body?: Buffer; headers?: Record<string, string>; query?: string } = {},
-): Promise<S3Answer> {
-  const { host, port } = s3Endpoint(env);
-  const pathStyle = env.S3_URI_STYLE === "path";
-  const hostname = pathStyle ? host : `${env.S3_BUCKET}.${host}`;
-  const objectPath = key ? `/${key.split("/").map(encodeURIComponent).join("/")}` : "/";
-  const path = `${pathStyle ? `/${env.S3_BUCKET}${objectPath === "/" ? "" : objectPath}` : objectPath}${options.query ? `?${options.query}` : ""}`;
-  const signed = aws4.sign(
-    {
-      host: port === 443 ? hostname : `${hostname}:${port}`,
-      path,
-      method,
-      service: "s3",
-      region: env.S3_REGION,
-      body: options.body,
-      headers: { ...options.headers, ...(options.body ? { "Content-Type": "application/octet-stream" } : {}) },
-    },
-    { accessKeyId: env.S3_ACCESS_KEY, secretAccessKey: env.S3_SECRET_KEY },
-  );
-  const answer = await new Promise<S3Answer>((resolve, reject) => {
-    const req = request(
-      {
-        hostname,
-        port,
-        path,
-        method,
-        headers: signed.headers,
-        ca: env.S3_CA_FILE ? readFileSync(env.S3_CA_FILE) : undefined,
-        rejectUnauthorized: env.S3_VERIFY_TLS,
-        timeout: 30_000,
-        // A connection per request: a store that answers a range wrongly may also leave bytes
-        // on the connection that a reused socket would read as the next answer.
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`timed out after 30 s`)));
-    req.on("error", reject);
-    req.end(options.body);
-  }).catch((e: Error) => {
-    throw new RepositoryError(explainS3Failure(env, `${method} for the store probe failed: ${e.message}`));
-  });
-  if (answer.status >= 300) {
-    const code = answer.body.toString("utf8").match(/<Code>([^<]*)<\/Code>/)?.[1] ?? "";
-    throw new RepositoryError(explainS3Failure(env, `${[answer.status, code].filter(Boolean).join(" ")} on ${method} for the store probe`));
-  }
-  return answer;
 }

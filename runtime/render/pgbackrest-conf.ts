@@ -18,9 +18,12 @@ export function renderPgbackrestConf(env: BackupEnv): string {
     ["repo1-s3-endpoint", host],
     ["repo1-s3-region", env.S3_REGION],
     ["repo1-s3-uri-style", env.S3_URI_STYLE],
+    ["repo1-s3-key-type", env.S3_KEY_TYPE === "shared" ? undefined : env.S3_KEY_TYPE],
     ["repo1-storage-port", port],
     ["repo1-storage-verify-tls", yn(env.S3_VERIFY_TLS)],
     ["repo1-storage-ca-file", env.S3_CA_FILE],
+    // The passphrase reaches pgBackRest only through its environment (pgbackrestChildEnv).
+    ["repo1-cipher-type", env.REPO_CIPHER_PASS === undefined ? undefined : "aes-256-cbc"],
     ["repo1-retention-full", env.RETENTION_FULL],
     ["repo1-retention-diff", env.RETENTION_DIFF],
     ["repo1-retention-archive", env.RETENTION_ARCHIVE],
@@ -79,8 +82,10 @@ export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv)
   return {
     ...cleared,
     ...passed,
+    // Static keys only with S3_KEY_TYPE=shared (the rules refuse them otherwise).
     PGBACKREST_REPO1_S3_KEY: env.S3_ACCESS_KEY,
     PGBACKREST_REPO1_S3_KEY_SECRET: env.S3_SECRET_KEY,
+    ...(env.REPO_CIPHER_PASS === undefined ? {} : { PGBACKREST_REPO1_CIPHER_PASS: env.REPO_CIPHER_PASS }),
     // Also in pgbackrest.conf, but pgBackRest trims values there: a POSTGRES_USER with leading
     // or trailing spaces (the official image accepts one) arrives intact only this way.
     PGBACKREST_PG1_USER: env.POSTGRES_USER,

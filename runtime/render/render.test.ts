@@ -196,6 +196,29 @@ describe("pgbackrestChildEnv", () => {
       PGBACKREST_PG1_USER: "owner",
     });
   });
+
+  it("with S3_KEY_TYPE=auto or web-id, passes no static key and names the key type in pgbackrest.conf", () => {
+    const { S3_ACCESS_KEY, S3_SECRET_KEY, ...keyless } = backupSource;
+    for (const type of ["auto", "web-id"]) {
+      const source = { ...keyless, S3_KEY_TYPE: type, AWS_ROLE_ARN: "arn:aws:iam::1:role/backup", AWS_WEB_IDENTITY_TOKEN_FILE: "/var/run/token" };
+      const env = parseEnv(source) as Parameters<typeof pgbackrestChildEnv>[0];
+      const child = pgbackrestChildEnv(env, source);
+      expect(child.PGBACKREST_REPO1_S3_KEY).toBeUndefined();
+      expect(child.PGBACKREST_REPO1_S3_KEY_SECRET).toBeUndefined();
+      expect(renderPgbackrestConf(env)).toContain(`\nrepo1-s3-key-type=${type}\n`);
+    }
+    expect(renderPgbackrestConf(backupEnv as Parameters<typeof renderPgbackrestConf>[0])).not.toContain("key-type");
+  });
+
+  it("passes REPO_CIPHER_PASS as pgBackRest's passphrase, and pgbackrest.conf names only the cipher", () => {
+    const source = { ...backupSource, REPO_CIPHER_PASS: "correct horse battery" };
+    const env = parseEnv(source) as Parameters<typeof pgbackrestChildEnv>[0];
+    expect(pgbackrestChildEnv(env, source).PGBACKREST_REPO1_CIPHER_PASS).toBe("correct horse battery");
+    const conf = renderPgbackrestConf(env);
+    expect(conf).toContain("\nrepo1-cipher-type=aes-256-cbc\n");
+    expect(conf).not.toContain("correct horse");
+    expect(renderPgbackrestConf(backupEnv as Parameters<typeof renderPgbackrestConf>[0])).not.toContain("cipher");
+  });
 });
 
 describe("officialHostLine", () => {

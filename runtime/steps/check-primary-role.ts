@@ -5,7 +5,9 @@
  * - when the repository already holds WAL of a newer timeline of this same cluster, another
  *   server was promoted after this one stopped: starting would fork the history, so it refuses
  *   and says how to rejoin. Read-only; an unreachable repository only warns (it must not keep a
- *   primary down during an S3 outage).
+ *   primary down during an S3 outage);
+ * - a passphrase that does not fit the stanza's encryption (set for an unencrypted stanza, missing
+ *   or wrong for an encrypted one) is refused: exit 78, one line.
  */
 import { repositoryWritable, repositoryWritesOff } from "../env/parse.js";
 import { controlData } from "../lib/control-data.js";
@@ -13,7 +15,7 @@ import { exitCodes } from "../lib/exit-codes.js";
 import { isStandbyData } from "../lib/replication.js";
 import { newestArchivedTimeline, readStanza, type StanzaState } from "../lib/repository.js";
 import { did, skipped, type Step } from "./step.js";
-import { FatalError, RepositoryError } from "../errors.js";
+import { EncryptionMismatchError, FatalError, RepositoryError } from "../errors.js";
 
 export const checkPrimaryRole: Step = {
   name: "check-primary-role",
@@ -27,6 +29,8 @@ export const checkPrimaryRole: Step = {
     try {
       stanza = await readStanza(env, { ioTimeoutSeconds: 10 });
     } catch (e) {
+      // Readable, but not with this passphrase: archiving would fail from the first segment.
+      if (e instanceof EncryptionMismatchError) throw new FatalError(e.message, exitCodes.config);
       if (!(e instanceof RepositoryError)) throw e;
       return skipped(`WARNING: repository not readable (${e.message}); timelines not compared`);
     }

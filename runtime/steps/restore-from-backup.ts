@@ -27,7 +27,7 @@ export const restoreFromBackup: Step = {
 
     let plan: RestorePlan;
     try {
-      const stanza = await readStanza(env);
+      const stanza = await readStanza(env, { repoTargetTime: env.RESTORE_REPO_TARGET_TIME });
       if (stanza.code === 1 || stanza.code === 3)
         throw new RestorePlanError(
           `stanza ${env.PGBACKREST_STANZA} does not exist in s3://${env.S3_BUCKET}${env.S3_PATH}`,
@@ -42,7 +42,8 @@ export const restoreFromBackup: Step = {
     const delta = path.how !== "new";
     writeFileSync(marker, `${JSON.stringify({ startedAt: new Date().toISOString(), set: plan.set })}\n`, { mode: 0o600 });
     const started = Date.now();
-    const result = await pgbackrest(env, [...plan.args, ...(delta ? ["--delta"] : [])], { timeoutMs: 0 });
+    const asOf = env.RESTORE_REPO_TARGET_TIME ? [`--repo-target-time=${env.RESTORE_REPO_TARGET_TIME}`] : [];
+    const result = await pgbackrest(env, [...plan.args, ...asOf, ...(delta ? ["--delta"] : [])], { timeoutMs: 0 });
     if (result.code !== 0) {
       throw new FatalError(
         `restore of ${plan.set} failed: ${failureReason(result)}. PGDATA is marked unfinished; the next start resumes it with a delta restore.`,

@@ -1,0 +1,77 @@
+/**
+ * One signed S3 request from the runtime itself (SigV4, with the endpoint, URI style, CA and keys
+ * pgBackRest uses), for what pgBackRest has no command for: probing the store, reading the first
+ * bytes of an info file. A status of 300 or more, or no answer, throws a RepositoryError that
+ * names the cause and the variables to check.
+ */
+import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import aws4 from "aws4";
+import { s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { explainS3Failure } from "./repository.js";
+import { RepositoryError } from "../errors.js";
+
+export interface S3Answer {
+  status: number;
+  body: Buffer;
+}
+
+/** One signed request (SigV4, the same endpoint, style, CA and keys pgBackRest uses); a status >= 300 throws. */
+export async function s3Request(
+  env: BackupEnv,
+  method: string,
+  key: string,
+  options: { body?: Buffer; headers?: Record<string, string>; query?: string; missingOk?: boolean } = {},
+): Promise<S3Answer> {
+  const { host, port } = s3Endpoint(env);
+  const pathStyle = env.S3_URI_STYLE === "path";
+  const hostname = pathStyle ? host : `${env.S3_BUCKET}.${host}`;
+  const objectPath = key ? `/${key.split("/").map(encodeURIComponent).join("/")}` : "/";
+  const path = `${pathStyle ? `/${env.S3_BUCKET}${objectPath === "/" ? "" : objectPath}` : objectPath}${options.query ? `?${options.query}` : ""}`;
+  const signed = aws4.sign(
+    {
+      host: port === 443 ? hostname : `${hostname}:${port}`,
+      path,
+      method,
+      service: "s3",
+      region: env.S3_REGION,
+      body: options.body,
+      headers: { ...options.headers, ...(options.body ? { "Content-Type": "application/octet-stream" } : {}) },
+    },
+    { accessKeyId: env.S3_ACCESS_KEY, secretAccessKey: env.S3_SECRET_KEY },
+  );
+  const answer = await new Promise<S3Answer>((resolve, reject) => {
+    const req = request(
+      {
+        hostname,
+        port,
+        path,
+        method,
+        headers: signed.headers,
+        ca: env.S3_CA_FILE ? readFileSync(env.S3_CA_FILE) : undefined,
+        rejectUnauthorized: env.S3_VERIFY_TLS,
+        timeout: 30_000,
+        // A connection per request: a store that answers a range wrongly may also leave bytes
+        // on the connection that a reused socket would read as the next answer.
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`timed out after 30 s`)));
+    req.on("error", reject);
+    req.end(options.body);
+  }).catch((e: Error) => {
+    throw new RepositoryError(explainS3Failure(env, `${method} ${path} failed: ${e.message}`));
+  });
+  if (answer.status === 404 && options.missingOk) return answer;
+  if (answer.status >= 300) {
+    const code = answer.body.toString("utf8").match(/<Code>([^<]*)<\/Code>/)?.[1] ?? "";
+    throw new RepositoryError(explainS3Failure(env, `${[answer.status, code].filter(Boolean).join(" ")} on ${method} ${path}`));
+  }
+  return answer;
+}

@@ -5,6 +5,7 @@
  * helpers for SQL over verified TLS, pgBackRest, backups, logs, restart and stop.
  */
 import { PostgreSqlContainer, StartedPostgreSqlContainer } from "@testcontainers/postgresql";
+import { Wait } from "testcontainers";
 import type pg from "pg";
 import { $ } from "zx";
 import { parseInfoJson } from "../runtime/lib/repository.js";
@@ -83,6 +84,15 @@ export class PrimaryContainer extends PostgreSqlContainer {
   private stanza?: string;
   private bucket?: BucketConfig;
   private mounts: Array<{ source: string; target: string }> = [];
+
+  constructor(image: string) {
+    super(image);
+    // The image's own health check only: it passes once the runtime has declared the server
+    // ready and it answers on TCP, which covers the module's listening-port check. That check
+    // runs three execs every 100 ms until the port opens (about a second of CPU per second of a
+    // restore or a clone, on these 2-core machines).
+    this.withWaitStrategy(Wait.forHealthCheck());
+  }
 
   /** Back up to this bucket under `stanza`. Without it the container runs in drop-in mode. */
   withBucket(bucket: BucketConfig, stanza = "main"): this {

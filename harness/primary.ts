@@ -101,6 +101,15 @@ export class PrimaryContainer extends PostgreSqlContainer {
     return this.withEnvironment({ ...bucket.env, PGBACKREST_STANZA: stanza }).withCopyContentToContainer([{ ...bucket.caFile, mode: 0o644 }]);
   }
 
+  /**
+   * Back up to a directory instead of a bucket (REPO_TYPE=posix): the named volume `volume`
+   * mounted at `path`, as an NFS share or a second disk would be.
+   */
+  withRepositoryVolume(volume: string, path: string, stanza = "main"): this {
+    this.stanza = stanza;
+    return this.withNamedVolume(volume, path).withEnvironment({ PGBACKREST_STANZA: stanza, REPO_TYPE: "posix", REPO_PATH: path });
+  }
+
   /** Restore from the bucket when the data volume is empty (RESTORE_FROM_BACKUP), optionally to a target. */
   withRestore(target: RestoreTarget = {}): this {
     const env: Record<string, string> = { RESTORE_FROM_BACKUP: "true" };

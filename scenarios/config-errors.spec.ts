@@ -292,6 +292,21 @@ const cases: BadConfig[] = [
     secrets: [replicationPassword],
   },
 
+  // --- the repository's place and encryption ---
+  {
+    what: "a repository directory inside PGDATA",
+    env: { S3_BUCKET: undefined, S3_ACCESS_KEY: undefined, S3_SECRET_KEY: undefined, REPO_TYPE: "posix", REPO_PATH: "/var/lib/postgresql/18/docker/repo" },
+    names: 'REPO_PATH="/var/lib/postgresql/18/docker/repo"',
+    line: /overlaps PGDATA .*backups would live and die with the data they protect.*Fix: mount the repository somewhere else/,
+  },
+  {
+    what: "two encryption settings at once",
+    env: { REPO_CIPHER_PASS: cipherPass, PGBACKREST_REPO1_CIPHER_TYPE: "aes-256-cbc", PGBACKREST_REPO1_CIPHER_PASS: cipherPass },
+    names: `REPO_CIPHER_PASS=<secret, ${cipherPass.length} characters> and PGBACKREST_REPO1_CIPHER_PASS`,
+    line: /both set the repository's encryption, but they are exclusive\. Fix: set only REPO_CIPHER_PASS/,
+    secrets: [cipherPass],
+  },
+
   // --- restore targets PostgreSQL would reject after the download, a schedule that never fires ---
   {
     what: "a quote in a restore point name",

@@ -308,6 +308,30 @@ describe("rules between variables, each line in full", () => {
         "BACKUP_WEBHOOK_URL=<secret, 27 characters>: is set, but PGBACKREST_STANZA is not, so no backup would ever be reported. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset BACKUP_WEBHOOK_URL.",
     },
     {
+      name: "a posix repository without its directory",
+      env: { PGBACKREST_STANZA: "main", REPO_TYPE: "posix" },
+      message:
+        'REPO_PATH: is required because PGBACKREST_STANZA="main" enables backups. Fix: set REPO_PATH, or unset PGBACKREST_STANZA for drop-in mode without backups.',
+    },
+    {
+      name: "a posix repository and a bucket at once",
+      env: { ...backup, REPO_TYPE: "posix", REPO_PATH: "/var/lib/pgbackrest-repo" },
+      message:
+        'REPO_TYPE="posix" and S3_BUCKET: both are set, but a posix repository lives in REPO_PATH, not in a bucket. Fix: unset the S3_* variables, or set REPO_TYPE=s3 and unset REPO_PATH.',
+    },
+    {
+      name: "a repository directory inside PGDATA",
+      env: { PGBACKREST_STANZA: "main", REPO_TYPE: "posix", REPO_PATH: "/var/lib/postgresql/18/docker/repo" },
+      message:
+        'REPO_PATH="/var/lib/postgresql/18/docker/repo": overlaps PGDATA (/var/lib/postgresql/18/docker): backups would live and die with the data they protect, and restores would write over them. Fix: mount the repository somewhere else, on another disk (e.g. /var/lib/pgbackrest-repo).',
+    },
+    {
+      name: "a repository directory for an S3 repository",
+      env: { ...backup, REPO_PATH: "/var/lib/pgbackrest-repo" },
+      message:
+        'REPO_PATH="/var/lib/pgbackrest-repo": is set, but REPO_TYPE is s3. Fix: set REPO_TYPE=posix to keep the repository in that directory, or unset REPO_PATH.',
+    },
+    {
       name: "a repository time without a restore",
       env: { ...backup, RESTORE_REPO_TARGET_TIME: "2026-11-20 10:00:00+00" },
       message:

@@ -274,7 +274,11 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
   },
   (env) => {
     if (env.PGBACKREST_STANZA) {
-      for (const name of ["S3_BUCKET", ...(env.S3_KEY_TYPE === "shared" ? (["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) : [])] as const) {
+      const s3 = env.REPO_TYPE === "s3";
+      const required = s3
+        ? (["S3_BUCKET", ...(env.S3_KEY_TYPE === "shared" ? (["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) : [])] as const)
+        : (["REPO_PATH"] as const);
+      for (const name of required) {
         if (env[name] === undefined) {
           const spec = byName.get(name)!;
           throw new ConfigError(
@@ -284,6 +288,31 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
           );
         }
       }
+    }
+  },
+  (env) => {
+    // One repository: the S3 settings and a directory exclude each other.
+    const s3Set = (["S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY"] as const).find((name) => env[name] !== undefined);
+    if (env.REPO_TYPE === "posix" && s3Set) {
+      throw new ConfigError(
+        `REPO_TYPE="posix" and ${s3Set}`,
+        "both are set, but a posix repository lives in REPO_PATH, not in a bucket",
+        "unset the S3_* variables, or set REPO_TYPE=s3 and unset REPO_PATH",
+      );
+    }
+    if (env.REPO_TYPE === "s3" && env.REPO_PATH !== undefined) {
+      throw new ConfigError(
+        `REPO_PATH=${JSON.stringify(env.REPO_PATH)}`,
+        "is set, but REPO_TYPE is s3",
+        "set REPO_TYPE=posix to keep the repository in that directory, or unset REPO_PATH",
+      );
+    }
+    if (env.REPO_PATH !== undefined && (isWithin(env.REPO_PATH, env.PGDATA) || isWithin(env.PGDATA, env.REPO_PATH))) {
+      throw new ConfigError(
+        `REPO_PATH=${JSON.stringify(env.REPO_PATH)}`,
+        `overlaps PGDATA (${env.PGDATA}): backups would live and die with the data they protect, and restores would write over them`,
+        "mount the repository somewhere else, on another disk (e.g. /var/lib/pgbackrest-repo)",
+      );
     }
   },
   (env, source) => {
@@ -316,6 +345,22 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
   },
 ];
 
+/** The repository, as log lines name it: s3://bucket/path, or the directory of a posix repository. */
+export function repositoryName(env: BackupEnv): string {
+  return env.REPO_TYPE === "posix" ? `${env.REPO_PATH}` : `s3://${env.S3_BUCKET}${env.S3_PATH}`;
+}
+
+/** The variables that place the repository, for a line's fix: "S3_BUCKET, S3_PATH" or "REPO_PATH". */
+export function repositoryVariables(env: Pick<Env, "REPO_TYPE">): string {
+  return env.REPO_TYPE === "posix" ? "REPO_PATH" : "S3_BUCKET, S3_PATH";
+}
+
+/** The bucket of an S3 repository (the rules guarantee it whenever REPO_TYPE=s3 with backups on). */
+export function s3Bucket(env: BackupEnv): string {
+  if (env.REPO_TYPE !== "s3" || env.S3_BUCKET === undefined) throw new Error(`the repository ${repositoryName(env)} is not an S3 bucket`);
+  return env.S3_BUCKET;
+}
+
 /** The S3 host and port, with a port inside S3_ENDPOINT taking precedence over S3_PORT. */
 export function s3Endpoint(env: Env): { host: string; port: number } {
   const m = env.S3_ENDPOINT.replace(/^https:\/\//, "")
@@ -325,7 +370,7 @@ export function s3Endpoint(env: Env): { host: string; port: number } {
 }
 
 /** Settings of a container that backs up: the cross rules guarantee the S3 fields. */
-export type BackupEnv = Env & { PGBACKREST_STANZA: string; S3_BUCKET: string };
+export type BackupEnv = Env & { PGBACKREST_STANZA: string };
 
 export function backupsEnabled(env: Env): env is BackupEnv {
   return env.PGBACKREST_STANZA !== undefined;

@@ -32,8 +32,8 @@ export interface PassedOption {
  * `use` names the image variable that sets it instead.
  */
 const owned: Readonly<Record<string, { use?: string; why?: string }>> = {
-  "repo1-type": { why: "the repository of this image is S3 (S3_* variables)" },
-  "repo1-path": { use: "S3_PATH" },
+  "repo1-type": { use: "REPO_TYPE" },
+  "repo1-path": { use: "S3_PATH or REPO_PATH" },
   "repo1-s3-bucket": { use: "S3_BUCKET" },
   "repo1-s3-endpoint": { use: "S3_ENDPOINT" },
   "repo1-storage-host": { use: "S3_ENDPOINT", why: "the image sets the S3 host" },

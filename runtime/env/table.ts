@@ -25,7 +25,7 @@ import {
   type Kind,
 } from "./kinds.js";
 
-export type Group = "PostgreSQL (official image)" | "Mode" | "Restore" | "Backups" | "Schedule" | "S3 repository" | "Replication" | "TLS";
+export type Group = "PostgreSQL (official image)" | "Mode" | "Restore" | "Backups" | "Schedule" | "Repository" | "Replication" | "TLS";
 
 /** Raw values already read, for defaults that depend on another variable. */
 export type RawLookup = (name: string) => string | undefined;
@@ -355,17 +355,32 @@ export const envTable = [
     doc: 'When to run the restore drill of `postgres-ba verify --restore` (cron); "off" (default) never. Needs free space beside PGDATA for one restored copy.',
   }),
 
+  // --- the repository ---
+  v({
+    name: "REPO_TYPE",
+    kind: oneOf("s3", "posix"),
+    group: "Repository",
+    default: "s3",
+    doc: "Where the repository lives. s3: a bucket (S3_*). posix: a directory (REPO_PATH), such as a mounted volume or an NFS share; keep it on another disk than PGDATA.",
+  }),
+  v({
+    name: "REPO_PATH",
+    kind: directory,
+    group: "Repository",
+    doc: "The repository's directory with REPO_TYPE=posix (required then). The container hands it to postgres; it must not be inside PGDATA.",
+  }),
+
   // --- S3 ---
   v({
     name: "S3_BUCKET",
     kind: pattern(/^[a-z0-9][a-z0-9.-]{2,62}$/, "an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"),
-    group: "S3 repository",
+    group: "Repository",
     doc: "Bucket holding the repository. Required when PGBACKREST_STANZA is set.",
   }),
   v({
     name: "S3_ACCESS_KEY",
     kind: text,
-    group: "S3 repository",
+    group: "Repository",
     fileForm: true,
     secret: true,
     doc: "Access key id. Required when PGBACKREST_STANZA is set and S3_KEY_TYPE=shared. Reaches pgBackRest only through its environment.",
@@ -373,7 +388,7 @@ export const envTable = [
   v({
     name: "S3_SECRET_KEY",
     kind: text,
-    group: "S3 repository",
+    group: "Repository",
     fileForm: true,
     secret: true,
     doc: "Secret access key. Required when PGBACKREST_STANZA is set and S3_KEY_TYPE=shared. Never written to a file or a log.",
@@ -381,43 +396,43 @@ export const envTable = [
   v({
     name: "S3_KEY_TYPE",
     kind: oneOf("shared", "auto", "web-id"),
-    group: "S3 repository",
+    group: "Repository",
     default: "shared",
     doc: "How pgBackRest gets S3 credentials. shared: S3_ACCESS_KEY and S3_SECRET_KEY. auto: the instance's role (EC2 instance profile, ECS task role). web-id: a web identity token (EKS IRSA: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE in the environment). auto and web-id are AWS's; with them the store probe, which signs with static keys, is skipped.",
   }),
   v({
     name: "S3_ENDPOINT",
     kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "a host name, host:port or https://host[:port]"),
-    group: "S3 repository",
+    group: "Repository",
     default: "s3.amazonaws.com",
     doc: "S3 endpoint. A port here overrides S3_PORT.",
   }),
-  v({ name: "S3_REGION", kind: pattern(/^[a-z0-9-]{1,64}$/, "a region such as us-east-1"), group: "S3 repository", default: "us-east-1", doc: "S3 region." }),
+  v({ name: "S3_REGION", kind: pattern(/^[a-z0-9-]{1,64}$/, "a region such as us-east-1"), group: "Repository", default: "us-east-1", doc: "S3 region." }),
   v({
     name: "S3_PATH",
     kind: pattern(/^\/[^\s]*$/, "a path starting with /"),
-    group: "S3 repository",
+    group: "Repository",
     default: "/pgbackrest",
     doc: "Repository path inside the bucket. Use a different path (or stanza) per cluster.",
   }),
   v({
     name: "S3_URI_STYLE",
     kind: oneOf("host", "path"),
-    group: "S3 repository",
+    group: "Repository",
     default: "host",
     doc: "host: bucket.endpoint (AWS). path: endpoint/bucket (MinIO and most self-hosted S3).",
   }),
-  v({ name: "S3_PORT", kind: int(1, 65535), group: "S3 repository", default: "443", doc: "S3 endpoint port (HTTPS)." }),
+  v({ name: "S3_PORT", kind: int(1, 65535), group: "Repository", default: "443", doc: "S3 endpoint port (HTTPS)." }),
   v({
     name: "S3_CA_FILE",
     kind: path,
-    group: "S3 repository",
+    group: "Repository",
     doc: "CA certificate file that signed the S3 server's certificate (self-hosted S3 with its own CA).",
   }),
   v({
     name: "S3_VERIFY_TLS",
     kind: bool,
-    group: "S3 repository",
+    group: "Repository",
     default: "true",
     doc: "Verify the S3 server's certificate. false keeps TLS but accepts any certificate: not for production.",
   }),

@@ -4,7 +4,7 @@
  */
 import { writeManagedConf } from "./managed-conf.js";
 import { logBackup } from "./log.js";
-import type { BackupEnv } from "../env/parse.js";
+import { repositoryName, type BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest, type BackupType } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
 import { readStanza } from "./repository.js";
@@ -19,7 +19,7 @@ export async function initBackups(env: BackupEnv): Promise<void> {
   await refuseUntrustworthyStore(env);
   const created = await pgbackrest(env, ["stanza-create"]);
   if (created.code !== 0) throw new BackupError(`stanza-create for ${env.PGBACKREST_STANZA} failed: ${failureReason(created)}`);
-  logBackup("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in s3://${env.S3_BUCKET}${env.S3_PATH}`);
+  logBackup("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in ${repositoryName(env)}`);
   writeManagedConf(env, "pgbackrest");
   await psql(env, "SELECT pg_reload_conf();");
   logBackup("init-backups", "archive_command now pushes WAL to pgBackRest");
@@ -62,8 +62,8 @@ async function refuseUntrustworthyStore(env: BackupEnv): Promise<void> {
   logBackup(
     "init-backups",
     probe.rangedRead
-      ? `the S3 store of s3://${env.S3_BUCKET}${env.S3_PATH} passed its probe (read after write, listing, ranged read)`
-      : `the S3 store of s3://${env.S3_BUCKET}${env.S3_PATH} answers ranged reads wrongly (${probe.details.join("; ")}); bundling and block incremental are off, so backups are read whole`,
+      ? `the S3 store of ${repositoryName(env)} passed its probe (read after write, listing, ranged read)`
+      : `the S3 store of ${repositoryName(env)} answers ranged reads wrongly (${probe.details.join("; ")}); bundling and block incremental are off, so backups are read whole`,
   );
 }
 
@@ -83,8 +83,8 @@ async function refuseForeignStanza(env: BackupEnv): Promise<void> {
   }
   if (theirs.length > 0 && !theirs.includes(ours)) {
     throw new BackupError(
-      `stanza ${env.PGBACKREST_STANZA} in s3://${env.S3_BUCKET}${env.S3_PATH} belongs to another cluster (system id ${theirs.join(", ")}; this database is ${ours}); nothing in the bucket was changed. ` +
-        "Fix: give this database its own S3_PATH or PGBACKREST_STANZA, or remove that stanza if it is no longer needed",
+      `stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)} belongs to another cluster (system id ${theirs.join(", ")}; this database is ${ours}); nothing in the bucket was changed. ` +
+        `Fix: give this database its own ${env.REPO_TYPE === "posix" ? "REPO_PATH" : "S3_PATH"} or PGBACKREST_STANZA, or remove that stanza if it is no longer needed`,
     );
   }
 }

@@ -82,6 +82,9 @@ export function writeNeeds(env: Env, exists: (path: string) => boolean, hasDatab
       alternative: "provide root.crt (the CA certificate) in it",
     });
   }
+  if (backupsEnabled(env) && env.REPO_PATH && !env.REPO_READ_ONLY) {
+    needs.push({ label: "REPO_PATH", path: env.REPO_PATH, why: "pgBackRest writes the repository there", mustOwn: false });
+  }
   if (backupsEnabled(env)) {
     needs.push(
       { label: "pgBackRest's spool", path: spoolPath, why: "WAL archiving queues segments there", mustOwn: false },

@@ -2,7 +2,9 @@
  * What the repository holds, read with `pgbackrest info` (read-only: nothing in the bucket
  * changes), with S3 failures translated into their cause and fix.
  */
-import { pgbackrestOptions, s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pgbackrestOptions, repositoryName, s3Endpoint, type BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { sleep } from "./supervisor.js";
@@ -78,10 +80,17 @@ async function throwRepositoryError(env: BackupEnv, detail: string): Promise<nev
 }
 
 async function storedEncryption(env: BackupEnv): Promise<"encrypted" | "plain" | "missing"> {
-  const key = [env.S3_PATH.replace(/^\/+|\/+$/g, ""), "backup", env.PGBACKREST_STANZA, "backup.info"].filter(Boolean).join("/");
-  const answer = await s3Request(env, "GET", key, { missingOk: true });
-  if (answer.status === 404) return "missing";
-  return answer.body.subarray(0, 8).toString("latin1") === "Salted__" ? "encrypted" : "plain";
+  const relative = ["backup", env.PGBACKREST_STANZA, "backup.info"];
+  let head: Buffer | undefined;
+  if (env.REPO_TYPE === "posix") {
+    const file = join(env.REPO_PATH ?? "/", ...relative);
+    head = existsSync(file) ? readFileSync(file).subarray(0, 8) : undefined;
+  } else {
+    const answer = await s3Request(env, "GET", [env.S3_PATH.replace(/^\/+|\/+$/g, ""), ...relative].filter(Boolean).join("/"), { missingOk: true });
+    head = answer.status === 404 ? undefined : answer.body.subarray(0, 8);
+  }
+  if (!head) return "missing";
+  return head.toString("latin1") === "Salted__" ? "encrypted" : "plain";
 }
 
 /** The variable that holds the repository's passphrase here, if one does. */
@@ -92,11 +101,11 @@ function cipherPassVariable(env: BackupEnv): string | undefined {
 
 /** One line for a passphrase that does not fit the stanza's encryption, or undefined when it fits. */
 export function encryptionMismatch(env: BackupEnv, stored: "encrypted" | "plain" | "missing", passVariable: string | undefined): string | undefined {
-  const stanza = `stanza ${env.PGBACKREST_STANZA} in s3://${env.S3_BUCKET}${env.S3_PATH}`;
+  const stanza = `stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)}`;
   if (stored === "encrypted" && !passVariable)
     return `${stanza} is encrypted, but no passphrase is set. Fix: set REPO_CIPHER_PASS (or REPO_CIPHER_PASS_FILE) to the passphrase it was created with`;
   if (stored === "plain" && passVariable)
-    return `${stanza} was created without encryption, and pgBackRest cannot encrypt an existing stanza. Fix: unset ${passVariable} for this stanza, or give an encrypted repository its own S3_PATH or PGBACKREST_STANZA`;
+    return `${stanza} was created without encryption, and pgBackRest cannot encrypt an existing stanza. Fix: unset ${passVariable} for this stanza, or give an encrypted repository its own ${env.REPO_TYPE === "posix" ? "REPO_PATH" : "S3_PATH"} or PGBACKREST_STANZA`;
   if (stored === "encrypted" && passVariable)
     return `${passVariable} does not decrypt ${stanza}: it is not the passphrase the stanza was created with. Fix: set ${passVariable} to that passphrase`;
   return undefined;
@@ -114,13 +123,17 @@ const unreachable =
 
 /** Turns pgBackRest's S3 errors into one line naming the cause and the variables to check. */
 export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
+  if (env.REPO_TYPE === "posix") {
+    const cause = fullDetail.trim().split("\n")[0].replace(/:$/, "");
+    return `the repository ${repositoryName(env)} cannot be used (${cause}). Fix: check that REPO_PATH is mounted and writable by postgres`;
+  }
   // pgBackRest follows the cause with a dump of the HTTP request: the first line is the cause;
   // S3's own error code (SignatureDoesNotMatch: the secret; InvalidAccessKeyId: the key id) is in the dump.
   const code = fullDetail.match(/<Code>([^<]+)<\/Code>/)?.[1];
   const cause = fullDetail.trim().split("\n")[0].replace(/:$/, "");
   const detail = code && !cause.includes(code) ? `${cause}: ${code}` : cause;
   const { host, port } = s3Endpoint(env);
-  const where = `s3://${env.S3_BUCKET}${env.S3_PATH} at ${host}:${port}`;
+  const where = `${repositoryName(env)} at ${host}:${port}`;
   if (/\b403\b|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(detail)) {
     return `S3 refused the credentials for ${where} (${detail}). Fix: ${env.S3_KEY_TYPE === "shared" ? "check S3_ACCESS_KEY and S3_SECRET_KEY" : `check that the role S3_KEY_TYPE=${env.S3_KEY_TYPE} uses may read and write the bucket`}`;
   }

@@ -88,6 +88,7 @@ describe("planRestore, in full", () => {
     RESTORE_TARGET_IMMEDIATE: false,
     RESTORE_SET: undefined,
     RESTORE_TARGET_ACTION: "promote",
+    REPO_TYPE: "s3",
     ...extra,
   });
   const message = (env: Parameters<typeof planRestore>[0], list: RepoBackup[] = backups) => {

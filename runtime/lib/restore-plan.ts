@@ -4,6 +4,7 @@
  * set). pgBackRest would restore the latest backup even when the target precedes it; choosing
  * the newest backup that ended before the target avoids that classic failure.
  */
+import { repositoryVariables } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { RestorePlanError } from "../errors.js";
 
@@ -31,6 +32,7 @@ type RestoreEnv = Pick<
   | "RESTORE_TARGET_IMMEDIATE"
   | "RESTORE_TARGET_ACTION"
   | "RESTORE_SET"
+  | "REPO_TYPE"
 >;
 
 /** LSN "X/Y" as a comparable bigint. */
@@ -43,7 +45,7 @@ const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 export function planRestore(env: RestoreEnv, backups: RepoBackup[], now: Date): RestorePlan {
   if (backups.length === 0)
-    throw new RestorePlanError("the repository holds no backup to restore", "check S3_BUCKET, S3_PATH and PGBACKREST_STANZA, or take a backup first");
+    throw new RestorePlanError("the repository holds no backup to restore", `check ${repositoryVariables(env)} and PGBACKREST_STANZA, or take a backup first`);
   const newest = backups[backups.length - 1];
   const oldest = backups[0];
   let chosen = newest;

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import aws4 from "aws4";
-import { s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { s3Bucket, s3Endpoint, type BackupEnv } from "../env/parse.js";
 import { explainS3Failure } from "./repository.js";
 import { RepositoryError } from "../errors.js";
 
@@ -25,9 +25,10 @@ export async function s3Request(
 ): Promise<S3Answer> {
   const { host, port } = s3Endpoint(env);
   const pathStyle = env.S3_URI_STYLE === "path";
-  const hostname = pathStyle ? host : `${env.S3_BUCKET}.${host}`;
+  const bucket = s3Bucket(env);
+  const hostname = pathStyle ? host : `${bucket}.${host}`;
   const objectPath = key ? `/${key.split("/").map(encodeURIComponent).join("/")}` : "/";
-  const path = `${pathStyle ? `/${env.S3_BUCKET}${objectPath === "/" ? "" : objectPath}` : objectPath}${options.query ? `?${options.query}` : ""}`;
+  const path = `${pathStyle ? `/${bucket}${objectPath === "/" ? "" : objectPath}` : objectPath}${options.query ? `?${options.query}` : ""}`;
   const signed = aws4.sign(
     {
       host: port === 443 ? hostname : `${hostname}:${port}`,

@@ -8,7 +8,7 @@
  * restore fails. Two objects under <S3_PATH>/.postgres-ba-store-probe/, removed afterwards.
  */
 import { randomBytes } from "node:crypto";
-import type { BackupEnv } from "../env/parse.js";
+import { repositoryName, type BackupEnv } from "../env/parse.js";
 import { s3Request as s3 } from "./s3-request.js";
 
 export interface StoreProbe {
@@ -29,7 +29,7 @@ export const probeRange = { first: 10, last: 19 };
  * configuration needs. A wrong ranged read matters only to bundling and block incremental.
  */
 export function storeRefusal(env: BackupEnv, probe: StoreProbe): string | undefined {
-  const where = `the S3 store of s3://${env.S3_BUCKET}${env.S3_PATH}`;
+  const where = `the S3 store of ${repositoryName(env)}`;
   if (!probe.readAfterWrite || !probe.listing) {
     return `${where} does not behave as pgBackRest needs (${probe.details.join("; ")}), so its backups could not be restored; no backup was taken. Fix: use a store with read-after-write consistency and complete listings`;
   }
@@ -41,6 +41,7 @@ export function storeRefusal(env: BackupEnv, probe: StoreProbe): string | undefi
 
 /** Why the probe cannot run here, or undefined when it can: it signs its requests with the static keys. */
 export function probeSkipped(env: BackupEnv): string | undefined {
+  if (env.REPO_TYPE === "posix") return "REPO_TYPE=posix: a file system serves what pgBackRest reads";
   return env.S3_KEY_TYPE === "shared" ? undefined : `S3_KEY_TYPE=${env.S3_KEY_TYPE}: the probe signs with static keys, and AWS S3 serves ranges correctly`;
 }
 

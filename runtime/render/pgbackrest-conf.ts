@@ -9,19 +9,9 @@ export const spoolPath = "/var/spool/pgbackrest";
 export const logPath = "/var/log/pgbackrest";
 
 export function renderPgbackrestConf(env: BackupEnv): string {
-  const { host, port } = s3Endpoint(env);
   const yn = (b: boolean) => (b ? "y" : "n");
   const global: Array<[string, string | number | undefined]> = [
-    ["repo1-type", "s3"],
-    ["repo1-path", env.S3_PATH],
-    ["repo1-s3-bucket", env.S3_BUCKET],
-    ["repo1-s3-endpoint", host],
-    ["repo1-s3-region", env.S3_REGION],
-    ["repo1-s3-uri-style", env.S3_URI_STYLE],
-    ["repo1-s3-key-type", env.S3_KEY_TYPE === "shared" ? undefined : env.S3_KEY_TYPE],
-    ["repo1-storage-port", port],
-    ["repo1-storage-verify-tls", yn(env.S3_VERIFY_TLS)],
-    ["repo1-storage-ca-file", env.S3_CA_FILE],
+    ...repositoryOptions(env),
     // The passphrase reaches pgBackRest only through its environment (pgbackrestChildEnv).
     ["repo1-cipher-type", env.REPO_CIPHER_PASS === undefined ? undefined : "aes-256-cbc"],
     ["repo1-retention-full", env.RETENTION_FULL],
@@ -61,6 +51,28 @@ export function renderPgbackrestConf(env: BackupEnv): string {
     "[global:archive-push]\nlog-level-console=warn",
     `[${env.PGBACKREST_STANZA}]\n${section(stanza)}`,
   ].join("\n\n")}\n`;
+}
+
+/** Where repo1 is: a bucket (endpoint, style, TLS) or a directory. */
+function repositoryOptions(env: BackupEnv): Array<[string, string | number | undefined]> {
+  if (env.REPO_TYPE === "posix")
+    return [
+      ["repo1-type", "posix"],
+      ["repo1-path", env.REPO_PATH],
+    ];
+  const { host, port } = s3Endpoint(env);
+  return [
+    ["repo1-type", "s3"],
+    ["repo1-path", env.S3_PATH],
+    ["repo1-s3-bucket", env.S3_BUCKET],
+    ["repo1-s3-endpoint", host],
+    ["repo1-s3-region", env.S3_REGION],
+    ["repo1-s3-uri-style", env.S3_URI_STYLE],
+    ["repo1-s3-key-type", env.S3_KEY_TYPE === "shared" ? undefined : env.S3_KEY_TYPE],
+    ["repo1-storage-port", port],
+    ["repo1-storage-verify-tls", env.S3_VERIFY_TLS ? "y" : "n"],
+    ["repo1-storage-ca-file", env.S3_CA_FILE],
+  ];
 }
 
 /**

@@ -210,6 +210,15 @@ describe("pgbackrestChildEnv", () => {
     expect(renderPgbackrestConf(backupEnv as Parameters<typeof renderPgbackrestConf>[0])).not.toContain("key-type");
   });
 
+  it("points repo1 at a directory with REPO_TYPE=posix, with no S3 option and no key", () => {
+    const source = { PGBACKREST_STANZA: "main", POSTGRES_USER: "owner", REPO_TYPE: "posix", REPO_PATH: "/var/lib/pgbackrest-repo" };
+    const env = parseEnv(source) as Parameters<typeof renderPgbackrestConf>[0];
+    const conf = renderPgbackrestConf(env);
+    expect(conf).toContain("\nrepo1-type=posix\nrepo1-path=/var/lib/pgbackrest-repo\n");
+    expect(conf).not.toMatch(/s3|storage/);
+    expect(pgbackrestChildEnv(env, source).PGBACKREST_REPO1_S3_KEY).toBeUndefined();
+  });
+
   it("passes REPO_CIPHER_PASS as pgBackRest's passphrase, and pgbackrest.conf names only the cipher", () => {
     const source = { ...backupSource, REPO_CIPHER_PASS: "correct horse battery" };
     const env = parseEnv(source) as Parameters<typeof pgbackrestChildEnv>[0];

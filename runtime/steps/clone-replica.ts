@@ -7,7 +7,7 @@
  */
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { backupsEnabled, type BackupEnv } from "../env/parse.js";
+import { backupsEnabled, repositoryName, type BackupEnv } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { lastLines, run } from "../lib/exec.js";
 import { exitCodes } from "../lib/exit-codes.js";
@@ -122,7 +122,7 @@ async function baseBackup(env: Env, up: Upstream): Promise<string> {
 /** The latest backup of the primary's own stanza, restored as a standby (pgBackRest --type=standby). */
 async function restoreAsStandby(env: Env, primary: PrimaryIdentity): Promise<string> {
   if (!backupsEnabled(env)) throw new Error("REPLICA_BOOTSTRAP=backup without a stanza passed validation"); // parseEnv refuses this
-  const where = `stanza ${env.PGBACKREST_STANZA} in s3://${env.S3_BUCKET}${env.S3_PATH}`;
+  const where = `stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)}`;
   let stanza: StanzaState;
   try {
     stanza = await readStanza(env);

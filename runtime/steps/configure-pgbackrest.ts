@@ -1,6 +1,6 @@
 /** Writes pgbackrest.conf from the environment (no secrets in it). Rewritten at every start. */
 import { writeFileSync } from "node:fs";
-import { backupsEnabled } from "../env/parse.js";
+import { backupsEnabled, repositoryName } from "../env/parse.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { pgbackrestConfPath, renderPgbackrestConf } from "../render/pgbackrest-conf.js";
 import { did, skipped, type Step } from "./step.js";
@@ -18,6 +18,6 @@ export const configurePgbackrest: Step = {
       );
     }
     writeFileSync(pgbackrestConfPath, renderPgbackrestConf(env), { mode: 0o640 });
-    return did(`${pgbackrestConfPath} for stanza ${env.PGBACKREST_STANZA} in s3://${env.S3_BUCKET}${env.S3_PATH}`);
+    return did(`${pgbackrestConfPath} for stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)}`);
   },
 };

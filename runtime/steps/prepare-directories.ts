@@ -33,7 +33,14 @@ export const prepareDirectories: Step = {
         // itself reports a data directory with wrong permissions.
       }
     }
-    return did(`${owned.map(([d]) => d).join(", ")} ready for ${account.name}${isRoot() ? "" : " (not root: ownership left as is)"}`);
+    // A posix repository: only its top directory (a fresh mount is root's); what pgBackRest
+    // writes inside is postgres' already, and walking a large repository at every start is slow.
+    const repository = backupsEnabled(env) && env.REPO_PATH && !env.REPO_READ_ONLY ? [env.REPO_PATH] : [];
+    for (const dir of repository) {
+      mkdirSync(dir, { recursive: true });
+      if (isRoot()) chownSync(dir, account.uid, account.gid);
+    }
+    return did(`${[...owned.map(([d]) => d), ...repository].join(", ")} ready for ${account.name}${isRoot() ? "" : " (not root: ownership left as is)"}`);
   },
 };
 

@@ -8,7 +8,7 @@
  * beside PGDATA, so a restart with the same values still set starts the data it has.
  */
 import { rmSync, writeFileSync } from "node:fs";
-import { backupsEnabled } from "../env/parse.js";
+import { backupsEnabled, repositoryName, repositoryVariables } from "../env/parse.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest } from "../lib/pgbackrest.js";
 import { readStanza } from "../lib/repository.js";
@@ -30,8 +30,8 @@ export const restoreFromBackup: Step = {
       const stanza = await readStanza(env, { repoTargetTime: env.RESTORE_REPO_TARGET_TIME });
       if (stanza.code === 1 || stanza.code === 3)
         throw new RestorePlanError(
-          `stanza ${env.PGBACKREST_STANZA} does not exist in s3://${env.S3_BUCKET}${env.S3_PATH}`,
-          "check S3_BUCKET, S3_PATH and PGBACKREST_STANZA",
+          `stanza ${env.PGBACKREST_STANZA} does not exist in ${repositoryName(env)}`,
+          `check ${repositoryVariables(env)} and PGBACKREST_STANZA`,
         );
       plan = planRestore(env, stanza.backups, new Date());
     } catch (e) {

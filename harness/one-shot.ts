@@ -127,7 +127,8 @@ export class OneShotContainer {
    * volumes here (the harness's own Podman or dockerd); undefined otherwise (a remote engine).
    */
   private async hostPathOf(path: string): Promise<string | undefined> {
-    const mount = this.volumes.find(([, target]) => path === target || path.startsWith(`${target}/`));
+    // The deepest volume holding the path (a PGDATA volume inside a /var/lib/postgresql one).
+    const mount = this.volumes.filter(([, target]) => path === target || path.startsWith(`${target}/`)).sort((a, b) => b[1].length - a[1].length)[0];
     if (!mount) return undefined;
     const { cli } = await containerEngine();
     const inspected = await $({ quiet: true, nothrow: true })`${cli} volume inspect --format ${"{{.Mountpoint}}"} ${mount[0]}`;
@@ -201,7 +202,7 @@ export class OneShotContainer {
       const digests: Record<string, TreeDigest | null> = {};
       for (const path of this.digested) {
         const onHost = await this.hostPathOf(path);
-        digests[path] = onHost ? digestDirectory(onHost) : await digestPath(cli, id, path);
+        digests[path] = (onHost && digestDirectoryIfReadable(onHost)) || (await digestPath(cli, id, path));
       }
       const layerWrites = layerBefore && (await layerDiff()).filter((line) => !layerBefore.has(line));
       return { exitCode, output, listings, stdout, stderr, digests, layerWrites };
@@ -293,6 +294,16 @@ export async function fillVolume(
     })`tar -C ${staging} -c ${readdirSync(staging)} | ${cli} run --rm -i --user 0 --entrypoint sh -v ${`${volume}:/fill`} ${image} -c ${`tar -x -C /fill && chown -R ${owner} /fill`}`;
   } finally {
     rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/** The host directory's digest, or undefined when this process may not read all of it (not root). */
+function digestDirectoryIfReadable(dir: string): TreeDigest | null | undefined {
+  try {
+    return digestDirectory(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EACCES") return undefined;
+    throw e;
   }
 }
 

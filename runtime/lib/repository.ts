@@ -71,7 +71,9 @@ async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime
  * "Salted__"), so the line can name the fix.
  */
 async function throwRepositoryError(env: BackupEnv, detail: string): Promise<never> {
-  if (/unable to load info file|encrypted|cipher|CryptoError/i.test(detail)) {
+  // Only pgBackRest's words for content it could not decode: a timeout or an outage while reading
+  // backup.info says something else, and must not read as a wrong passphrase.
+  if (/CryptoError|FormatError|ChecksumError|is or was the repo encrypted/i.test(detail)) {
     const stored = await storedEncryption(env).catch(() => undefined);
     const mismatch = stored && encryptionMismatch(env, stored, cipherPassVariable(env));
     if (mismatch) throw new EncryptionMismatchError(mismatch);
@@ -79,13 +81,15 @@ async function throwRepositoryError(env: BackupEnv, detail: string): Promise<nev
   throw new RepositoryError(explainS3Failure(env, detail));
 }
 
-async function storedEncryption(env: BackupEnv): Promise<"encrypted" | "plain" | "missing"> {
+async function storedEncryption(env: BackupEnv): Promise<"encrypted" | "plain" | "missing" | undefined> {
   const relative = ["backup", env.PGBACKREST_STANZA, "backup.info"];
   let head: Buffer | undefined;
   if (env.REPO_TYPE === "posix") {
     const file = join(env.REPO_PATH ?? "/", ...relative);
     head = existsSync(file) ? readFileSync(file).subarray(0, 8) : undefined;
   } else {
+    // The runtime's own request signs with static keys; with instance credentials it cannot tell.
+    if (env.S3_KEY_TYPE !== "shared") return undefined;
     const answer = await s3Request(env, "GET", [env.S3_PATH.replace(/^\/+|\/+$/g, ""), ...relative].filter(Boolean).join("/"), { missingOk: true });
     head = answer.status === 404 ? undefined : answer.body.subarray(0, 8);
   }

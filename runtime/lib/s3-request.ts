@@ -67,12 +67,13 @@ export async function s3Request(
     req.on("error", reject);
     req.end(options.body);
   }).catch((e: Error) => {
-    throw new RepositoryError(explainS3Failure(env, `${method} ${path} failed: ${e.message}`));
+    throw new RepositoryError(explainS3Failure(env, `${method} failed: ${e.message}`));
   });
   if (answer.status === 404 && options.missingOk) return answer;
   if (answer.status >= 300) {
     const code = answer.body.toString("utf8").match(/<Code>([^<]*)<\/Code>/)?.[1] ?? "";
-    throw new RepositoryError(explainS3Failure(env, `${[answer.status, code].filter(Boolean).join(" ")} on ${method} ${path}`));
+    // Classified on the status and S3's code only: a bucket or path may hold "404" or "ssl".
+    throw new RepositoryError(explainS3Failure(env, `${[answer.status, code].filter(Boolean).join(" ")} on ${method}`));
   }
   return answer;
 }

@@ -47,8 +47,9 @@ export function probeSkipped(env: BackupEnv): string | undefined {
 
 /** Writes, reads, lists and removes two probe objects. Throws RepositoryError when the store cannot be reached or refuses the keys. */
 export async function probeStore(env: BackupEnv): Promise<StoreProbe> {
-  const prefix = `${env.S3_PATH.replace(/^\/+|\/+$/g, "")}/.postgres-ba-store-probe/${randomBytes(6).toString("hex")}`;
+  const prefix = [env.S3_PATH.replace(/^\/+|\/+$/g, ""), ".postgres-ba-store-probe", randomBytes(6).toString("hex")].filter(Boolean).join("/");
   const keys = [`${prefix}/a`, `${prefix}/b`];
+  const written: string[] = [];
   const content = randomBytes(probeSize);
   const details: string[] = [];
   try {
@@ -56,14 +57,19 @@ export async function probeStore(env: BackupEnv): Promise<StoreProbe> {
     // A read first: a store that refuses the signature answers it with its error code, where a
     // refused upload may only break the connection while the body is still being sent.
     await list();
-    for (const key of keys) await s3(env, "PUT", key, { body: content });
-    const whole = await s3(env, "GET", keys[0]);
-    const readAfterWrite = whole.body.equals(content);
-    if (!readAfterWrite) details.push(`a read right after a write returned ${whole.body.length} bytes that differ from the ${probeSize} written`);
+    for (const key of keys) {
+      await s3(env, "PUT", key, { body: content });
+      written.push(key);
+    }
+    // A 404 right after the write is the defect itself, not a missing bucket: read as no bytes.
+    const whole = await s3(env, "GET", keys[0], { missingOk: true });
+    const readAfterWrite = whole.status !== 404 && whole.body.equals(content);
+    if (whole.status === 404) details.push("a read right after a write found no object");
+    else if (!readAfterWrite) details.push(`a read right after a write returned ${whole.body.length} bytes that differ from the ${probeSize} written`);
 
-    const ranged = await s3(env, "GET", keys[0], { headers: { Range: `bytes=${probeRange.first}-${probeRange.last}` } });
+    const ranged = await s3(env, "GET", keys[0], { headers: { Range: `bytes=${probeRange.first}-${probeRange.last}` }, missingOk: true });
     const wanted = content.subarray(probeRange.first, probeRange.last + 1);
-    const rangedRead = ranged.body.equals(wanted);
+    const rangedRead = ranged.status !== 404 && ranged.body.equals(wanted);
     if (!rangedRead) {
       const at = content.indexOf(ranged.body);
       const got = at >= 0 && ranged.body.length > 0 ? `bytes ${at}-${at + ranged.body.length - 1}` : `${ranged.body.length} other bytes`;
@@ -71,11 +77,18 @@ export async function probeStore(env: BackupEnv): Promise<StoreProbe> {
     }
 
     const listed = await list();
-    const names = [...listed.body.toString("utf8").matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]);
+    const names = [...listed.body.toString("utf8").matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => unescapeXml(m[1]));
     const listing = keys.every((k) => names.includes(k));
     if (!listing) details.push(`a listing right after writing ${keys.length} objects named ${names.length}`);
     return { readAfterWrite, listing, rangedRead, details };
   } finally {
-    for (const key of keys) await s3(env, "DELETE", key).catch(() => undefined);
+    for (const key of written) await s3(env, "DELETE", key).catch(() => undefined);
   }
+}
+
+const xmlEntities: Record<string, string> = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'" };
+
+/** A key as the listing's XML escapes it (&amp; and the like), back to its name. */
+function unescapeXml(text: string): string {
+  return text.replace(/&(amp|lt|gt|quot|apos);/g, (entity) => xmlEntities[entity]);
 }

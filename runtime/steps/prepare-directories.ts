@@ -38,7 +38,15 @@ export const prepareDirectories: Step = {
     const repository = backupsEnabled(env) && env.REPO_PATH && !env.REPO_READ_ONLY ? [env.REPO_PATH] : [];
     for (const dir of repository) {
       mkdirSync(dir, { recursive: true });
-      if (isRoot()) chownSync(dir, account.uid, account.gid);
+      if (isRoot() && lstatSync(dir).uid !== account.uid) {
+        try {
+          chownSync(dir, account.uid, account.gid);
+        } catch (e) {
+          // An NFS export with root squashed: root may not chown there; check-permissions has
+          // already proven postgres can write to it.
+          if (!["EPERM", "EROFS", "EACCES"].includes((e as NodeJS.ErrnoException).code ?? "")) throw e;
+        }
+      }
     }
     return did(`${[...owned.map(([d]) => d), ...repository].join(", ")} ready for ${account.name}${isRoot() ? "" : " (not root: ownership left as is)"}`);
   },

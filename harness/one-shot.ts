@@ -202,7 +202,8 @@ export class OneShotContainer {
       const digests: Record<string, TreeDigest | null> = {};
       for (const path of this.digested) {
         const onHost = await this.hostPathOf(path);
-        digests[path] = (onHost && digestDirectoryIfReadable(onHost)) || (await digestPath(cli, id, path));
+        const fromHost = onHost ? digestDirectoryIfReadable(onHost) : undefined;
+        digests[path] = fromHost !== undefined ? fromHost : await digestPath(cli, id, path);
       }
       const layerWrites = layerBefore && (await layerDiff()).filter((line) => !layerBefore.has(line));
       return { exitCode, output, listings, stdout, stderr, digests, layerWrites };

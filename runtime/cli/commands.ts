@@ -13,7 +13,7 @@ import { isStandbyData } from "../lib/replication.js";
 import { restoreDrill } from "../lib/restore-drill.js";
 import { backupState } from "../lib/state.js";
 import { gatherStatus, renderStatus } from "../lib/status.js";
-import { probeSkipped, probeStore, storeRefusal } from "../lib/store-probe.js";
+import { trustStore } from "../lib/store-probe.js";
 import { FatalError, RepositoryError } from "../errors.js";
 
 export interface Command {
@@ -129,18 +129,13 @@ export const commands: Record<string, Command> = {
       "The S3 store serves what pgBackRest relies on (read after write, listing, ranged read), then pgbackrest check: the repository is reachable and WAL archiving works.",
     async run() {
       const env = writableBackupEnv();
-      const skipped = probeSkipped(env);
-      if (skipped) {
-        console.log(`store probe: skipped (${skipped})`);
-        return (await pgbackrest(env, ["check"], { stream: true })).code;
-      }
-      const probe = await probeStore(env).catch((e: unknown) => {
+      const verdict = await trustStore(env).catch((e: unknown) => {
         throw e instanceof RepositoryError ? new FatalError(e.message, exitCodes.repository) : e;
       });
-      const refusal = storeRefusal(env, probe);
-      if (refusal) throw new FatalError(refusal, exitCodes.repository);
       console.log(
-        `store probe: read after write ok, listing ok, ranged read ${probe.rangedRead ? "ok" : `wrong (${probe.details.join("; ")}), unused: bundling and block incremental are off`}`,
+        "skipped" in verdict
+          ? `store probe: skipped (${verdict.skipped})`
+          : `store probe: read after write ok, listing ok, ranged read ${verdict.probe.rangedRead ? "ok" : `wrong (${verdict.probe.details.join("; ")}), unused: bundling and block incremental are off`}`,
       );
       return (await pgbackrest(env, ["check"], { stream: true })).code;
     },

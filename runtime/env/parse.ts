@@ -355,6 +355,11 @@ export function repositoryVariables(env: Pick<Env, "REPO_TYPE">): string {
   return env.REPO_TYPE === "posix" ? "REPO_PATH" : "S3_BUCKET, S3_PATH";
 }
 
+/** The variable that gives a stanza a place of its own in the repository: S3_PATH or REPO_PATH. */
+export function repositoryPathVariable(env: Pick<Env, "REPO_TYPE">): string {
+  return env.REPO_TYPE === "posix" ? "REPO_PATH" : "S3_PATH";
+}
+
 /** The bucket of an S3 repository (the rules guarantee it whenever REPO_TYPE=s3 with backups on). */
 export function s3Bucket(env: BackupEnv): string {
   if (env.REPO_TYPE !== "s3" || env.S3_BUCKET === undefined) throw new Error(`the repository ${repositoryName(env)} is not an S3 bucket`);

@@ -4,13 +4,13 @@
  */
 import { writeManagedConf } from "./managed-conf.js";
 import { logBackup } from "./log.js";
-import { repositoryName, type BackupEnv } from "../env/parse.js";
+import { repositoryName, repositoryPathVariable, type BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest, type BackupType } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
 import { readStanza } from "./repository.js";
 import { notify } from "./notify.js";
 import { markStanzaActive } from "./state.js";
-import { probeSkipped, probeStore, storeRefusal, type StoreProbe } from "./store-probe.js";
+import { trustStore, type StoreVerdict } from "./store-probe.js";
 import { BackupError, RepositoryError } from "../errors.js";
 
 /** Creates the stanza, turns archiving on, takes the first full backup, marks the stanza active. */
@@ -48,22 +48,20 @@ export async function takeBackup(env: BackupEnv, type: BackupType): Promise<stri
 
 /** The store is probed before its first backup: a defect found on the day of the disaster is found too late. */
 async function refuseUntrustworthyStore(env: BackupEnv): Promise<void> {
-  const skipped = probeSkipped(env);
-  if (skipped) return logBackup("init-backups", `store probe skipped (${skipped})`);
-  let probe: StoreProbe;
+  let verdict: StoreVerdict;
   try {
-    probe = await probeStore(env);
+    verdict = await trustStore(env);
   } catch (e) {
     if (e instanceof RepositoryError) throw new BackupError(e.message);
     throw e;
   }
-  const refusal = storeRefusal(env, probe);
-  if (refusal) throw new BackupError(refusal);
   logBackup(
     "init-backups",
-    probe.rangedRead
-      ? `the S3 store of ${repositoryName(env)} passed its probe (read after write, listing, ranged read)`
-      : `the S3 store of ${repositoryName(env)} answers ranged reads wrongly (${probe.details.join("; ")}); bundling and block incremental are off, so backups are read whole`,
+    "skipped" in verdict
+      ? `store probe skipped (${verdict.skipped})`
+      : verdict.probe.rangedRead
+        ? `the S3 store of ${repositoryName(env)} passed its probe (read after write, listing, ranged read)`
+        : `the S3 store of ${repositoryName(env)} answers ranged reads wrongly (${verdict.probe.details.join("; ")}); bundling and block incremental are off, so backups are read whole`,
   );
 }
 
@@ -84,7 +82,7 @@ async function refuseForeignStanza(env: BackupEnv): Promise<void> {
   if (theirs.length > 0 && !theirs.includes(ours)) {
     throw new BackupError(
       `stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)} belongs to another cluster (system id ${theirs.join(", ")}; this database is ${ours}); nothing in the bucket was changed. ` +
-        `Fix: give this database its own ${env.REPO_TYPE === "posix" ? "REPO_PATH" : "S3_PATH"} or PGBACKREST_STANZA, or remove that stanza if it is no longer needed`,
+        `Fix: give this database its own ${repositoryPathVariable(env)} or PGBACKREST_STANZA, or remove that stanza if it is no longer needed`,
     );
   }
 }

@@ -4,11 +4,11 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pgbackrestOptions, repositoryName, s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { pgbackrestOptions, repositoryName, repositoryPathVariable, s3Endpoint, type BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { sleep } from "./supervisor.js";
-import { s3Request } from "./s3-request.js";
+import { s3Key, s3Request } from "./s3-request.js";
 import { EncryptionMismatchError, RepositoryError } from "../errors.js";
 
 export interface StanzaState {
@@ -90,7 +90,7 @@ async function storedEncryption(env: BackupEnv): Promise<"encrypted" | "plain" |
   } else {
     // The runtime's own request signs with static keys; with instance credentials it cannot tell.
     if (env.S3_KEY_TYPE !== "shared") return undefined;
-    const answer = await s3Request(env, "GET", [env.S3_PATH.replace(/^\/+|\/+$/g, ""), ...relative].filter(Boolean).join("/"), { missingOk: true });
+    const answer = await s3Request(env, "GET", s3Key(env, ...relative), { missingOk: true });
     head = answer.status === 404 ? undefined : answer.body.subarray(0, 8);
   }
   if (!head) return "missing";
@@ -109,7 +109,7 @@ export function encryptionMismatch(env: BackupEnv, stored: "encrypted" | "plain"
   if (stored === "encrypted" && !passVariable)
     return `${stanza} is encrypted, but no passphrase is set. Fix: set REPO_CIPHER_PASS (or REPO_CIPHER_PASS_FILE) to the passphrase it was created with`;
   if (stored === "plain" && passVariable)
-    return `${stanza} was created without encryption, and pgBackRest cannot encrypt an existing stanza. Fix: unset ${passVariable} for this stanza, or give an encrypted repository its own ${env.REPO_TYPE === "posix" ? "REPO_PATH" : "S3_PATH"} or PGBACKREST_STANZA`;
+    return `${stanza} was created without encryption, and pgBackRest cannot encrypt an existing stanza. Fix: unset ${passVariable} for this stanza, or give an encrypted repository its own ${repositoryPathVariable(env)} or PGBACKREST_STANZA`;
   if (stored === "encrypted" && passVariable)
     return `${passVariable} does not decrypt ${stanza}: it is not the passphrase the stanza was created with. Fix: set ${passVariable} to that passphrase`;
   return undefined;
@@ -127,14 +127,13 @@ const unreachable =
 
 /** Turns pgBackRest's S3 errors into one line naming the cause and the variables to check. */
 export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
-  if (env.REPO_TYPE === "posix") {
-    const cause = fullDetail.trim().split("\n")[0].replace(/:$/, "");
-    return `the repository ${repositoryName(env)} cannot be used (${cause}). Fix: check that REPO_PATH is mounted and writable by postgres`;
-  }
   // pgBackRest follows the cause with a dump of the HTTP request: the first line is the cause;
   // S3's own error code (SignatureDoesNotMatch: the secret; InvalidAccessKeyId: the key id) is in the dump.
-  const code = fullDetail.match(/<Code>([^<]+)<\/Code>/)?.[1];
   const cause = fullDetail.trim().split("\n")[0].replace(/:$/, "");
+  if (env.REPO_TYPE === "posix") {
+    return `the repository ${repositoryName(env)} cannot be used (${cause}). Fix: check that REPO_PATH is mounted and writable by postgres`;
+  }
+  const code = fullDetail.match(/<Code>([^<]+)<\/Code>/)?.[1];
   const detail = code && !cause.includes(code) ? `${cause}: ${code}` : cause;
   const { host, port } = s3Endpoint(env);
   const where = `${repositoryName(env)} at ${host}:${port}`;

@@ -11,6 +11,11 @@ import { s3Bucket, s3Endpoint, type BackupEnv } from "../env/parse.js";
 import { explainS3Failure } from "./repository.js";
 import { RepositoryError } from "../errors.js";
 
+/** An object's key under the repository path (S3_PATH, which may be "/"). */
+export function s3Key(env: BackupEnv, ...parts: string[]): string {
+  return [env.S3_PATH.replace(/^\/+|\/+$/g, ""), ...parts].filter(Boolean).join("/");
+}
+
 export interface S3Answer {
   status: number;
   body: Buffer;

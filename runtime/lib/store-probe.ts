@@ -9,7 +9,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { repositoryName, type BackupEnv } from "../env/parse.js";
-import { s3Request as s3 } from "./s3-request.js";
+import { s3Key, s3Request as s3 } from "./s3-request.js";
+import { RepositoryError } from "../errors.js";
 
 export interface StoreProbe {
   readAfterWrite: boolean;
@@ -45,9 +46,25 @@ export function probeSkipped(env: BackupEnv): string | undefined {
   return env.S3_KEY_TYPE === "shared" ? undefined : `S3_KEY_TYPE=${env.S3_KEY_TYPE}: the probe signs with static keys, and AWS S3 serves ranges correctly`;
 }
 
+/** What the probe found, or why it did not run. */
+export type StoreVerdict = { skipped: string } | { probe: StoreProbe };
+
+/**
+ * The probe, for the first backup and `postgres-ba check` alike: skipped where it cannot run, and
+ * a store this configuration may not trust is a RepositoryError with the one line that says why.
+ */
+export async function trustStore(env: BackupEnv): Promise<StoreVerdict> {
+  const skipped = probeSkipped(env);
+  if (skipped) return { skipped };
+  const probe = await probeStore(env);
+  const refusal = storeRefusal(env, probe);
+  if (refusal) throw new RepositoryError(refusal);
+  return { probe };
+}
+
 /** Writes, reads, lists and removes two probe objects. Throws RepositoryError when the store cannot be reached or refuses the keys. */
 export async function probeStore(env: BackupEnv): Promise<StoreProbe> {
-  const prefix = [env.S3_PATH.replace(/^\/+|\/+$/g, ""), ".postgres-ba-store-probe", randomBytes(6).toString("hex")].filter(Boolean).join("/");
+  const prefix = s3Key(env, ".postgres-ba-store-probe", randomBytes(6).toString("hex"));
   const keys = [`${prefix}/a`, `${prefix}/b`];
   const written: string[] = [];
   const content = randomBytes(probeSize);

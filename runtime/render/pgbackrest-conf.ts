@@ -8,8 +8,10 @@ export const pgbackrestConfPath = "/etc/pgbackrest/pgbackrest.conf";
 export const spoolPath = "/var/spool/pgbackrest";
 export const logPath = "/var/log/pgbackrest";
 
+/** pgBackRest's booleans. */
+const yn = (b: boolean) => (b ? "y" : "n");
+
 export function renderPgbackrestConf(env: BackupEnv): string {
-  const yn = (b: boolean) => (b ? "y" : "n");
   const global: Array<[string, string | number | undefined]> = [
     ...repositoryOptions(env),
     // The passphrase reaches pgBackRest only through its environment (pgbackrestChildEnv).
@@ -70,7 +72,7 @@ function repositoryOptions(env: BackupEnv): Array<[string, string | number | und
     ["repo1-s3-uri-style", env.S3_URI_STYLE],
     ["repo1-s3-key-type", env.S3_KEY_TYPE === "shared" ? undefined : env.S3_KEY_TYPE],
     ["repo1-storage-port", port],
-    ["repo1-storage-verify-tls", env.S3_VERIFY_TLS ? "y" : "n"],
+    ["repo1-storage-verify-tls", yn(env.S3_VERIFY_TLS)],
     ["repo1-storage-ca-file", env.S3_CA_FILE],
   ];
 }

@@ -278,6 +278,18 @@ export const envTable = [
     doc: "Seconds after which `postgres-ba status` calls the newest backup too old and exits 2 (default 25 h).",
   }),
   v({
+    name: "STATUS_MAX_RPO",
+    kind: int(1, 31_536_000),
+    group: "Backups",
+    doc: "Seconds of committed WAL not yet in the repository (the recovery point, measured) after which `postgres-ba status` exits 2. Unset: reported, not checked.",
+  }),
+  v({
+    name: "STATUS_MAX_RTO",
+    kind: int(1, 31_536_000),
+    group: "Backups",
+    doc: "Seconds the last restore drill may take to a queryable server before `postgres-ba status` exits 2 (a failed drill always does). Unset: reported, not checked.",
+  }),
+  v({
     name: "BACKUP_WEBHOOK_URL",
     kind: httpUrl,
     group: "Backups",

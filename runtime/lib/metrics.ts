@@ -5,6 +5,7 @@
  */
 import { createServer } from "node:http";
 import type { BackupEnv } from "../env/parse.js";
+import type { DrillRecord } from "./recovery-objectives.js";
 import { gatherStatus, type Status } from "./status.js";
 
 type Sample = [labels: Record<string, string>, value: number];
@@ -48,10 +49,39 @@ export function renderMetrics(s: Status): string {
       "1 while a replica streams through the slot.",
       s.replication.slots.map((x) => [{ slot_name: x.name }, x.active ? 1 : 0]),
     ),
+    family(
+      "pgbackrest_recovery_point_seconds",
+      "Age of the oldest committed WAL the repository does not have yet (0: it has all of it); absent where not measured.",
+      s.recovery.pointSeconds === null ? [] : [[stanza, s.recovery.pointSeconds]],
+    ),
+    ...drillFamilies(stanza, s.recovery.lastDrill),
     family("pgbackrest_wal_archive_failures", "Failed archive attempts since the server started (pg_stat_archiver.failed_count).", [
       [stanza, s.archiving.failedCount],
     ]),
   ].join("\n")}\n`;
+}
+
+/** The last restore drill: the measured recovery time, and what it restored. */
+function drillFamilies(stanza: Record<string, string>, drill: DrillRecord | null): string[] {
+  const sample = (value: number | undefined): Sample[] => (drill && value !== undefined ? [[stanza, value]] : []);
+  return [
+    family("pgbackrest_restore_drill_success", "1 when the last restore drill reached a queryable server.", sample(drill ? Number(drill.ok) : undefined)),
+    family(
+      "pgbackrest_restore_drill_duration_seconds",
+      "How long the last successful restore drill took from its start to a queryable server.",
+      sample(drill?.ok ? drill.seconds : undefined),
+    ),
+    family(
+      "pgbackrest_restore_drill_size_bytes",
+      "Size of the data directory the last successful restore drill restored.",
+      sample(drill?.ok ? drill.bytes : undefined),
+    ),
+    family(
+      "pgbackrest_restore_drill_completion_timestamp_seconds",
+      "When the last restore drill ended (Unix time).",
+      sample(drill ? Date.parse(drill.finishedAt) / 1000 : undefined),
+    ),
+  ];
 }
 
 /** Scrapes within this many milliseconds share one status: a scrape never costs an S3 call of its own. */

@@ -5,25 +5,46 @@
  * recovered to its consistency point, started on a private unix socket with archiving forced
  * off, queried, stopped and deleted.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupEnv } from "../env/parse.js";
 import { lastLines, run } from "./exec.js";
 import { archiveGetCommand, failureReason, pgbackrest } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
 import { pgbackrestChildEnv } from "../render/pgbackrest-conf.js";
+import { writeDrillRecord } from "./recovery-objectives.js";
 import { runtimeDir } from "./state.js";
 
 export interface DrillResult {
   ok: boolean;
   summary: string;
+  label?: string;
+  /** The restored data directory's size, once the server answered. */
+  bytes?: number;
 }
 
+/**
+ * Runs the drill and records its outcome beside PGDATA (restore-drill.json): the recovery time
+ * `postgres-ba status` and the metrics report is this measurement.
+ */
 export async function restoreDrill(env: BackupEnv): Promise<DrillResult> {
+  const started = Date.now();
+  const record = (result: DrillResult) =>
+    writeDrillRecord(env.PGDATA, { finishedAt: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 100) / 10, ...result });
+  try {
+    const result = await drill(env, started);
+    record(result);
+    return result;
+  } catch (e) {
+    record({ ok: false, summary: `restore drill FAILED: ${(e as Error).message}` });
+    throw e;
+  }
+}
+
+async function drill(env: BackupEnv, started: number): Promise<DrillResult> {
   const dir = join(runtimeDir(env.PGDATA), `drill-${Date.now()}`);
   const data = join(dir, "data");
   mkdirSync(data, { recursive: true, mode: 0o700 });
-  const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const port = env.POSTGRES_PORT + 1;
   try {
@@ -70,11 +91,20 @@ export async function restoreDrill(env: BackupEnv): Promise<DrillResult> {
       const sql = (q: string) => psql(env, q, { host: dir, port });
       for (let i = 0; i < 600 && (await sql("SELECT pg_is_in_recovery()")) === "t"; i++) await new Promise((r) => setTimeout(r, 500));
       const databases = await sql("SELECT string_agg(datname, ', ' ORDER BY datname) FROM pg_database WHERE NOT datistemplate");
-      return { ok: true, summary: `restore drill passed: backup ${label} restored, started and answered (databases: ${databases}) in ${elapsed()}` };
+      const summary = `restore drill passed: backup ${label} restored, started and answered (databases: ${databases}) in ${elapsed()}`;
+      return { ok: true, summary, label, bytes: directoryBytes(data) };
     } finally {
       await run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Bytes in the files under `dir` (symbolic links not followed). */
+function directoryBytes(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => {
+    const p = join(dir, e.name);
+    return sum + (e.isDirectory() ? directoryBytes(p) : lstatSync(p).size);
+  }, 0);
 }

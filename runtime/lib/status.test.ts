@@ -12,22 +12,28 @@ const healthy: Omit<Status, "problems"> = {
   archiving: { lastArchivedWal: "000000010000000000000005", lastArchivedAgeSeconds: 30, failedCount: 0, failing: false, waitingSegments: 0 },
   schedule: [{ type: "incr", expression: "*/30 * * * *", next: "2026-11-25T04:00:00.000Z" }],
   replication: { role: "primary", slots: [{ name: "replica1", active: true, retainedBytes: 120_000 }], maxWalSizeBytes: 1024 * 1048576 },
+  recovery: { pointSeconds: 12, oldestUnarchivedCommit: "2026-11-25T03:59:48.000Z", lastDrill: null },
 };
 
 describe("statusProblems", () => {
   it("finds none in a healthy state", () => {
-    expect(statusProblems(healthy, 90_000)).toEqual([]);
+    expect(statusProblems(healthy, { maxBackupAge: 90_000 })).toEqual([]);
   });
 
   it("flags a newest backup older than the threshold, failing archiving, no repository, adoption", () => {
-    expect(statusProblems(healthy, 1000)).toEqual(["newest backup 20261125-030000F_20261125-033000I is 1800 s old, more than STATUS_MAX_BACKUP_AGE=1000"]);
+    expect(statusProblems(healthy, { maxBackupAge: 1000 })).toEqual([
+      "newest backup 20261125-030000F_20261125-033000I is 1800 s old, more than STATUS_MAX_BACKUP_AGE=1000",
+    ]);
     expect(
-      statusProblems({ ...healthy, archiving: { ...healthy.archiving, failing: true, lastFailedWal: "000000010000000000000006", waitingSegments: 3 } }, 90_000),
+      statusProblems(
+        { ...healthy, archiving: { ...healthy.archiving, failing: true, lastFailedWal: "000000010000000000000006", waitingSegments: 3 } },
+        { maxBackupAge: 90_000 },
+      ),
     ).toEqual(["WAL archiving is failing (last failed segment 000000010000000000000006, 3 segment(s) waiting in pg_wal)"]);
-    expect(statusProblems({ ...healthy, repository: { reachable: false, error: "cannot reach" }, latest: {} }, 90_000)).toEqual([
+    expect(statusProblems({ ...healthy, repository: { reachable: false, error: "cannot reach" }, latest: {} }, { maxBackupAge: 90_000 })).toEqual([
       "repository unreachable: cannot reach",
     ]);
-    expect(statusProblems({ ...healthy, state: "adopted", latest: {} }, 90_000)).toEqual([
+    expect(statusProblems({ ...healthy, state: "adopted", latest: {} }, { maxBackupAge: 90_000 })).toEqual([
       "backups are not initialized for this database: run postgres-ba init-backups",
       "no backup in the repository",
     ]);
@@ -39,7 +45,7 @@ describe("statusProblems", () => {
       { name: "busy", active: true, retainedBytes: 3_000_000_000 },
       { name: "paused", active: false, retainedBytes: 1000 },
     ];
-    expect(statusProblems({ ...healthy, replication: { ...healthy.replication, slots } }, 90_000)).toEqual([
+    expect(statusProblems({ ...healthy, replication: { ...healthy.replication, slots } }, { maxBackupAge: 90_000 })).toEqual([
       "replication slot gone is inactive and keeps 2000 MB of WAL in pg_wal (more than max_wal_size); if its replica is gone for good: SELECT pg_drop_replication_slot('gone')",
     ]);
   });
@@ -50,25 +56,25 @@ describe("statusProblems: the server certificate", () => {
   const tls = (notAfter: string) => ({ certificate: "/var/lib/postgresql/ssl/server.crt", subject: "CN=db, O=Acme", serial: "01AB", notAfter, daysLeft: 0 });
 
   it("warns within 30 days of expiry, with the date and how to renew without a restart", () => {
-    expect(statusProblems({ ...healthy, tls: tls("2026-12-05T12:00:00.000Z") }, 90_000, now)).toEqual([
+    expect(statusProblems({ ...healthy, tls: tls("2026-12-05T12:00:00.000Z") }, { maxBackupAge: 90_000 }, now)).toEqual([
       "server certificate /var/lib/postgresql/ssl/server.crt (CN=db, O=Acme, serial 01AB) expires on 2026-12-05, in 10 day(s) (less than 30): put a new server.crt and server.key in place, then SELECT pg_reload_conf() (no restart needed)",
     ]);
-    expect(statusProblems({ ...healthy, tls: tls("2026-12-25T11:59:00.000Z") }, 90_000, now)).toHaveLength(1);
+    expect(statusProblems({ ...healthy, tls: tls("2026-12-25T11:59:00.000Z") }, { maxBackupAge: 90_000 }, now)).toHaveLength(1);
   });
 
   it("is quiet with 30 days or more left, or without a certificate summary", () => {
-    expect(statusProblems({ ...healthy, tls: tls("2026-12-25T12:00:00.000Z") }, 90_000, now)).toEqual([]);
-    expect(statusProblems({ ...healthy, tls: tls("2036-11-25T12:00:00.000Z") }, 90_000, now)).toEqual([]);
-    expect(statusProblems(healthy, 90_000, now)).toEqual([]);
+    expect(statusProblems({ ...healthy, tls: tls("2026-12-25T12:00:00.000Z") }, { maxBackupAge: 90_000 }, now)).toEqual([]);
+    expect(statusProblems({ ...healthy, tls: tls("2036-11-25T12:00:00.000Z") }, { maxBackupAge: 90_000 }, now)).toEqual([]);
+    expect(statusProblems(healthy, { maxBackupAge: 90_000 }, now)).toEqual([]);
   });
 
   it("says when it has expired, or cannot be read", () => {
-    expect(statusProblems({ ...healthy, tls: tls("2026-11-20T00:00:00.000Z") }, 90_000, now)).toEqual([
+    expect(statusProblems({ ...healthy, tls: tls("2026-11-20T00:00:00.000Z") }, { maxBackupAge: 90_000 }, now)).toEqual([
       expect.stringMatching(
         /^server certificate \/var\/lib\/postgresql\/ssl\/server\.crt \(CN=db, O=Acme, serial 01AB\) expired on 2026-11-20: clients refuse it; /,
       ),
     ]);
-    expect(statusProblems({ ...healthy, tls: { certificate: "/ssl/server.crt", error: "EACCES: permission denied" } }, 90_000, now)).toEqual([
+    expect(statusProblems({ ...healthy, tls: { certificate: "/ssl/server.crt", error: "EACCES: permission denied" } }, { maxBackupAge: 90_000 }, now)).toEqual([
       "server certificate /ssl/server.crt cannot be read: EACCES: permission denied",
     ]);
   });
@@ -91,6 +97,7 @@ describe("renderStatus", () => {
         "WAL archiving: ok; last archived 000000010000000000000005, 30 s ago; 0 failure(s) since start; 0 segment(s) waiting",
         'schedule: incr "*/30 * * * *" next 2026-11-25T04:00:00.000Z',
         "replication: primary; slots: replica1 active, 0.1 MB of WAL kept",
+        "recovery point: the oldest commit not in the repository is 12 s old; last restore drill: none",
       ].join("\n"),
     );
   });
@@ -105,6 +112,21 @@ describe("renderMetrics", () => {
     expect(text).toContain('pgbackrest_backup_size_bytes{stanza="main",backup_type="full"} 31400000');
     expect(text).not.toContain('backup_type="diff"');
     expect(text).toContain("# TYPE pgbackrest_wal_segments_waiting gauge");
+    expect(text).toContain('pgbackrest_recovery_point_seconds{stanza="main"} 12');
+    expect(text).not.toMatch(/^pgbackrest_restore_drill_\w+\{/m);
+  });
+  it("exposes the last drill, its duration and size only when it passed", async () => {
+    const { renderMetrics } = await import("./metrics.js");
+    const drill = { finishedAt: "2026-11-25T03:40:00.000Z", ok: true, seconds: 42.5, bytes: 31_400_000, summary: "passed" };
+    const passed = renderMetrics({ ...healthy, recovery: { pointSeconds: null, oldestUnarchivedCommit: null, lastDrill: drill }, problems: [] });
+    expect(passed).toContain('pgbackrest_restore_drill_success{stanza="main"} 1');
+    expect(passed).toContain('pgbackrest_restore_drill_duration_seconds{stanza="main"} 42.5');
+    expect(passed).toContain('pgbackrest_restore_drill_size_bytes{stanza="main"} 31400000');
+    expect(passed).toContain('pgbackrest_restore_drill_completion_timestamp_seconds{stanza="main"} 1795578000');
+    expect(passed).not.toMatch(/^pgbackrest_recovery_point_seconds\{/m);
+    const failed = renderMetrics({ ...healthy, recovery: { pointSeconds: 0, oldestUnarchivedCommit: null, lastDrill: { ...drill, ok: false } }, problems: [] });
+    expect(failed).toContain('pgbackrest_restore_drill_success{stanza="main"} 0');
+    expect(failed).not.toMatch(/^pgbackrest_restore_drill_duration_seconds\{/m);
   });
 });
 
@@ -124,6 +146,7 @@ describe("renderStatus, every line of a troubled server", () => {
       { type: "incr", expression: "*/30 * * * *", next: "2026-11-25T04:00:00.000Z" },
     ],
     replication: { role: "standby", slots: [{ name: "old", active: false, retainedBytes: 2_500_000_000 }], maxWalSizeBytes: 1 },
+    recovery: { pointSeconds: null, oldestUnarchivedCommit: null, lastDrill: { finishedAt: "2026-11-25T03:40:00.000Z", ok: false, seconds: 3, summary: "x" } },
     tls: { certificate: "/ssl/server.crt", error: "ENOENT" },
     problems: ["one", "two"],
   };
@@ -140,6 +163,7 @@ describe("renderStatus, every line of a troubled server", () => {
         'schedule: full "0 3 * * 0" next never; incr "*/30 * * * *" next 2026-11-25T04:00:00.000Z',
         "replication: standby; slots: old INACTIVE, 2500.0 MB of WAL kept",
         "TLS: server certificate UNREADABLE: ENOENT",
+        "recovery point: not measured here; last restore drill: FAILED, 2026-11-25T03:40:00.000Z",
         "problem: one",
         "problem: two",
       ].join("\n"),
@@ -180,12 +204,14 @@ describe("statusProblems, boundaries", () => {
       diff: { label: "D", type: "diff", ageSeconds: 100 },
       incr: { label: "I", type: "incr", ageSeconds: 3000 },
     };
-    expect(statusProblems({ ...healthy, latest }, 100)).toEqual([]);
-    expect(statusProblems({ ...healthy, latest }, 99)).toEqual(["newest backup D is 100 s old, more than STATUS_MAX_BACKUP_AGE=99"]);
+    expect(statusProblems({ ...healthy, latest }, { maxBackupAge: 100 })).toEqual([]);
+    expect(statusProblems({ ...healthy, latest }, { maxBackupAge: 99 })).toEqual(["newest backup D is 100 s old, more than STATUS_MAX_BACKUP_AGE=99"]);
   });
 
   it("does not add 'no backup' when the repository cannot be read", () => {
-    expect(statusProblems({ ...healthy, repository: { reachable: false, error: "x" }, latest: {} }, 100)).toEqual(["repository unreachable: x"]);
+    expect(statusProblems({ ...healthy, repository: { reachable: false, error: "x" }, latest: {} }, { maxBackupAge: 100 })).toEqual([
+      "repository unreachable: x",
+    ]);
   });
 
   it("flags an inactive slot only beyond max_wal_size", () => {
@@ -193,7 +219,50 @@ describe("statusProblems, boundaries", () => {
       ...healthy,
       replication: { role: "primary" as const, slots: [{ name: "s", active: false, retainedBytes }], maxWalSizeBytes: 1000 },
     });
-    expect(statusProblems(slot(1000), 90_000)).toEqual([]);
-    expect(statusProblems(slot(1001), 90_000)).toHaveLength(1);
+    expect(statusProblems(slot(1000), { maxBackupAge: 90_000 })).toEqual([]);
+    expect(statusProblems(slot(1001), { maxBackupAge: 90_000 })).toHaveLength(1);
+  });
+});
+
+describe("statusProblems: recovery objectives", () => {
+  const drill = {
+    finishedAt: "2026-11-25T03:40:00.000Z",
+    ok: true,
+    seconds: 42.5,
+    label: "20261125-030000F",
+    bytes: 31_400_000,
+    summary: "restore drill passed",
+  };
+  const at = (pointSeconds: number | null) => ({
+    ...healthy,
+    recovery: { pointSeconds, oldestUnarchivedCommit: pointSeconds ? "2026-11-25T03:59:00.000Z" : null, lastDrill: null },
+  });
+  it("holds the recovery point to STATUS_MAX_RPO, when set and measured", () => {
+    expect(statusProblems(at(600), { maxBackupAge: 90_000 })).toEqual([]);
+    expect(statusProblems(at(60), { maxBackupAge: 90_000, maxRecoveryPoint: 60 })).toEqual([]);
+    expect(statusProblems(at(61), { maxBackupAge: 90_000, maxRecoveryPoint: 60 })).toEqual([
+      "recovery point: the oldest commit not in the repository yet is 61 s old (2026-11-25T03:59:00.000Z), more than STATUS_MAX_RPO=60",
+    ]);
+    expect(statusProblems(at(null), { maxBackupAge: 90_000, maxRecoveryPoint: 1 })).toEqual([]);
+  });
+  it("holds the last drill to STATUS_MAX_RTO; a failed drill is a problem whatever the limit", () => {
+    const last = (d: typeof drill) => ({ ...healthy, recovery: { pointSeconds: 0, oldestUnarchivedCommit: null, lastDrill: d } });
+    expect(statusProblems(last(drill), { maxBackupAge: 90_000, maxRestoreDrill: 43 })).toEqual([]);
+    expect(statusProblems(last(drill), { maxBackupAge: 90_000, maxRestoreDrill: 42 })).toEqual([
+      "the last restore drill (2026-11-25T03:40:00.000Z) took 42.5 s to a queryable server, more than STATUS_MAX_RTO=42",
+    ]);
+    expect(statusProblems(last({ ...drill, ok: false, summary: "restore drill FAILED: restore: ERROR: [055]" }), { maxBackupAge: 90_000 })).toEqual([
+      "the last restore drill (2026-11-25T03:40:00.000Z) failed: restore drill FAILED: restore: ERROR: [055]",
+    ]);
+  });
+  it("renders both, or says what there is", () => {
+    expect(
+      renderStatus({ ...healthy, recovery: { pointSeconds: 12, oldestUnarchivedCommit: "2026-11-25T03:59:48.000Z", lastDrill: drill }, problems: [] }),
+    ).toContain(
+      "recovery point: the oldest commit not in the repository is 12 s old; last restore drill: 43 s to a queryable server, 31.4 MB, 2026-11-25T03:40:00.000Z",
+    );
+    expect(renderStatus({ ...healthy, recovery: { pointSeconds: 0, oldestUnarchivedCommit: null, lastDrill: null }, problems: [] })).toContain(
+      "recovery point: every commit is in the repository; last restore drill: none",
+    );
   });
 });

@@ -11,6 +11,7 @@ import { readStanza } from "./repository.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { nextRun, scheduledJobs } from "./scheduler.js";
 import { backupState, type BackupState } from "./state.js";
+import { archivedThrough, type DrillRecord, oldestUnarchivedCommit, parseLsn, readDrillRecord } from "./recovery-objectives.js";
 import { earliestExpiry, expiryProblem } from "./tls.js";
 import { tlsPaths } from "./tls-paths.js";
 import { RepositoryError } from "../errors.js";
@@ -41,6 +42,13 @@ export interface Status {
     lastFailedWal?: string;
     failing: boolean;
     waitingSegments: number;
+  };
+  /** What a lost disk would cost now, measured: see recovery-objectives.ts. */
+  recovery: {
+    /** Age of the oldest commit the repository does not have yet; 0 when it has them all; null on a standby or when pg_wal cannot be read. */
+    pointSeconds: number | null;
+    oldestUnarchivedCommit: string | null;
+    lastDrill: DrillRecord | null;
   };
   schedule: Array<{ type: string; expression: string; next: string | null }>;
   replication: { role: "primary" | "standby"; slots: SlotSummary[]; maxWalSizeBytes: number };
@@ -101,6 +109,7 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
   for (const b of backups) {
     latest[b.type as "full" | "diff" | "incr"] = { label: b.label, type: b.type, ageSeconds: Math.round(seconds - b.timestamp.stop), sizeBytes: b.info?.size };
   }
+  const oldest = await gatherOldestUnarchivedCommit(env).catch(() => null);
   const status: Omit<Status, "problems"> = {
     stanza: env.PGBACKREST_STANZA,
     state,
@@ -109,9 +118,34 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
     archiving,
     schedule: scheduledJobs(env).map((j) => ({ ...j, next: nextRun(j.expression, now)?.toISOString() ?? null })),
     replication,
+    recovery: {
+      pointSeconds: oldest === null ? null : oldest === undefined ? 0 : Math.max(0, Math.round(seconds - oldest.getTime() / 1000)),
+      oldestUnarchivedCommit: oldest?.toISOString() ?? null,
+      lastDrill: readDrillRecord(env.PGDATA) ?? null,
+    },
     tls: gatherTls(env, now),
   };
-  return { ...status, problems: statusProblems(status, env.STATUS_MAX_BACKUP_AGE, now) };
+  return { ...status, problems: statusProblems(status, thresholds(env), now) };
+}
+
+/**
+ * The oldest commit the repository does not have yet (undefined: none), or null where there is
+ * nothing to measure: a standby archives nothing, and before the first archived segment the
+ * repository has no WAL to compare with.
+ */
+async function gatherOldestUnarchivedCommit(env: BackupEnv): Promise<Date | undefined | null> {
+  const [standby, lastWal, flushed, flushedWal, segmentBytes] = (
+    await psql(
+      env,
+      "SELECT pg_is_in_recovery(), coalesce(last_archived_wal, ''), " +
+        "CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_flush_lsn()::text END, " +
+        "CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_flush_lsn()) END, (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') FROM pg_stat_archiver;",
+    )
+  ).split("|");
+  const archived = archivedThrough(lastWal, Number(segmentBytes));
+  if (standby === "t" || archived === undefined) return null;
+  if (parseLsn(flushed) <= archived) return undefined;
+  return oldestUnarchivedCommit(join(env.PGDATA, "pg_wal"), Number.parseInt(flushedWal.slice(0, 8), 16), archived, parseLsn(flushed));
 }
 
 function gatherTls(env: BackupEnv, now: Date): TlsSummary {
@@ -148,8 +182,20 @@ async function gatherReplication(env: BackupEnv): Promise<Status["replication"]>
   return { role: recovery === "t" ? "standby" : "primary", slots, maxWalSizeBytes: Number(maxWalSize) };
 }
 
+/** The thresholds a status is held to (STATUS_MAX_*), in seconds; an absent one is not checked. */
+export interface StatusLimits {
+  maxBackupAge: number;
+  maxRecoveryPoint?: number;
+  maxRestoreDrill?: number;
+}
+
+function thresholds(env: BackupEnv): StatusLimits {
+  return { maxBackupAge: env.STATUS_MAX_BACKUP_AGE, maxRecoveryPoint: env.STATUS_MAX_RPO, maxRestoreDrill: env.STATUS_MAX_RTO };
+}
+
 /** What makes the probe fail (exit 2). */
-export function statusProblems(s: Omit<Status, "problems">, maxAgeSeconds: number, now = new Date()): string[] {
+export function statusProblems(s: Omit<Status, "problems">, limits: StatusLimits, now = new Date()): string[] {
+  const maxAgeSeconds = limits.maxBackupAge;
   const problems: string[] = [];
   if (s.state === "adopted") problems.push("backups are not initialized for this database: run postgres-ba init-backups");
   if (!s.repository.reachable) problems.push(`repository unreachable: ${s.repository.error}`);
@@ -164,6 +210,17 @@ export function statusProblems(s: Omit<Status, "problems">, maxAgeSeconds: numbe
   }
   if (s.archiving.failing)
     problems.push(`WAL archiving is failing (last failed segment ${s.archiving.lastFailedWal}, ${s.archiving.waitingSegments} segment(s) waiting in pg_wal)`);
+  const point = s.recovery.pointSeconds;
+  if (limits.maxRecoveryPoint !== undefined && point !== null && point > limits.maxRecoveryPoint)
+    problems.push(
+      `recovery point: the oldest commit not in the repository yet is ${point} s old (${s.recovery.oldestUnarchivedCommit}), more than STATUS_MAX_RPO=${limits.maxRecoveryPoint}`,
+    );
+  const drill = s.recovery.lastDrill;
+  if (drill && !drill.ok) problems.push(`the last restore drill (${drill.finishedAt}) failed: ${drill.summary}`);
+  if (drill?.ok && limits.maxRestoreDrill !== undefined && drill.seconds > limits.maxRestoreDrill)
+    problems.push(
+      `the last restore drill (${drill.finishedAt}) took ${drill.seconds} s to a queryable server, more than STATUS_MAX_RTO=${limits.maxRestoreDrill}`,
+    );
   if (s.tls?.error !== undefined) problems.push(`server certificate ${s.tls.certificate} cannot be read: ${s.tls.error}`);
   if (s.tls?.notAfter) {
     const expiry = expiryProblem(s.tls.certificate, { subject: s.tls.subject ?? "", serial: s.tls.serial ?? "", notAfter: new Date(s.tls.notAfter) }, now);
@@ -199,6 +256,12 @@ export function renderStatus(s: Status): string {
     lines.push(
       `TLS: ${s.tls.notAfter ? `server certificate valid until ${s.tls.notAfter.slice(0, 10)} (${s.tls.daysLeft} d left)` : `server certificate UNREADABLE: ${s.tls.error}`}`,
     );
+  const r = s.recovery;
+  const drill = r.lastDrill;
+  lines.push(
+    `recovery point: ${r.pointSeconds === null ? "not measured here" : r.oldestUnarchivedCommit === null ? "every commit is in the repository" : `the oldest commit not in the repository is ${age(r.pointSeconds)} old`}; ` +
+      `last restore drill: ${drill ? `${drill.ok ? `${age(Math.round(drill.seconds))} to a queryable server${drill.bytes === undefined ? "" : `, ${(drill.bytes / 1e6).toFixed(1)} MB`}` : "FAILED"}, ${drill.finishedAt}` : "none"}`,
+  );
   for (const p of s.problems) lines.push(`problem: ${p}`);
   return lines.join("\n");
 }

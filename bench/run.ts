@@ -36,6 +36,12 @@ const only = process.argv
   .find((a) => a.startsWith("--only="))
   ?.slice("--only=".length)
   .split(",");
+const rowIds = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"];
+const unknownRows = only?.filter((id) => !rowIds.includes(id)) ?? [];
+if (unknownRows.length) {
+  process.stderr.write(`[bench] --only=${only!.join(",")}: no row ${unknownRows.join(", ")}; the rows are ${rowIds.join(", ")}\n`);
+  process.exit(64);
+}
 const wanted = (...ids: string[]) => !only || ids.some((id) => only.includes(id));
 /** The issue's sizes, and what --quick uses instead; an environment variable overrides either. */
 const sizeSettings = {
@@ -124,6 +130,28 @@ async function imageSizeRow(image: string, base: string): Promise<BenchRow> {
   };
 }
 
+interface ProcessMemory {
+  comm: string;
+  command: string;
+  rssKb: number;
+  anonKb: number;
+  fileKb: number;
+}
+
+/** Every process in the container with its resident memory: all of it, its own (anonymous), and mapped files. */
+async function processMemory(id: string): Promise<ProcessMemory[]> {
+  const script =
+    'for p in /proc/[0-9]*; do printf "%s|%s|%s\\n" "$(cat $p/comm 2>/dev/null)" "$(tr "\\0" " " < $p/cmdline 2>/dev/null)" "$(grep -E "^(VmRSS|RssAnon|RssFile):" $p/status 2>/dev/null | tr -s " \\t\\n" " ")"; done';
+  return (await sh`${cli} exec ${id} sh -c ${script}`).stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [comm, command, memory] = line.split("|");
+      const kb = (field: string) => Number(memory?.match(new RegExp(`${field}: (\\d+)`))?.[1] ?? 0);
+      return { comm, command, rssKb: kb("VmRSS"), anonKb: kb("RssAnon"), fileKb: kb("RssFile") };
+    });
+}
+
 /**
  * P5: container start to ready, new database and restart, the product against plain PostgreSQL
  * on the same base (interleaved), each by its own readiness: the product's health check, and
@@ -150,7 +178,7 @@ async function startupRow(image: string, base: string): Promise<BenchRow> {
     plain: { args: plainArgs, ready: ["pg_isready", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres"] },
   };
   const times = { product: { newDb: [] as number[], restart: [] as number[] }, plain: { newDb: [] as number[], restart: [] as number[] } };
-  let runtimeKb = 0;
+  let runtime: ProcessMemory | undefined;
   let postgresKb = 0;
   const waitReady = async (id: string, probe: string[]) => {
     while ((await $({ quiet: true, nothrow: true })`${cli} exec ${id} ${probe}`).exitCode !== 0) await sleep(100);
@@ -175,14 +203,9 @@ async function startupRow(image: string, base: string): Promise<BenchRow> {
         if (which === "product" && run === 1) {
           await sleep(5000);
           // PID 1 is tini; its child is the runtime (node); the postmaster is the runtime's child.
-          const status = (
-            await sh`${cli} exec ${id} sh -c ${"for p in /proc/[0-9]*; do echo \"$(cat $p/comm 2>/dev/null) $(awk '/^VmRSS/ {print $2}' $p/status 2>/dev/null)\"; done"}`
-          ).stdout;
-          for (const line of status.split("\n")) {
-            const [comm, kb] = line.trim().split(" ");
-            // Node names its main thread "MainThread" in /proc (older versions: "node").
-            if (comm === "MainThread" || comm === "node") runtimeKb = Math.max(runtimeKb, Number(kb));
-            if (comm === "postgres") postgresKb += Number(kb || 0);
+          for (const p of await processMemory(id)) {
+            if (p.command.includes("/postgres-ba/")) runtime = p;
+            if (p.comm === "postgres") postgresKb += p.rssKb;
           }
         }
       } finally {
@@ -197,7 +220,13 @@ async function startupRow(image: string, base: string): Promise<BenchRow> {
     restart: median(times.product.restart),
     plainRestart: median(times.plain.restart),
   };
-  const rssMb = runtimeKb / 1024;
+  // Bare Node in the same image, idle: what any Node program costs before it does anything.
+  const bareNode = (
+    await sh`${cli} run --rm --no-healthcheck --entrypoint node ${image} -e ${"setTimeout(() => console.log(require('fs').readFileSync('/proc/self/status', 'utf8')), 5000)"}`
+  ).stdout;
+  const bareNodeKb = Number(bareNode.match(/VmRSS:\s+(\d+)/)?.[1]);
+  const rssMb = (runtime?.rssKb ?? 0) / 1024;
+  const mbOf = (kb: number | undefined) => `${((kb ?? 0) / 1024).toFixed(0)} MB`;
   return {
     id: "P5",
     measure: "restart to ready; new database to ready; runtime RSS at idle",
@@ -205,11 +234,22 @@ async function startupRow(image: string, base: string): Promise<BenchRow> {
     goal: "overhead <= 1 s; RSS <= 60 MB",
     value:
       `restart ${s(m.restart)} vs ${s(m.plainRestart)} (${signed(m.restart - m.plainRestart)}); new database ${s(m.newDb)} vs ${s(m.plainNewDb)} ` +
-      `(${signed(m.newDb - m.plainNewDb)}); runtime RSS ${rssMb.toFixed(0)} MB (all postgres processes ${(postgresKb / 1024).toFixed(0)} MB); medians of ${size.startupRuns}`,
+      `(${signed(m.newDb - m.plainNewDb)}); runtime RSS ${mbOf(runtime?.rssKb)} (${mbOf(runtime?.anonKb)} its own, ${mbOf(runtime?.fileKb)} ` +
+      `file-backed: the node binary's pages, shared by every node process; bare node idle in the same image ${mbOf(bareNodeKb)}; ` +
+      `all postgres processes ${mbOf(postgresKb)}); medians of ${size.startupRuns}`,
     ratio: `${x(m.restart / m.plainRestart)} restart, ${x(m.newDb / m.plainNewDb)} new database`,
     met: m.restart - m.plainRestart <= 1 && rssMb <= 60,
     shrunk: shrunk("startupRuns"),
-    data: { ...times.product, plainNewDb: times.plain.newDb, plainRestart: times.plain.restart, runtimeRssKb: runtimeKb, postgresRssKb: postgresKb },
+    data: {
+      ...times.product,
+      plainNewDb: times.plain.newDb,
+      plainRestart: times.plain.restart,
+      runtimeRssKb: runtime?.rssKb ?? 0,
+      runtimeAnonKb: runtime?.anonKb ?? 0,
+      runtimeFileKb: runtime?.fileKb ?? 0,
+      bareNodeRssKb: bareNodeKb,
+      postgresRssKb: postgresKb,
+    },
   };
 }
 
@@ -302,6 +342,8 @@ async function restoreRow(bed: StartedBackupTestbed, cluster: Awaited<ReturnType
   const clone = await new RestoredCloneContainer(bed.image, primary).withNetwork(bed.network).withStartupTimeout(600_000).start();
   try {
     restoreSeconds = secondsSince(restoreStarted);
+    // Where the clone's time went: the runtime's own timestamped lines, one per step.
+    for (const line of (await clone.logText()).split("\n").filter((l) => l.includes("[postgres-ba]"))) say(`P2: clone: ${line}`);
   } finally {
     await clone.stop({ removeVolumes: true });
   }

@@ -162,7 +162,8 @@ export class OneShotContainer {
         Tmpfs: Object.fromEntries(this.tmpfs.map((t) => [t.slice(0, t.indexOf(":")), t.slice(t.indexOf(":") + 1)])),
         NetworkMode: this.network,
       },
-      NetworkingConfig: this.network ? { EndpointsConfig: { [this.network]: { Aliases: this.networkAliases } } } : undefined,
+      // Aliases only: an endpoint config is refused for another container's network namespace.
+      NetworkingConfig: this.network && this.networkAliases.length ? { EndpointsConfig: { [this.network]: { Aliases: this.networkAliases } } } : undefined,
     });
     const id = container.id;
     if (this.files.length) {

@@ -69,11 +69,17 @@ describe("@observability status, check and verify tell whether the backups can b
     ).toBe(true);
     expect(keys.filter((k) => /\/00000002/.test(k))).toEqual([]);
     expect(await db.backups()).toEqual(backupsBefore);
-    // Its scratch directory is gone (waiting out a scheduled drill that may be running now).
+    // Their scratch directories are gone, and so are those of scheduled drills that began before
+    // ours ended (once they end). A scheduled drill begun since may be running: every 20 s here.
+    const drillsEnded = Date.now();
     await pollUntil(
-      "no drill directory left",
-      async () => (await db.execOk(["sh", "-c", "ls /var/lib/postgresql/18/.postgres-ba | grep -c drill || true"])).output.trim() === "0",
-      { timeoutMs: 60_000 },
+      "no drill directory left from a drill begun before ours ended",
+      async () =>
+        (await db.execOk(["ls", "/var/lib/postgresql/18/.postgres-ba"])).output
+          .split("\n")
+          .filter((name) => /^drill-\d+$/.test(name.trim()))
+          .every((name) => Number(name.trim().slice("drill-".length)) > drillsEnded),
+      { timeoutMs: 120_000, intervalMs: 2000 },
     );
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { archivedThrough, firstCommitTime, lsnText, parseLsn } from "./recovery-objectives.js";
+import { archiveEnd, firstCommitTime, lsnText, parseLsn, segmentName } from "./recovery-objectives.js";
 
 const mb16 = 16 * 1048576;
 
@@ -9,16 +9,33 @@ describe("WAL positions", () => {
     expect(lsnText(0x16b374d848n)).toBe("16/B374D848");
     expect(lsnText(parseLsn("0/3000028"))).toBe("0/3000028");
   });
-  it("puts an archived segment's end at the start of the next one, for any segment size", () => {
-    expect(lsnText(archivedThrough("000000010000000000000005", mb16)!)).toBe("0/6000000");
-    expect(lsnText(archivedThrough("0000000200000001000000FF", mb16)!)).toBe("2/0");
-    expect(lsnText(archivedThrough("000000010000000000000005", 64 * 1048576)!)).toBe("0/18000000");
+});
+
+describe("archiveEnd", () => {
+  const flushed = parseLsn("0/7800000");
+  it("is the start of the oldest segment waiting for the archiver, a .partial one included", () => {
+    const files = ["000000010000000000000005.done", "000000010000000000000006.ready", "000000010000000000000007.ready"];
+    expect(archiveEnd(files, flushed, "000000010000000000000007", mb16)).toEqual({ lsn: parseLsn("0/6000000"), segment: "000000010000000000000006" });
+    expect(archiveEnd(["000000010000000000000006.partial.ready", "000000020000000000000006.ready"], flushed, "000000020000000000000007", mb16)).toEqual({
+      lsn: parseLsn("0/6000000"),
+      segment: "000000010000000000000006",
+    });
   });
-  it("counts a .partial segment only to its start; a history file or nothing is no position", () => {
-    expect(lsnText(archivedThrough("000000010000000000000005.partial", mb16)!)).toBe("0/5000000");
-    expect(archivedThrough("00000002.history", mb16)).toBeUndefined();
-    expect(archivedThrough(undefined, mb16)).toBeUndefined();
-    expect(archivedThrough("", mb16)).toBeUndefined();
+  it("orders by position, not by name: a later timeline's older segment comes first", () => {
+    expect(archiveEnd(["000000020000000000000007.ready", "000000010000000000000008.ready"], flushed, "000000020000000000000008", mb16).segment).toBe(
+      "000000020000000000000007",
+    );
+  });
+  it("is the start of the segment being written when nothing waits; history and backup files are not WAL", () => {
+    const files = ["00000002.history.ready", "000000010000000000000002.00000028.backup.ready", "000000010000000000000006.done"];
+    expect(archiveEnd(files, flushed, "000000020000000000000007", mb16)).toEqual({ lsn: parseLsn("0/7000000"), segment: "000000020000000000000007" });
+    // Flushed exactly to a segment's end: pg_walfile_name names the finished one, nothing is past it.
+    expect(archiveEnd([], parseLsn("0/8000000"), "000000010000000000000007", mb16).lsn).toBe(parseLsn("0/8000000"));
+  });
+  it("names segments for any segment size", () => {
+    expect(segmentName(1, 0x1ffn, mb16)).toBe("0000000100000001000000FF");
+    expect(segmentName(3, 0x41n, 64 * 1048576)).toBe("000000030000000100000001");
+    expect(archiveEnd(["000000010000000100000001.ready"], parseLsn("1/8000000"), "000000010000000100000002", 64 * 1048576).lsn).toBe(parseLsn("1/4000000"));
   });
 });
 

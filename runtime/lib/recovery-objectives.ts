@@ -3,8 +3,8 @@
  * transaction is that the repository does not have yet: what a lost disk would lose) and the last
  * restore drill (how long a restore took to a queryable server, and how big it was).
  *
- * The archived WAL ends where pg_stat_archiver's last segment ends; the commits past it are read
- * from pg_wal with pg_waldump, whose commit records carry their time. Only commits count: the
+ * The repository's WAL ends where the oldest segment still waiting for the archiver begins; the
+ * commits past it are read from pg_wal with pg_waldump, whose commit records carry their time. Only commits count: the
  * small records PostgreSQL writes by itself on an idle server (a standby snapshot after a WAL
  * switch, say) stay unarchived until the next write, and lose nothing.
  */
@@ -34,17 +34,34 @@ export function lsnText(lsn: bigint): string {
   return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 
+/** The segment file name for segment number `segment` on `timeline`. */
+export function segmentName(timeline: number, segment: bigint, segmentBytes: number): string {
+  const perLog = 0x1_0000_0000n / BigInt(segmentBytes);
+  const hex = (n: bigint | number) => n.toString(16).toUpperCase().padStart(8, "0");
+  return `${hex(timeline)}${hex(segment / perLog)}${hex(segment % perLog)}`;
+}
+
+/** The segment number a segment file name (24 hex digits) stands for. */
+function segmentNumber(name: string, segmentBytes: number): bigint {
+  return BigInt(`0x${name.slice(8, 16)}`) * (0x1_0000_0000n / BigInt(segmentBytes)) + BigInt(`0x${name.slice(16, 24)}`);
+}
+
 /**
- * The WAL position where the archived segment `walName` ends (timeline, log and segment in 24 hex
- * digits). A `.partial` segment (the old timeline's last, archived at a promotion) counts as
- * reaching only its start; a history file, or nothing archived yet, gives undefined.
+ * Where the WAL the repository has ends, and the segment file that starts what it lacks: the
+ * oldest segment still waiting for the archiver (a `.ready` file in pg_wal/archive_status, a
+ * `.partial` one included), else the segment being written (every finished one is archived).
+ * `flushedWal` is pg_walfile_name() of the flushed position, for its timeline; history and
+ * backup-label files are not WAL and do not count.
  */
-export function archivedThrough(walName: string | undefined, segmentBytes: number): bigint | undefined {
-  const m = walName?.match(/^[0-9A-F]{8}([0-9A-F]{8})([0-9A-F]{8})(\.partial)?$/);
-  if (!m) return undefined;
-  const segmentsPerLog = 0x1_0000_0000n / BigInt(segmentBytes);
-  const segment = BigInt(`0x${m[1]}`) * segmentsPerLog + BigInt(`0x${m[2]}`);
-  return (m[3] ? segment : segment + 1n) * BigInt(segmentBytes);
+export function archiveEnd(statusFiles: readonly string[], flushed: bigint, flushedWal: string, segmentBytes: number): { lsn: bigint; segment: string } {
+  const waiting = statusFiles
+    .map((f) => f.match(/^([0-9A-F]{24})(\.partial)?\.ready$/)?.[1])
+    .filter((name): name is string => name !== undefined)
+    .sort((a, b) => (a.slice(8) === b.slice(8) ? a.localeCompare(b) : a.slice(8).localeCompare(b.slice(8))));
+  const size = BigInt(segmentBytes);
+  if (waiting.length) return { lsn: segmentNumber(waiting[0], segmentBytes) * size, segment: waiting[0] };
+  const current = flushed / size;
+  return { lsn: current * size, segment: segmentName(Number.parseInt(flushedWal.slice(0, 8), 16), current, segmentBytes) };
 }
 
 /**
@@ -57,29 +74,29 @@ export function firstCommitTime(waldump: string): Date | undefined {
   return m ? new Date(`${m[1]}T${m[2]}Z`) : undefined;
 }
 
-/** Transaction records read past the archived end looking for a commit: aborts come first only rarely. */
-const transactionRecordsRead = 100;
+/** Transaction records read past the archived end looking for a commit (aborts and subtransaction assignments come first only rarely). */
+const transactionRecordsRead = 1000;
 
 /**
- * The oldest commit in pg_wal that is past `archived` and at most `flushed`, on `timeline`; undefined
- * when there is none. Throws when pg_waldump cannot read pg_wal.
+ * The oldest commit in pg_wal from `from` (the start of `segment`, a file in `walDir`) to
+ * `flushed`; undefined when there is none. Throws when pg_waldump cannot read pg_wal, takes more
+ * than 10 s, or reads its whole allowance of transaction records without finding a commit.
  */
-export async function oldestUnarchivedCommit(walDir: string, timeline: number, archived: bigint, flushed: bigint): Promise<Date | undefined> {
+export async function oldestUnarchivedCommit(walDir: string, segment: string, from: bigint, flushed: bigint): Promise<Date | undefined> {
   const r = await run(
     "pg_waldump",
-    [
-      `--path=${walDir}`,
-      `--timeline=${timeline}`,
-      "--rmgr=Transaction",
-      `--start=${lsnText(archived)}`,
-      `--end=${lsnText(flushed)}`,
-      `--limit=${transactionRecordsRead}`,
-    ],
-    // Commit times in UTC, whatever TZ the container has.
-    { env: { TZ: "UTC" } },
+    // The start segment named: pg_waldump takes the segment size from it (not from whichever
+    // file it finds first, a preallocated one perhaps) and its timeline.
+    [`--path=${walDir}`, "--rmgr=Transaction", `--start=${lsnText(from)}`, `--end=${lsnText(flushed)}`, `--limit=${transactionRecordsRead}`, segment],
+    // Commit times in UTC, whatever TZ the container has; a status probe must not wait long.
+    { env: { TZ: "UTC" }, timeoutMs: 10_000 },
   );
-  if (r.code !== 0 && !firstCommitTime(r.stdout)) throw new Error(`pg_waldump exited ${r.code}: ${(r.stderr || r.stdout).trim().split("\n").at(-1)}`);
-  return firstCommitTime(r.stdout);
+  const commit = firstCommitTime(r.stdout);
+  if (commit) return commit;
+  if (r.code !== 0) throw new Error(`pg_waldump exited ${r.code}: ${(r.stderr || r.stdout).trim().split("\n").at(-1)}`);
+  if (r.stdout.split("\n").filter((l) => l.startsWith("rmgr:")).length >= transactionRecordsRead)
+    throw new Error(`no commit among the first ${transactionRecordsRead} transaction records past ${lsnText(from)}`);
+  return undefined;
 }
 
 export function drillRecordPath(pgdata: string): string {

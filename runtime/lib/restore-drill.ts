@@ -5,7 +5,7 @@
  * recovered to its consistency point, started on a private unix socket with archiving forced
  * off, queried, stopped and deleted.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { type Dirent, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupEnv } from "../env/parse.js";
 import { lastLines, run } from "./exec.js";
@@ -21,6 +21,8 @@ export interface DrillResult {
   label?: string;
   /** The restored data directory's size, once the server answered. */
   bytes?: number;
+  /** When the restored server answered its first query (epoch ms). */
+  answeredAt?: number;
 }
 
 /**
@@ -29,16 +31,18 @@ export interface DrillResult {
  */
 export async function restoreDrill(env: BackupEnv): Promise<DrillResult> {
   const started = Date.now();
-  const record = (result: DrillResult) =>
-    writeDrillRecord(env.PGDATA, { finishedAt: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 100) / 10, ...result });
+  // The recovery time ends when the restored server answered, not after its stop and clean-up.
+  const record = ({ answeredAt, ...result }: DrillResult) =>
+    writeDrillRecord(env.PGDATA, { finishedAt: new Date().toISOString(), seconds: Math.round(((answeredAt ?? Date.now()) - started) / 100) / 10, ...result });
+  let result: DrillResult;
   try {
-    const result = await drill(env, started);
-    record(result);
-    return result;
+    result = await drill(env, started);
   } catch (e) {
     record({ ok: false, summary: `restore drill FAILED: ${(e as Error).message}` });
     throw e;
   }
+  record(result);
+  return result;
 }
 
 async function drill(env: BackupEnv, started: number): Promise<DrillResult> {
@@ -91,8 +95,9 @@ async function drill(env: BackupEnv, started: number): Promise<DrillResult> {
       const sql = (q: string) => psql(env, q, { host: dir, port });
       for (let i = 0; i < 600 && (await sql("SELECT pg_is_in_recovery()")) === "t"; i++) await new Promise((r) => setTimeout(r, 500));
       const databases = await sql("SELECT string_agg(datname, ', ' ORDER BY datname) FROM pg_database WHERE NOT datistemplate");
+      const answeredAt = Date.now();
       const summary = `restore drill passed: backup ${label} restored, started and answered (databases: ${databases}) in ${elapsed()}`;
-      return { ok: true, summary, label, bytes: directoryBytes(data) };
+      return { ok: true, summary, label, bytes: directoryBytes(data), answeredAt };
     } finally {
       await run("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]);
     }
@@ -101,10 +106,28 @@ async function drill(env: BackupEnv, started: number): Promise<DrillResult> {
   }
 }
 
-/** Bytes in the files under `dir` (symbolic links not followed). */
+/**
+ * Bytes in the files under `dir` (symbolic links not followed). The server is running: a file
+ * its checkpoint removes between the listing and the stat counts as gone, not as an error.
+ */
 function directoryBytes(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => {
+  const gone = (e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw e;
+  };
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    return gone(e);
+  }
+  return entries.reduce((sum, e) => {
     const p = join(dir, e.name);
-    return sum + (e.isDirectory() ? directoryBytes(p) : lstatSync(p).size);
+    if (e.isDirectory()) return sum + directoryBytes(p);
+    try {
+      return sum + lstatSync(p).size;
+    } catch (err) {
+      return sum + gone(err);
+    }
   }, 0);
 }

@@ -11,7 +11,7 @@ import { readStanza } from "./repository.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { nextRun, scheduledJobs } from "./scheduler.js";
 import { backupState, type BackupState } from "./state.js";
-import { archivedThrough, type DrillRecord, oldestUnarchivedCommit, parseLsn, readDrillRecord } from "./recovery-objectives.js";
+import { archiveEnd, type DrillRecord, oldestUnarchivedCommit, parseLsn, readDrillRecord } from "./recovery-objectives.js";
 import { earliestExpiry, expiryProblem } from "./tls.js";
 import { tlsPaths } from "./tls-paths.js";
 import { RepositoryError } from "../errors.js";
@@ -109,7 +109,7 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
   for (const b of backups) {
     latest[b.type as "full" | "diff" | "incr"] = { label: b.label, type: b.type, ageSeconds: Math.round(seconds - b.timestamp.stop), sizeBytes: b.info?.size };
   }
-  const oldest = await gatherOldestUnarchivedCommit(env).catch(() => null);
+  const point = await gatherRecoveryPoint(env).catch(() => null);
   const status: Omit<Status, "problems"> = {
     stanza: env.PGBACKREST_STANZA,
     state,
@@ -119,8 +119,8 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
     schedule: scheduledJobs(env).map((j) => ({ ...j, next: nextRun(j.expression, now)?.toISOString() ?? null })),
     replication,
     recovery: {
-      pointSeconds: oldest === null ? null : oldest === undefined ? 0 : Math.max(0, Math.round(seconds - oldest.getTime() / 1000)),
-      oldestUnarchivedCommit: oldest?.toISOString() ?? null,
+      pointSeconds: point?.seconds ?? null,
+      oldestUnarchivedCommit: point?.oldest?.toISOString() ?? null,
       lastDrill: readDrillRecord(env.PGDATA) ?? null,
     },
     tls: gatherTls(env, now),
@@ -129,23 +129,26 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
 }
 
 /**
- * The oldest commit the repository does not have yet (undefined: none), or null where there is
- * nothing to measure: a standby archives nothing, and before the first archived segment the
- * repository has no WAL to compare with.
+ * The recovery point in seconds (0: the repository has every commit), or null where there is
+ * nothing to measure: a standby archives nothing, nor does a server with archive_mode off.
  */
-async function gatherOldestUnarchivedCommit(env: BackupEnv): Promise<Date | undefined | null> {
-  const [standby, lastWal, flushed, flushedWal, segmentBytes] = (
+async function gatherRecoveryPoint(env: BackupEnv): Promise<{ seconds: number; oldest?: Date } | null> {
+  const [standby, archiveMode, flushed, flushedWal, segmentBytes] = (
     await psql(
       env,
-      "SELECT pg_is_in_recovery(), coalesce(last_archived_wal, ''), " +
+      "SELECT pg_is_in_recovery(), current_setting('archive_mode'), " +
         "CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_flush_lsn()::text END, " +
-        "CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_flush_lsn()) END, (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') FROM pg_stat_archiver;",
+        "CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_flush_lsn()) END, " +
+        "(SELECT setting FROM pg_settings WHERE name = 'wal_segment_size');",
     )
   ).split("|");
-  const archived = archivedThrough(lastWal, Number(segmentBytes));
-  if (standby === "t" || archived === undefined) return null;
-  if (parseLsn(flushed) <= archived) return undefined;
-  return oldestUnarchivedCommit(join(env.PGDATA, "pg_wal"), Number.parseInt(flushedWal.slice(0, 8), 16), archived, parseLsn(flushed));
+  if (standby === "t" || archiveMode === "off") return null;
+  const walDir = join(env.PGDATA, "pg_wal");
+  const end = archiveEnd(readdirSync(join(walDir, "archive_status")), parseLsn(flushed), flushedWal, Number(segmentBytes));
+  if (parseLsn(flushed) <= end.lsn) return { seconds: 0 };
+  const oldest = await oldestUnarchivedCommit(walDir, end.segment, end.lsn, parseLsn(flushed));
+  // Aged now, not when the status began: reading the repository may have taken a while.
+  return oldest ? { seconds: Math.max(0, Math.round((Date.now() - oldest.getTime()) / 1000)), oldest } : { seconds: 0 };
 }
 
 function gatherTls(env: BackupEnv, now: Date): TlsSummary {

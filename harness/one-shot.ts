@@ -175,6 +175,10 @@ export class OneShotContainer {
         }
         // Top-level entries only: archiving "." would carry the 0700 temp directory's mode onto "/".
         await $({ quiet: true })`tar -C ${staging} -c ${readdirSync(staging)} | ${cli} cp - ${`${id}:/`}`;
+      } catch (e) {
+        // Not handed to the caller, so removed here.
+        await container.remove({ force: true, v: true }).catch(() => undefined);
+        throw e;
       } finally {
         rmSync(staging, { recursive: true, force: true });
       }

@@ -4,9 +4,11 @@
  * restore drill (how long a restore took to a queryable server, and how big it was).
  *
  * The repository's WAL ends where the oldest segment still waiting for the archiver begins; the
- * commits past it are read from pg_wal with pg_waldump, whose commit records carry their time. Only commits count: the
- * small records PostgreSQL writes by itself on an idle server (a standby snapshot after a WAL
- * switch, say) stay unarchived until the next write, and lose nothing.
+ * commits past it are read from pg_wal with pg_waldump, whose commit records carry their time.
+ * Only commits count: the small records PostgreSQL writes by itself on an idle server (a standby
+ * snapshot after a WAL switch, say) stay unarchived until the next write, and lose nothing. A
+ * `.partial` segment waiting after a promotion is not readable by pg_waldump: unknown until it
+ * is archived.
  */
 import { join } from "node:path";
 import { run } from "./exec.js";

@@ -138,6 +138,11 @@ interface ProcessMemory {
   fileKb: number;
 }
 
+/** A memory field of /proc/<pid>/status ("VmRSS:    91880 kB"), in kB; 0 when absent. */
+function statusKb(status: string | undefined, field: string): number {
+  return Number(status?.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1] ?? 0);
+}
+
 /** Every process in the container with its resident memory: all of it, its own (anonymous), and mapped files. */
 async function processMemory(id: string): Promise<ProcessMemory[]> {
   const script =
@@ -147,8 +152,7 @@ async function processMemory(id: string): Promise<ProcessMemory[]> {
     .filter(Boolean)
     .map((line) => {
       const [comm, command, memory] = line.split("|");
-      const kb = (field: string) => Number(memory?.match(new RegExp(`${field}: (\\d+)`))?.[1] ?? 0);
-      return { comm, command, rssKb: kb("VmRSS"), anonKb: kb("RssAnon"), fileKb: kb("RssFile") };
+      return { comm, command, rssKb: statusKb(memory, "VmRSS"), anonKb: statusKb(memory, "RssAnon"), fileKb: statusKb(memory, "RssFile") };
     });
 }
 
@@ -224,7 +228,7 @@ async function startupRow(image: string, base: string): Promise<BenchRow> {
   const bareNode = (
     await sh`${cli} run --rm --no-healthcheck --entrypoint node ${image} -e ${"setTimeout(() => console.log(require('fs').readFileSync('/proc/self/status', 'utf8')), 5000)"}`
   ).stdout;
-  const bareNodeKb = Number(bareNode.match(/VmRSS:\s+(\d+)/)?.[1]);
+  const bareNodeKb = statusKb(bareNode, "VmRSS");
   const rssMb = (runtime?.rssKb ?? 0) / 1024;
   const mbOf = (kb: number | undefined) => `${((kb ?? 0) / 1024).toFixed(0)} MB`;
   return {

@@ -198,14 +198,13 @@ function thresholds(env: BackupEnv): StatusLimits {
 
 /** What makes the probe fail (exit 2). */
 export function statusProblems(s: Omit<Status, "problems">, limits: StatusLimits, now = new Date()): string[] {
-  const maxAgeSeconds = limits.maxBackupAge;
   const problems: string[] = [];
   if (s.state === "adopted") problems.push("backups are not initialized for this database: run postgres-ba init-backups");
   if (!s.repository.reachable) problems.push(`repository unreachable: ${s.repository.error}`);
   const newest = Object.values(s.latest).sort((a, b) => a!.ageSeconds - b!.ageSeconds)[0];
   if (!newest && s.repository.reachable) problems.push("no backup in the repository");
-  if (newest && newest.ageSeconds > maxAgeSeconds)
-    problems.push(`newest backup ${newest.label} is ${newest.ageSeconds} s old, more than STATUS_MAX_BACKUP_AGE=${maxAgeSeconds}`);
+  if (newest && newest.ageSeconds > limits.maxBackupAge)
+    problems.push(`newest backup ${newest.label} is ${newest.ageSeconds} s old, more than STATUS_MAX_BACKUP_AGE=${limits.maxBackupAge}`);
   for (const slot of s.replication.slots.filter((x) => !x.active && x.retainedBytes > s.replication.maxWalSizeBytes)) {
     problems.push(
       `replication slot ${slot.name} is inactive and keeps ${(slot.retainedBytes / 1e6).toFixed(0)} MB of WAL in pg_wal (more than max_wal_size); if its replica is gone for good: SELECT pg_drop_replication_slot('${slot.name}')`,

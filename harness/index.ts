@@ -3,6 +3,7 @@ export { containerEngine, type ContainerEngine } from "./engine.js";
 export { baseImage, officialBaseImage } from "./base-image.js";
 export { productImage, imageName } from "./image.js";
 export { S3Container, StartedS3Container, type BucketConfig } from "./s3.js";
+export { AzuriteContainer, StartedAzuriteContainer, type BlobContainerConfig } from "./azurite.js";
 export {
   PrimaryContainer,
   RestoredCloneContainer,

@@ -30,6 +30,8 @@ interface BadConfig {
 
 const cipherPass = "correct horse battery staple";
 const replicationPassword = "replication-secret-1";
+/** Of an Azure account key's form (base64): a secret, shown only by its length. */
+const azureKey = Buffer.from("an-azure-account-key-of-32-bytes").toString("base64");
 const restore = { RESTORE_FROM_BACKUP: "true" };
 
 /** Each case starts from a valid backup configuration and breaks one thing. */
@@ -143,7 +145,7 @@ const cases: BadConfig[] = [
     what: "a second repository",
     env: { PGBACKREST_REPO2_PATH: "/second" },
     names: 'PGBACKREST_REPO2_PATH="/second"',
-    line: /only one repository \(repo1, the S3 bucket of S3_BUCKET\) is supported\. Fix: use PGBACKREST_REPO1_PATH/,
+    line: /only one repository \(repo1, the one REPO_TYPE places\) is supported\. Fix: use PGBACKREST_REPO1_PATH/,
   },
   {
     what: "a command-line option as a variable",
@@ -165,9 +167,9 @@ const cases: BadConfig[] = [
   },
   {
     what: "an option of another repository type",
-    env: { PGBACKREST_REPO1_AZURE_CONTAINER: "backups" },
-    names: 'PGBACKREST_REPO1_AZURE_CONTAINER="backups"',
-    line: /applies to repo1-type=azure; the repository of this image is S3/,
+    env: { PGBACKREST_REPO1_GCS_BUCKET: "backups" },
+    names: 'PGBACKREST_REPO1_GCS_BUCKET="backups"',
+    line: /applies to repo1-type=gcs; the repository of this image is S3, Azure or a directory \(REPO_TYPE\)/,
   },
   {
     what: "a pgBackRest option in drop-in mode",
@@ -298,6 +300,13 @@ const cases: BadConfig[] = [
     env: { S3_BUCKET: undefined, S3_ACCESS_KEY: undefined, S3_SECRET_KEY: undefined, REPO_TYPE: "posix", REPO_PATH: "/var/lib/postgresql/18/docker/repo" },
     names: 'REPO_PATH="/var/lib/postgresql/18/docker/repo"',
     line: /overlaps PGDATA .*backups would live and die with the data they protect.*Fix: mount the repository somewhere else/,
+  },
+  {
+    what: "an Azure account key left over beside an S3 bucket",
+    env: { AZURE_KEY: azureKey },
+    names: "AZURE_KEY=<secret, 44 characters>",
+    line: /is set, but REPO_TYPE is s3: it belongs to a repository of REPO_TYPE=azure.*Fix: unset AZURE_KEY, or set REPO_TYPE=azure/,
+    secrets: [azureKey],
   },
   {
     what: "two encryption settings at once",

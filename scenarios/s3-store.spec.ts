@@ -10,6 +10,7 @@ import { scenario as it } from "../harness/fixtures.js";
 import {
   type BucketConfig,
   noSchedule,
+  pollUntil,
   RestoredCloneContainer,
   S3Container,
   type StartedBackupTestbed,
@@ -66,8 +67,10 @@ describe("@s3-store a store that answers ranged reads with the wrong bytes", () 
     const check = await db.exec(["postgres-ba", "check"]);
     expect(check.exitCode, check.output).toBe(69);
     expect(check.output).toMatch(wrongRanges);
-    // Nothing stays behind: no stanza, no backup, and the probe's own objects removed.
-    expect(await rgw.listObjects(bucket.name)).toEqual([]);
+    // Nothing stays behind: no stanza, no backup, and the probe's own objects removed. The first
+    // backup is retried (after 2 s, 4 s, ...), and a retry's probe objects exist while it runs:
+    // an empty listing between retries proves that none is left.
+    await pollUntil("an empty bucket between the first backup's retries", async () => (await rgw.listObjects(bucket.name)).length === 0, { timeoutMs: 60_000 });
     expect((await db.statusJson<{ state: string }>()).json.state).toBe("pending");
   });
 

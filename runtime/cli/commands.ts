@@ -10,6 +10,7 @@ import { failureReason, pgbackrest, type BackupType } from "../lib/pgbackrest.js
 import { currentTimeline, readPromotion } from "../lib/promotion.js";
 import { inRecovery, psql } from "../lib/postgres.js";
 import { isStandbyData } from "../lib/replication.js";
+import { readStanza } from "../lib/repository.js";
 import { restoreDrill } from "../lib/restore-drill.js";
 import { backupState } from "../lib/state.js";
 import { gatherStatus, renderStatus } from "../lib/status.js";
@@ -126,17 +127,21 @@ export const commands: Record<string, Command> = {
   check: {
     usage: "check",
     summary:
-      "The S3 store serves what pgBackRest relies on (read after write, listing, ranged read), then pgbackrest check: the repository is reachable and WAL archiving works.",
+      "The S3 store serves what pgBackRest relies on (read after write, listing, ranged read), the repository answers (any REPO_TYPE), then pgbackrest check: WAL archiving works.",
     async run() {
       const env = writableBackupEnv();
-      const verdict = await trustStore(env).catch((e: unknown) => {
+      const unusable = (e: unknown) => {
         throw e instanceof RepositoryError ? new FatalError(e.message, exitCodes.repository) : e;
-      });
+      };
+      const verdict = await trustStore(env).catch(unusable);
       console.log(
         "skipped" in verdict
           ? `store probe: skipped (${verdict.skipped})`
           : `store probe: read after write ok, listing ok, ranged read ${verdict.probe.rangedRead ? "ok" : `wrong (${verdict.probe.details.join("; ")}), unused: bundling and block incremental are off`}`,
       );
+      // Where the probe does not run (Azure, a directory), its refusal line comes from reading the
+      // repository: pgbackrest check would first complain about archive_command on a stanza not yet created.
+      await readStanza(env).catch(unusable);
       return (await pgbackrest(env, ["check"], { stream: true })).code;
     },
   },

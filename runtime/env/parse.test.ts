@@ -311,13 +311,44 @@ describe("rules between variables, each line in full", () => {
       name: "a posix repository without its directory",
       env: { PGBACKREST_STANZA: "main", REPO_TYPE: "posix" },
       message:
-        'REPO_PATH: is required because PGBACKREST_STANZA="main" enables backups. Fix: set REPO_PATH, or unset PGBACKREST_STANZA for drop-in mode without backups.',
+        'REPO_PATH: is required because PGBACKREST_STANZA="main" enables backups with REPO_TYPE=posix. Fix: set REPO_PATH, or unset PGBACKREST_STANZA for drop-in mode without backups.',
     },
     {
       name: "a posix repository and a bucket at once",
       env: { ...backup, REPO_TYPE: "posix", REPO_PATH: "/var/lib/pgbackrest-repo" },
       message:
-        'REPO_TYPE="posix" and S3_BUCKET: both are set, but a posix repository lives in REPO_PATH, not in a bucket. Fix: unset the S3_* variables, or set REPO_TYPE=s3 and unset REPO_PATH.',
+        'S3_BUCKET="backups": is set, but REPO_TYPE is posix: it belongs to a repository of REPO_TYPE=s3. Fix: unset S3_BUCKET, or set REPO_TYPE=s3 and unset the variables of the posix repository.',
+    },
+    {
+      name: "an Azure repository without its key",
+      env: { PGBACKREST_STANZA: "main", REPO_TYPE: "azure", AZURE_ACCOUNT: "backups01", AZURE_CONTAINER: "pgbackups" },
+      message:
+        'AZURE_KEY: is required because PGBACKREST_STANZA="main" enables backups with REPO_TYPE=azure. Fix: set AZURE_KEY (or AZURE_KEY_FILE), or unset PGBACKREST_STANZA for drop-in mode without backups.',
+    },
+    {
+      name: "an Azure key with managed-identity credentials",
+      env: {
+        PGBACKREST_STANZA: "main",
+        REPO_TYPE: "azure",
+        AZURE_ACCOUNT: "backups01",
+        AZURE_CONTAINER: "pgbackups",
+        AZURE_KEY_TYPE: "auto",
+        AZURE_KEY: "c2VjcmV0",
+      },
+      message:
+        'AZURE_KEY_TYPE="auto" and AZURE_KEY: both are set, but auto credentials come from the managed identity of the VM or pod, not a key. Fix: unset AZURE_KEY, or set AZURE_KEY_TYPE=shared (an account key) or sas (a SAS token).',
+    },
+    {
+      name: "an Azure container for an S3 repository",
+      env: { ...backup, AZURE_CONTAINER: "pgbackups" },
+      message:
+        'AZURE_CONTAINER="pgbackups": is set, but REPO_TYPE is s3: it belongs to a repository of REPO_TYPE=azure. Fix: unset AZURE_CONTAINER, or set REPO_TYPE=azure and unset the variables of the s3 repository.',
+    },
+    {
+      name: "an Azure container without backups",
+      env: { REPO_TYPE: "azure", AZURE_CONTAINER: "pgbackups" },
+      message:
+        'AZURE_CONTAINER="pgbackups": is set but PGBACKREST_STANZA is not, so no backup would ever be taken. Fix: set PGBACKREST_STANZA (e.g. PGBACKREST_STANZA=main), or unset AZURE_CONTAINER for drop-in mode.',
     },
     {
       name: "a repository directory inside PGDATA",
@@ -329,7 +360,7 @@ describe("rules between variables, each line in full", () => {
       name: "a repository directory for an S3 repository",
       env: { ...backup, REPO_PATH: "/var/lib/pgbackrest-repo" },
       message:
-        'REPO_PATH="/var/lib/pgbackrest-repo": is set, but REPO_TYPE is s3. Fix: set REPO_TYPE=posix to keep the repository in that directory, or unset REPO_PATH.',
+        'REPO_PATH="/var/lib/pgbackrest-repo": is set, but REPO_TYPE is s3: it belongs to a repository of REPO_TYPE=posix. Fix: unset REPO_PATH, or set REPO_TYPE=posix and unset the variables of the s3 repository.',
     },
     {
       name: "a repository time without a restore",
@@ -467,6 +498,20 @@ describe("rules between variables, each line in full", () => {
     },
   ])("refuses $name", ({ env, message }) => {
     expect(errorOf(env).message).toBe(message);
+  });
+
+  it("refuses an S3 key from a file for an Azure repository, naming the file's variable, not the secret", () => {
+    const env = {
+      PGBACKREST_STANZA: "main",
+      REPO_TYPE: "azure",
+      AZURE_ACCOUNT: "backups01",
+      AZURE_CONTAINER: "pgbackups",
+      AZURE_KEY: "c2VjcmV0",
+      S3_SECRET_KEY_FILE: "/run/secrets/s3",
+    };
+    expect(errorOf(env, () => "do-not-print-me").message).toBe(
+      'S3_SECRET_KEY_FILE="/run/secrets/s3": is set, but REPO_TYPE is azure: it belongs to a repository of REPO_TYPE=s3. Fix: unset S3_SECRET_KEY_FILE, or set REPO_TYPE=s3 and unset the variables of the azure repository.',
+    );
   });
 
   it.for<{ name: string; env: Record<string, string> }>([

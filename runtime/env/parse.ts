@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { controlCharacter, type RawEnv } from "./raw.js";
 import { isWithin } from "./kinds.js";
 import { pgbackrestPassthrough, type PassedOption } from "./pgbackrest-env.js";
-import { envTable, type Env, type EnvVar } from "./table.js";
+import { envTable, type Env, type EnvName, type EnvVar } from "./table.js";
 import { ConfigError, KindError } from "../errors.js";
 
 export type { RawEnv } from "./raw.js";
@@ -274,16 +274,12 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
   },
   (env) => {
     if (env.PGBACKREST_STANZA) {
-      const s3 = env.REPO_TYPE === "s3";
-      const required = s3
-        ? (["S3_BUCKET", ...(env.S3_KEY_TYPE === "shared" ? (["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) : [])] as const)
-        : (["REPO_PATH"] as const);
-      for (const name of required) {
+      for (const name of requiredRepositoryVariables(env)) {
         if (env[name] === undefined) {
           const spec = byName.get(name)!;
           throw new ConfigError(
             name,
-            `is required because PGBACKREST_STANZA=${JSON.stringify(env.PGBACKREST_STANZA)} enables backups`,
+            `is required because PGBACKREST_STANZA=${JSON.stringify(env.PGBACKREST_STANZA)} enables backups${env.REPO_TYPE === "s3" ? "" : ` with REPO_TYPE=${env.REPO_TYPE}`}`,
             `set ${name}${spec.fileForm ? ` (or ${name}_FILE)` : ""}, or unset PGBACKREST_STANZA for drop-in mode without backups`,
           );
         }
@@ -291,27 +287,24 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     }
   },
   (env) => {
-    // One repository: the S3 settings and a directory exclude each other.
-    const s3Set = (["S3_BUCKET", "S3_ACCESS_KEY", "S3_SECRET_KEY"] as const).find((name) => env[name] !== undefined);
-    if (env.REPO_TYPE === "posix" && s3Set) {
-      throw new ConfigError(
-        `REPO_TYPE="posix" and ${s3Set}`,
-        "both are set, but a posix repository lives in REPO_PATH, not in a bucket",
-        "unset the S3_* variables, or set REPO_TYPE=s3 and unset REPO_PATH",
-      );
-    }
-    if (env.REPO_TYPE === "s3" && env.REPO_PATH !== undefined) {
-      throw new ConfigError(
-        `REPO_PATH=${JSON.stringify(env.REPO_PATH)}`,
-        "is set, but REPO_TYPE is s3",
-        "set REPO_TYPE=posix to keep the repository in that directory, or unset REPO_PATH",
-      );
-    }
     if (env.REPO_PATH !== undefined && (isWithin(env.REPO_PATH, env.PGDATA) || isWithin(env.PGDATA, env.REPO_PATH))) {
       throw new ConfigError(
         `REPO_PATH=${JSON.stringify(env.REPO_PATH)}`,
         `overlaps PGDATA (${env.PGDATA}): backups would live and die with the data they protect, and restores would write over them`,
         "mount the repository somewhere else, on another disk (e.g. /var/lib/pgbackrest-repo)",
+      );
+    }
+  },
+  (env, source) => {
+    // One repository: a variable that places another type's repository would be ignored.
+    const stray = (envTable as readonly EnvVar[]).find((spec) => spec.repository && spec.repository !== env.REPO_TYPE && isSet(spec, source));
+    if (stray) {
+      const raw = source[stray.name] || undefined;
+      const variable = raw === undefined ? `${stray.name}_FILE` : stray.name;
+      throw new ConfigError(
+        `${variable}=${raw === undefined ? JSON.stringify(source[variable]) : shown(stray, raw)}`,
+        `is set, but REPO_TYPE is ${env.REPO_TYPE}: it belongs to a repository of REPO_TYPE=${stray.repository}`,
+        `unset ${variable}, or set REPO_TYPE=${stray.repository} and unset the variables of the ${env.REPO_TYPE} repository`,
       );
     }
   },
@@ -335,29 +328,63 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     }
   },
   (env) => {
-    if (!env.PGBACKREST_STANZA && env.S3_BUCKET !== undefined) {
+    if (env.AZURE_KEY_TYPE === "auto" && env.AZURE_KEY !== undefined) {
       throw new ConfigError(
-        `S3_BUCKET=${JSON.stringify(env.S3_BUCKET)}`,
+        'AZURE_KEY_TYPE="auto" and AZURE_KEY',
+        "both are set, but auto credentials come from the managed identity of the VM or pod, not a key",
+        "unset AZURE_KEY, or set AZURE_KEY_TYPE=shared (an account key) or sas (a SAS token)",
+      );
+    }
+  },
+  (env) => {
+    const placed = (["S3_BUCKET", "AZURE_CONTAINER"] as const).find((name) => env[name] !== undefined);
+    if (!env.PGBACKREST_STANZA && placed) {
+      throw new ConfigError(
+        `${placed}=${JSON.stringify(env[placed])}`,
         "is set but PGBACKREST_STANZA is not, so no backup would ever be taken",
-        "set PGBACKREST_STANZA (e.g. PGBACKREST_STANZA=main), or unset S3_BUCKET for drop-in mode",
+        `set PGBACKREST_STANZA (e.g. PGBACKREST_STANZA=main), or unset ${placed} for drop-in mode`,
       );
     }
   },
 ];
 
-/** The repository, as log lines name it: s3://bucket/path, or the directory of a posix repository. */
+/** Set by the user (directly or through its _FILE form), not by a default. */
+function isSet(spec: EnvVar, source: RawEnv): boolean {
+  return Boolean(source[spec.name] || (spec.fileForm && source[`${spec.name}_FILE`]));
+}
+
+/** What a repository of this type cannot do without, with backups on. */
+function requiredRepositoryVariables(env: Env): EnvName[] {
+  switch (env.REPO_TYPE) {
+    case "s3":
+      return ["S3_BUCKET", ...(env.S3_KEY_TYPE === "shared" ? (["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) : [])];
+    case "azure":
+      return ["AZURE_ACCOUNT", "AZURE_CONTAINER", ...(env.AZURE_KEY_TYPE === "auto" ? [] : (["AZURE_KEY"] as const))];
+    case "posix":
+      return ["REPO_PATH"];
+  }
+}
+
+/** The repository, as log lines name it: s3://bucket/path, azure://account/container/path, or the directory of a posix repository. */
 export function repositoryName(env: BackupEnv): string {
-  return env.REPO_TYPE === "posix" ? `${env.REPO_PATH}` : `s3://${env.S3_BUCKET}${env.S3_PATH}`;
+  switch (env.REPO_TYPE) {
+    case "s3":
+      return `s3://${env.S3_BUCKET}${env.S3_PATH}`;
+    case "azure":
+      return `azure://${env.AZURE_ACCOUNT}/${env.AZURE_CONTAINER}${env.AZURE_PATH}`;
+    case "posix":
+      return `${env.REPO_PATH}`;
+  }
 }
 
-/** The variables that place the repository, for a line's fix: "S3_BUCKET, S3_PATH" or "REPO_PATH". */
+/** The variables that place the repository, for a line's fix: "S3_BUCKET, S3_PATH", "AZURE_CONTAINER, AZURE_PATH" or "REPO_PATH". */
 export function repositoryVariables(env: Pick<Env, "REPO_TYPE">): string {
-  return env.REPO_TYPE === "posix" ? "REPO_PATH" : "S3_BUCKET, S3_PATH";
+  return { s3: "S3_BUCKET, S3_PATH", azure: "AZURE_CONTAINER, AZURE_PATH", posix: "REPO_PATH" }[env.REPO_TYPE];
 }
 
-/** The variable that gives a stanza a place of its own in the repository: S3_PATH or REPO_PATH. */
+/** The variable that gives a stanza a place of its own in the repository: S3_PATH, AZURE_PATH or REPO_PATH. */
 export function repositoryPathVariable(env: Pick<Env, "REPO_TYPE">): string {
-  return env.REPO_TYPE === "posix" ? "REPO_PATH" : "S3_PATH";
+  return { s3: "S3_PATH", azure: "AZURE_PATH", posix: "REPO_PATH" }[env.REPO_TYPE];
 }
 
 /** The bucket of an S3 repository (the rules guarantee it whenever REPO_TYPE=s3 with backups on). */
@@ -368,10 +395,21 @@ export function s3Bucket(env: BackupEnv): string {
 
 /** The S3 host and port, with a port inside S3_ENDPOINT taking precedence over S3_PORT. */
 export function s3Endpoint(env: Env): { host: string; port: number } {
-  const m = env.S3_ENDPOINT.replace(/^https:\/\//, "")
+  return hostAndPort(env.S3_ENDPOINT, env.S3_PORT);
+}
+
+/** The blob service's host and port (443 unless AZURE_ENDPOINT names one). */
+export function azureEndpoint(env: Env): { host: string; port: number } {
+  return hostAndPort(env.AZURE_ENDPOINT, 443);
+}
+
+/** host, host:port or https://host[:port] (the kinds guarantee the form). */
+function hostAndPort(endpoint: string, defaultPort: number): { host: string; port: number } {
+  const m = endpoint
+    .replace(/^https:\/\//, "")
     .replace(/\/$/, "")
     .match(/^([^:]+)(?::(\d+))?$/)!;
-  return { host: m[1], port: m[2] ? Number(m[2]) : env.S3_PORT };
+  return { host: m[1], port: m[2] ? Number(m[2]) : defaultPort };
 }
 
 /** Settings of a container that backs up: the cross rules guarantee the S3 fields. */

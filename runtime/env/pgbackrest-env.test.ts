@@ -76,7 +76,7 @@ describe("PGBACKREST_* pass-through", () => {
     expect(errorOf({ ...backup, PGBACKREST_REPO1_RETENTION_FULL: "7" }).message).toBe(
       'PGBACKREST_REPO1_RETENTION_FULL="7": repo1-retention-full is set by the image. Fix: use RETENTION_FULL instead, and unset PGBACKREST_REPO1_RETENTION_FULL.',
     );
-    expect(errorOf({ ...backup, PGBACKREST_REPO1_PATH: "/x" }).message).toMatch(/Fix: use S3_PATH or REPO_PATH instead/);
+    expect(errorOf({ ...backup, PGBACKREST_REPO1_PATH: "/x" }).message).toMatch(/Fix: use S3_PATH, AZURE_PATH or REPO_PATH instead/);
     expect(errorOf({ ...backup, PGBACKREST_PG1_PATH: "/data" }).message).toMatch(/Fix: use PGDATA instead/);
     expect(errorOf({ ...backup, PGBACKREST_ARCHIVE_ASYNC: "n" }).message).toMatch(/Fix: use ARCHIVE_ASYNC instead/);
     expect(errorOf({ ...backup, PGBACKREST_SPOOL_PATH: "/tmp" }).message).toMatch(/spool-path is set by the image/);
@@ -86,7 +86,7 @@ describe("PGBACKREST_* pass-through", () => {
     expect(errorOf({ ...backup, PGBACKREST_TARGET_ACTION: "pause" }).message).toMatch(
       /target-action is a command-line option of pgBackRest.*Fix: use RESTORE_TARGET_ACTION instead/,
     );
-    expect(errorOf({ ...backup, PGBACKREST_REPO1_AZURE_CONTAINER: "c" }).message).toMatch(/applies to repo1-type=azure/);
+    expect(errorOf({ ...backup, PGBACKREST_REPO1_GCS_BUCKET: "c" }).message).toMatch(/applies to repo1-type=gcs/);
     expect(errorOf({ ...backup, PGBACKREST_RETENTION_FULL: "2" }).message).toBe(
       'PGBACKREST_RETENTION_FULL="2": is pgBackRest\'s old name for repo1-retention-full, which the image sets. Fix: use RETENTION_FULL instead, and unset PGBACKREST_RETENTION_FULL.',
     );
@@ -105,14 +105,14 @@ describe("PGBACKREST_* pass-through", () => {
 
   it("supports repo1 and pg1 only, and wants the index written", () => {
     expect(errorOf({ ...backup, PGBACKREST_REPO2_CIPHER_TYPE: "aes-256-cbc" }).message).toBe(
-      'PGBACKREST_REPO2_CIPHER_TYPE="aes-256-cbc": only one repository (repo1, the S3 bucket of S3_BUCKET) is supported. Fix: use PGBACKREST_REPO1_CIPHER_TYPE for the option of repo1, or unset PGBACKREST_REPO2_CIPHER_TYPE.',
+      'PGBACKREST_REPO2_CIPHER_TYPE="aes-256-cbc": only one repository (repo1, the one REPO_TYPE places) is supported. Fix: use PGBACKREST_REPO1_CIPHER_TYPE for the option of repo1, or unset PGBACKREST_REPO2_CIPHER_TYPE.',
     );
     expect(errorOf({ ...backup, PGBACKREST_PG2_DATABASE: "app" }).message).toMatch(/only one PostgreSQL instance \(pg1/);
     expect(errorOf({ ...backup, PGBACKREST_REPO_CIPHER_TYPE: "aes-256-cbc" }).message).toMatch(
       /indexed pgBackRest option \(repo1-cipher-type for the image's repo1\)\. Fix: use PGBACKREST_REPO1_CIPHER_TYPE instead/,
     );
     expect(errorOf({ ...backup, PGBACKREST_REPO_PATH: "/x" }).message).toMatch(
-      /^PGBACKREST_REPO_PATH="\/x": repo-path is an indexed pgBackRest option \(repo1-path for the image's repo1\), which the image sets\. Fix: use S3_PATH or REPO_PATH instead/,
+      /^PGBACKREST_REPO_PATH="\/x": repo-path is an indexed pgBackRest option \(repo1-path for the image's repo1\), which the image sets\. Fix: use S3_PATH, AZURE_PATH or REPO_PATH instead/,
     );
     expect(pgbackrestOptions({ PGBACKREST_PG1_DATABASE: "app" })).toEqual([
       { variable: "PGBACKREST_PG1_DATABASE", option: "pg1-database", value: "app", secret: false },
@@ -160,12 +160,12 @@ describe("PGBACKREST_* refusals, each line in full", () => {
   // The image's own variables for what it sets, or why the option is not the user's to set.
   it.for([
     ["PGBACKREST_REPO1_TYPE", "repo1-type is set by the image. Fix: use REPO_TYPE instead, and unset PGBACKREST_REPO1_TYPE."],
-    ["PGBACKREST_REPO1_PATH", "repo1-path is set by the image. Fix: use S3_PATH or REPO_PATH instead, and unset PGBACKREST_REPO1_PATH."],
+    ["PGBACKREST_REPO1_PATH", "repo1-path is set by the image. Fix: use S3_PATH, AZURE_PATH or REPO_PATH instead, and unset PGBACKREST_REPO1_PATH."],
     ["PGBACKREST_REPO1_S3_BUCKET", "repo1-s3-bucket is set by the image. Fix: use S3_BUCKET instead, and unset PGBACKREST_REPO1_S3_BUCKET."],
     ["PGBACKREST_REPO1_S3_ENDPOINT", "repo1-s3-endpoint is set by the image. Fix: use S3_ENDPOINT instead, and unset PGBACKREST_REPO1_S3_ENDPOINT."],
     [
       "PGBACKREST_REPO1_STORAGE_HOST",
-      "repo1-storage-host is set by the image: the image sets the S3 host. Fix: use S3_ENDPOINT instead, and unset PGBACKREST_REPO1_STORAGE_HOST.",
+      "repo1-storage-host is set by the image: the image sets the repository's host. Fix: use S3_ENDPOINT or AZURE_ENDPOINT instead, and unset PGBACKREST_REPO1_STORAGE_HOST.",
     ],
     ["PGBACKREST_REPO1_S3_REGION", "repo1-s3-region is set by the image. Fix: use S3_REGION instead, and unset PGBACKREST_REPO1_S3_REGION."],
     ["PGBACKREST_REPO1_S3_URI_STYLE", "repo1-s3-uri-style is set by the image. Fix: use S3_URI_STYLE instead, and unset PGBACKREST_REPO1_S3_URI_STYLE."],
@@ -179,13 +179,16 @@ describe("PGBACKREST_* refusals, each line in full", () => {
     ],
     [
       "PGBACKREST_REPO1_STORAGE_PORT",
-      "repo1-storage-port is set by the image. Fix: use S3_PORT (or a port in S3_ENDPOINT) instead, and unset PGBACKREST_REPO1_STORAGE_PORT.",
+      "repo1-storage-port is set by the image. Fix: use S3_PORT (or a port in S3_ENDPOINT or AZURE_ENDPOINT) instead, and unset PGBACKREST_REPO1_STORAGE_PORT.",
     ],
     [
       "PGBACKREST_REPO1_STORAGE_VERIFY_TLS",
       "repo1-storage-verify-tls is set by the image. Fix: use S3_VERIFY_TLS instead, and unset PGBACKREST_REPO1_STORAGE_VERIFY_TLS.",
     ],
-    ["PGBACKREST_REPO1_STORAGE_CA_FILE", "repo1-storage-ca-file is set by the image. Fix: use S3_CA_FILE instead, and unset PGBACKREST_REPO1_STORAGE_CA_FILE."],
+    [
+      "PGBACKREST_REPO1_STORAGE_CA_FILE",
+      "repo1-storage-ca-file is set by the image. Fix: use S3_CA_FILE or AZURE_CA_FILE instead, and unset PGBACKREST_REPO1_STORAGE_CA_FILE.",
+    ],
     [
       "PGBACKREST_REPO1_RETENTION_DIFF",
       "repo1-retention-diff is set by the image. Fix: use RETENTION_DIFF instead, and unset PGBACKREST_REPO1_RETENTION_DIFF.",
@@ -196,7 +199,10 @@ describe("PGBACKREST_* refusals, each line in full", () => {
     ],
     ["PGBACKREST_REPO1_BUNDLE", "repo1-bundle is set by the image. Fix: use BACKUP_BUNDLE instead, and unset PGBACKREST_REPO1_BUNDLE."],
     ["PGBACKREST_REPO1_BLOCK", "repo1-block is set by the image. Fix: use BACKUP_BLOCK_INCREMENTAL instead, and unset PGBACKREST_REPO1_BLOCK."],
-    ["PGBACKREST_REPO1_HOST", "repo1-host is set by the image: the repository of this image is S3, not a repository host. Fix: unset PGBACKREST_REPO1_HOST."],
+    [
+      "PGBACKREST_REPO1_HOST",
+      "repo1-host is set by the image: the repository of this image is REPO_TYPE's (S3, Azure or a directory), not a repository host. Fix: unset PGBACKREST_REPO1_HOST.",
+    ],
     [
       "PGBACKREST_ARCHIVE_PUSH_QUEUE_MAX",
       "archive-push-queue-max is set by the image. Fix: use ARCHIVE_PUSH_QUEUE_MAX instead, and unset PGBACKREST_ARCHIVE_PUSH_QUEUE_MAX.",
@@ -299,7 +305,7 @@ describe("PGBACKREST_* refusals, each line in full", () => {
       name: "a secure option of repo12 (by length)",
       env: { PGBACKREST_REPO12_AZURE_ACCOUNT: "acct" },
       message:
-        "PGBACKREST_REPO12_AZURE_ACCOUNT=<secret, 4 characters>: only one repository (repo1, the S3 bucket of S3_BUCKET) is supported. Fix: use PGBACKREST_REPO1_AZURE_ACCOUNT for the option of repo1, or unset PGBACKREST_REPO12_AZURE_ACCOUNT.",
+        "PGBACKREST_REPO12_AZURE_ACCOUNT=<secret, 4 characters>: only one repository (repo1, the one REPO_TYPE places) is supported. Fix: use PGBACKREST_REPO1_AZURE_ACCOUNT for the option of repo1, or unset PGBACKREST_REPO12_AZURE_ACCOUNT.",
     },
     {
       name: "a shorter name three edits away (too far for a guess)",
@@ -366,31 +372,31 @@ describe("PGBACKREST_* refusals, each line in full", () => {
       name: "an Azure option (secure: shown by length only)",
       env: { PGBACKREST_REPO1_AZURE_ACCOUNT: "acct" },
       message:
-        "PGBACKREST_REPO1_AZURE_ACCOUNT=<secret, 4 characters>: repo1-azure-account does not apply: it applies to repo1-type=azure; the repository of this image is S3. Fix: unset PGBACKREST_REPO1_AZURE_ACCOUNT.",
+        "PGBACKREST_REPO1_AZURE_ACCOUNT=<secret, 4 characters>: repo1-azure-account is set by the image. Fix: use AZURE_ACCOUNT instead, and unset PGBACKREST_REPO1_AZURE_ACCOUNT.",
     },
     {
       name: "a secure option of repo2",
       env: { PGBACKREST_REPO2_AZURE_ACCOUNT: "acct" },
       message:
-        "PGBACKREST_REPO2_AZURE_ACCOUNT=<secret, 4 characters>: only one repository (repo1, the S3 bucket of S3_BUCKET) is supported. Fix: use PGBACKREST_REPO1_AZURE_ACCOUNT for the option of repo1, or unset PGBACKREST_REPO2_AZURE_ACCOUNT.",
+        "PGBACKREST_REPO2_AZURE_ACCOUNT=<secret, 4 characters>: only one repository (repo1, the one REPO_TYPE places) is supported. Fix: use PGBACKREST_REPO1_AZURE_ACCOUNT for the option of repo1, or unset PGBACKREST_REPO2_AZURE_ACCOUNT.",
     },
     {
       name: "a GCS option",
       env: { PGBACKREST_REPO1_GCS_BUCKET: "c" },
       message:
-        'PGBACKREST_REPO1_GCS_BUCKET="c": repo1-gcs-bucket does not apply: it applies to repo1-type=gcs; the repository of this image is S3. Fix: unset PGBACKREST_REPO1_GCS_BUCKET.',
+        'PGBACKREST_REPO1_GCS_BUCKET="c": repo1-gcs-bucket does not apply: it applies to repo1-type=gcs; the repository of this image is S3, Azure or a directory (REPO_TYPE). Fix: unset PGBACKREST_REPO1_GCS_BUCKET.',
     },
     {
       name: "an SFTP option",
       env: { PGBACKREST_REPO1_SFTP_HOST: "c" },
       message:
-        'PGBACKREST_REPO1_SFTP_HOST="c": repo1-sftp-host does not apply: it applies to repo1-type=sftp; the repository of this image is S3. Fix: unset PGBACKREST_REPO1_SFTP_HOST.',
+        'PGBACKREST_REPO1_SFTP_HOST="c": repo1-sftp-host does not apply: it applies to repo1-type=sftp; the repository of this image is S3, Azure or a directory (REPO_TYPE). Fix: unset PGBACKREST_REPO1_SFTP_HOST.',
     },
     {
       name: "a repository host option",
       env: { PGBACKREST_REPO1_HOST_USER: "c" },
       message:
-        'PGBACKREST_REPO1_HOST_USER="c": repo1-host-user does not apply: it applies to a repository host; the repository of this image is S3. Fix: unset PGBACKREST_REPO1_HOST_USER.',
+        'PGBACKREST_REPO1_HOST_USER="c": repo1-host-user does not apply: it applies to a repository host; the repository of this image is S3, Azure or a directory (REPO_TYPE). Fix: unset PGBACKREST_REPO1_HOST_USER.',
     },
     {
       name: "a remote PostgreSQL host option",

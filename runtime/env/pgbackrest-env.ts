@@ -33,26 +33,32 @@ export interface PassedOption {
  */
 const owned: Readonly<Record<string, { use?: string; why?: string }>> = {
   "repo1-type": { use: "REPO_TYPE" },
-  "repo1-path": { use: "S3_PATH or REPO_PATH" },
+  "repo1-path": { use: "S3_PATH, AZURE_PATH or REPO_PATH" },
   "repo1-s3-bucket": { use: "S3_BUCKET" },
   "repo1-s3-endpoint": { use: "S3_ENDPOINT" },
-  "repo1-storage-host": { use: "S3_ENDPOINT", why: "the image sets the S3 host" },
+  "repo1-storage-host": { use: "S3_ENDPOINT or AZURE_ENDPOINT", why: "the image sets the repository's host" },
   "repo1-s3-region": { use: "S3_REGION" },
   "repo1-s3-uri-style": { use: "S3_URI_STYLE" },
   "repo1-s3-key": { use: "S3_ACCESS_KEY (or S3_ACCESS_KEY_FILE)", why: "the image passes the S3 keys itself" },
   "repo1-s3-key-secret": { use: "S3_SECRET_KEY (or S3_SECRET_KEY_FILE)", why: "the image passes the S3 keys itself" },
   "repo1-s3-key-type": { use: "S3_KEY_TYPE" },
   "repo1-s3-process-cmd": { use: "S3_KEY_TYPE (shared, auto or web-id)", why: "it applies to repo1-s3-key-type=process, which the image does not offer" },
-  "repo1-storage-port": { use: "S3_PORT (or a port in S3_ENDPOINT)" },
+  "repo1-storage-port": { use: "S3_PORT (or a port in S3_ENDPOINT or AZURE_ENDPOINT)" },
   "repo1-storage-verify-tls": { use: "S3_VERIFY_TLS" },
-  "repo1-storage-ca-file": { use: "S3_CA_FILE" },
+  "repo1-storage-ca-file": { use: "S3_CA_FILE or AZURE_CA_FILE" },
+  "repo1-azure-account": { use: "AZURE_ACCOUNT" },
+  "repo1-azure-container": { use: "AZURE_CONTAINER" },
+  "repo1-azure-endpoint": { use: "AZURE_ENDPOINT" },
+  "repo1-azure-key": { use: "AZURE_KEY (or AZURE_KEY_FILE)", why: "the image passes the Azure key itself" },
+  "repo1-azure-key-type": { use: "AZURE_KEY_TYPE" },
+  "repo1-azure-uri-style": { use: "AZURE_URI_STYLE" },
   "repo1-retention-full": { use: "RETENTION_FULL" },
   "repo1-retention-diff": { use: "RETENTION_DIFF" },
   "repo1-retention-archive": { use: "RETENTION_ARCHIVE" },
   "repo-target-time": { use: "RESTORE_REPO_TARGET_TIME", why: "it would make every command, backups too, read the repository as it was then" },
   "repo1-bundle": { use: "BACKUP_BUNDLE" },
   "repo1-block": { use: "BACKUP_BLOCK_INCREMENTAL" },
-  "repo1-host": { why: "the repository of this image is S3, not a repository host" },
+  "repo1-host": { why: "the repository of this image is REPO_TYPE's (S3, Azure or a directory), not a repository host" },
   "archive-push-queue-max": { use: "ARCHIVE_PUSH_QUEUE_MAX" },
   "archive-async": { use: "ARCHIVE_ASYNC" },
   "compress-type": { use: "PGBACKREST_COMPRESS_TYPE" },
@@ -90,10 +96,11 @@ const commandLineVariables: Readonly<Record<string, string>> = {
   set: "RESTORE_SET",
 };
 
-/** Options of other repository types and of remote hosts: never valid for this image's S3 repo1 and local pg1. */
+/** Options of other repository types and of remote hosts: never valid for this image's repo1 (S3, Azure or a directory) and local pg1. */
 function foreign(option: string): string | undefined {
-  if (/^repo1-(azure|gcs|sftp)-/.test(option)) return `it applies to repo1-type=${option.split("-")[1]}; the repository of this image is S3`;
-  if (/^repo1-host-/.test(option)) return "it applies to a repository host; the repository of this image is S3";
+  if (/^repo1-(gcs|sftp)-/.test(option))
+    return `it applies to repo1-type=${option.split("-")[1]}; the repository of this image is S3, Azure or a directory (REPO_TYPE)`;
+  if (/^repo1-host-/.test(option)) return "it applies to a repository host; the repository of this image is S3, Azure or a directory (REPO_TYPE)";
   if (/^pg1-host-/.test(option)) return "it applies to a remote PostgreSQL host; PostgreSQL runs in this container";
   if (/^tls-server-/.test(option)) return "it configures pgBackRest's TLS server, which this image does not run";
   return undefined;
@@ -201,7 +208,7 @@ export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySe
     if (spec!.index && indexed && indexed[2] !== "1") {
       refuse(
         spec!.index === "repo"
-          ? "only one repository (repo1, the S3 bucket of S3_BUCKET) is supported"
+          ? "only one repository (repo1, the one REPO_TYPE places) is supported"
           : "only one PostgreSQL instance (pg1, the one in this container) is supported",
         `use ${envName(option.replace(/^(repo|pg)\d+-/, "$11-"))} for the option of ${spec!.index}1, or unset ${variable}`,
       );

@@ -45,7 +45,12 @@ export interface EnvVar<T = unknown> {
   readonly secret?: boolean;
   /** Newlines and tabs are separators here (other control characters are refused like everywhere). */
   readonly multiline?: boolean;
+  /** Places a repository of this REPO_TYPE only: setting it with another type is refused. */
+  readonly repository?: RepositoryType;
 }
+
+export const repositoryTypes = ["s3", "azure", "posix"] as const;
+export type RepositoryType = (typeof repositoryTypes)[number];
 
 /** POSTGRES_HOST_AUTH_METHOD values the official image writes blindly but that cannot work here. */
 const hostAuthMethodsRefused: Record<string, string> = {
@@ -370,15 +375,16 @@ export const envTable = [
   // --- the repository ---
   v({
     name: "REPO_TYPE",
-    kind: oneOf("s3", "posix"),
+    kind: oneOf(...repositoryTypes),
     group: "Repository",
     default: "s3",
-    doc: "Where the repository lives. s3: a bucket (S3_*). posix: a directory (REPO_PATH), such as a mounted volume or an NFS share; keep it on another disk than PGDATA.",
+    doc: "Where the repository lives. s3: a bucket (S3_*). azure: a container in an Azure storage account (AZURE_*). posix: a directory (REPO_PATH), such as a mounted volume or an NFS share; keep it on another disk than PGDATA.",
   }),
   v({
     name: "REPO_PATH",
     kind: directory,
     group: "Repository",
+    repository: "posix",
     doc: "The repository's directory with REPO_TYPE=posix (required then). The container hands it to postgres; it must not be inside PGDATA.",
   }),
 
@@ -387,12 +393,14 @@ export const envTable = [
     name: "S3_BUCKET",
     kind: pattern(/^[a-z0-9][a-z0-9.-]{2,62}$/, "an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"),
     group: "Repository",
+    repository: "s3",
     doc: "Bucket holding the repository. Required when PGBACKREST_STANZA is set.",
   }),
   v({
     name: "S3_ACCESS_KEY",
     kind: text,
     group: "Repository",
+    repository: "s3",
     fileForm: true,
     secret: true,
     doc: "Access key id. Required when PGBACKREST_STANZA is set and S3_KEY_TYPE=shared. Reaches pgBackRest only through its environment.",
@@ -401,6 +409,7 @@ export const envTable = [
     name: "S3_SECRET_KEY",
     kind: text,
     group: "Repository",
+    repository: "s3",
     fileForm: true,
     secret: true,
     doc: "Secret access key. Required when PGBACKREST_STANZA is set and S3_KEY_TYPE=shared. Never written to a file or a log.",
@@ -409,6 +418,7 @@ export const envTable = [
     name: "S3_KEY_TYPE",
     kind: oneOf("shared", "auto", "web-id"),
     group: "Repository",
+    repository: "s3",
     default: "shared",
     doc: "How pgBackRest gets S3 credentials. shared: S3_ACCESS_KEY and S3_SECRET_KEY. auto: the instance's role (EC2 instance profile, ECS task role). web-id: a web identity token (EKS IRSA: AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE in the environment). auto and web-id are AWS's; with them the store probe, which signs with static keys, is skipped.",
   }),
@@ -416,14 +426,23 @@ export const envTable = [
     name: "S3_ENDPOINT",
     kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "a host name, host:port or https://host[:port]"),
     group: "Repository",
+    repository: "s3",
     default: "s3.amazonaws.com",
     doc: "S3 endpoint. A port here overrides S3_PORT.",
   }),
-  v({ name: "S3_REGION", kind: pattern(/^[a-z0-9-]{1,64}$/, "a region such as us-east-1"), group: "Repository", default: "us-east-1", doc: "S3 region." }),
+  v({
+    name: "S3_REGION",
+    kind: pattern(/^[a-z0-9-]{1,64}$/, "a region such as us-east-1"),
+    group: "Repository",
+    repository: "s3",
+    default: "us-east-1",
+    doc: "S3 region.",
+  }),
   v({
     name: "S3_PATH",
     kind: pattern(/^\/[^\s]*$/, "a path starting with /"),
     group: "Repository",
+    repository: "s3",
     default: "/pgbackrest",
     doc: "Repository path inside the bucket. Use a different path (or stanza) per cluster.",
   }),
@@ -431,22 +450,89 @@ export const envTable = [
     name: "S3_URI_STYLE",
     kind: oneOf("host", "path"),
     group: "Repository",
+    repository: "s3",
     default: "host",
     doc: "host: bucket.endpoint (AWS). path: endpoint/bucket (MinIO and most self-hosted S3).",
   }),
-  v({ name: "S3_PORT", kind: int(1, 65535), group: "Repository", default: "443", doc: "S3 endpoint port (HTTPS)." }),
+  v({ name: "S3_PORT", kind: int(1, 65535), group: "Repository", repository: "s3", default: "443", doc: "S3 endpoint port (HTTPS)." }),
   v({
     name: "S3_CA_FILE",
     kind: path,
     group: "Repository",
+    repository: "s3",
     doc: "CA certificate file that signed the S3 server's certificate (self-hosted S3 with its own CA).",
   }),
   v({
     name: "S3_VERIFY_TLS",
     kind: bool,
     group: "Repository",
+    repository: "s3",
     default: "true",
     doc: "Verify the S3 server's certificate. false keeps TLS but accepts any certificate: not for production.",
+  }),
+
+  // --- Azure ---
+  v({
+    name: "AZURE_ACCOUNT",
+    kind: pattern(/^[a-z0-9]{3,24}$/, "a storage account name (3-24 lowercase letters and digits)"),
+    group: "Repository",
+    repository: "azure",
+    doc: "Storage account holding the repository with REPO_TYPE=azure (required then).",
+  }),
+  v({
+    name: "AZURE_CONTAINER",
+    kind: pattern(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "a blob container name (3-63 lowercase letters, digits and single hyphens)"),
+    group: "Repository",
+    repository: "azure",
+    doc: "Blob container holding the repository with REPO_TYPE=azure (required then). pgBackRest does not create it: create it first.",
+  }),
+  v({
+    name: "AZURE_KEY",
+    kind: text,
+    group: "Repository",
+    repository: "azure",
+    fileForm: true,
+    secret: true,
+    doc: "The storage account's shared key (AZURE_KEY_TYPE=shared) or a SAS token (sas); required with either. Reaches pgBackRest only through its environment.",
+  }),
+  v({
+    name: "AZURE_KEY_TYPE",
+    kind: oneOf("shared", "sas", "auto"),
+    group: "Repository",
+    repository: "azure",
+    default: "shared",
+    doc: "How pgBackRest authenticates to Azure. shared: the account key in AZURE_KEY. sas: a shared access signature in AZURE_KEY. auto: the managed identity of the VM or pod (no AZURE_KEY).",
+  }),
+  v({
+    name: "AZURE_ENDPOINT",
+    kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "a host name, host:port or https://host[:port]"),
+    group: "Repository",
+    repository: "azure",
+    default: "blob.core.windows.net",
+    doc: "Blob service endpoint (port 443 unless given here). With AZURE_URI_STYLE=host the account is put in front of it (account.blob.core.windows.net).",
+  }),
+  v({
+    name: "AZURE_URI_STYLE",
+    kind: oneOf("host", "path"),
+    group: "Repository",
+    repository: "azure",
+    default: "host",
+    doc: "host: account.endpoint (Azure). path: endpoint/account (Azurite and other emulators).",
+  }),
+  v({
+    name: "AZURE_PATH",
+    kind: pattern(/^\/[^\s]*$/, "a path starting with /"),
+    group: "Repository",
+    repository: "azure",
+    default: "/pgbackrest",
+    doc: "Repository path inside the container. Use a different path (or stanza) per cluster.",
+  }),
+  v({
+    name: "AZURE_CA_FILE",
+    kind: path,
+    group: "Repository",
+    repository: "azure",
+    doc: "CA certificate file that signed the blob endpoint's certificate (an emulator or a private endpoint with its own CA).",
   }),
 
   // --- replication ---

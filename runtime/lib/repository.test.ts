@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv, type BackupEnv } from "../env/parse.js";
-import { encryptionMismatch, explainS3Failure, parseInfoJson } from "./repository.js";
+import { encryptionMismatch, explainRepositoryFailure, parseInfoJson } from "./repository.js";
 
 const env = parseEnv({ PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "k", S3_SECRET_KEY: "s", S3_ENDPOINT: "minio:9000" }) as BackupEnv;
 
@@ -20,22 +20,50 @@ describe("parseInfoJson", () => {
   });
 });
 
-describe("explainS3Failure", () => {
+describe("explainRepositoryFailure", () => {
   it("names the cause, where, and the variables to fix, on one line", () => {
-    expect(explainS3Failure(env, "[ProtocolError] HTTP request failed with 403 (Forbidden):\n*** Path/Query ***:\nGET /backups")).toBe(
+    expect(explainRepositoryFailure(env, "[ProtocolError] HTTP request failed with 403 (Forbidden):\n*** Path/Query ***:\nGET /backups")).toBe(
       "S3 refused the credentials for s3://backups/pgbackrest at minio:9000 ([ProtocolError] HTTP request failed with 403 (Forbidden)). Fix: check S3_ACCESS_KEY and S3_SECRET_KEY",
     );
-    expect(explainS3Failure(env, "[HostConnectError] unable to get address for 'minio': [-2] Name or service not known")).toMatch(
+    expect(explainRepositoryFailure(env, "[HostConnectError] unable to get address for 'minio': [-2] Name or service not known")).toMatch(
       /^cannot reach the S3 endpoint of .* Fix: check S3_ENDPOINT and S3_PORT/,
     );
-    expect(explainS3Failure(env, "[CryptoError] unable to verify certificate presented by 'minio:9000'")).toMatch(/Fix: set S3_CA_FILE/);
+    expect(explainRepositoryFailure(env, "[CryptoError] unable to verify certificate presented by 'minio:9000'")).toMatch(/Fix: set S3_CA_FILE/);
     expect(
-      explainS3Failure(
+      explainRepositoryFailure(
         env,
         '[ProtocolError] HTTP request failed with 403 (Forbidden):\n*** Path/Query ***:\nGET /backups\n*** Response Content ***:\n<?xml version="1.0"?><Error><Code>SignatureDoesNotMatch</Code></Error>',
       ),
     ).toBe(
       "S3 refused the credentials for s3://backups/pgbackrest at minio:9000 ([ProtocolError] HTTP request failed with 403 (Forbidden): SignatureDoesNotMatch). Fix: check S3_ACCESS_KEY and S3_SECRET_KEY",
+    );
+  });
+});
+
+describe("explainRepositoryFailure for Azure", () => {
+  const azure = parseEnv({
+    PGBACKREST_STANZA: "main",
+    REPO_TYPE: "azure",
+    AZURE_ACCOUNT: "devstoreaccount1",
+    AZURE_CONTAINER: "pgbackups",
+    AZURE_KEY: "a2V5",
+    AZURE_ENDPOINT: "azurite:10000",
+  }) as BackupEnv;
+
+  it("names Azure's variables: the key for a refusal, the container for a 404, the endpoint for no answer", () => {
+    expect(
+      explainRepositoryFailure(
+        azure,
+        '[ProtocolError] HTTP request failed with 403 (Server failed to authenticate the request.):\n*** Response Content ***:\n<?xml version="1.0"?><Error><Code>AuthorizationFailure</Code></Error>',
+      ),
+    ).toBe(
+      "Azure refused the credentials for azure://devstoreaccount1/pgbackups/pgbackrest at azurite:10000 ([ProtocolError] HTTP request failed with 403 (Server failed to authenticate the request.): AuthorizationFailure). Fix: check AZURE_ACCOUNT and AZURE_KEY (a shared account key, as AZURE_KEY_TYPE says)",
+    );
+    expect(explainRepositoryFailure(azure, "[ProtocolError] HTTP request failed with 404 (The specified container does not exist.)")).toMatch(
+      /^the container of azure:\/\/devstoreaccount1\/pgbackups\/pgbackrest at azurite:10000 does not exist .*Fix: create the container, or check AZURE_CONTAINER and AZURE_ENDPOINT$/,
+    );
+    expect(explainRepositoryFailure(azure, "[HostConnectError] unable to get address for 'azurite': [-2] Name or service not known")).toMatch(
+      /^cannot reach the Azure endpoint .*Fix: check AZURE_ENDPOINT/,
     );
   });
 });

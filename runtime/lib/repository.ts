@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { pgbackrestOptions, repositoryName, repositoryPathVariable, s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { azureEndpoint, pgbackrestOptions, repositoryName, repositoryPathVariable, s3Endpoint, type BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { sleep } from "./supervisor.js";
@@ -78,7 +78,7 @@ async function throwRepositoryError(env: BackupEnv, detail: string): Promise<nev
     const mismatch = stored && encryptionMismatch(env, stored, cipherPassVariable(env));
     if (mismatch) throw new EncryptionMismatchError(mismatch);
   }
-  throw new RepositoryError(explainS3Failure(env, detail));
+  throw new RepositoryError(explainRepositoryFailure(env, detail));
 }
 
 async function storedEncryption(env: BackupEnv): Promise<"encrypted" | "plain" | "missing" | undefined> {
@@ -87,6 +87,9 @@ async function storedEncryption(env: BackupEnv): Promise<"encrypted" | "plain" |
   if (env.REPO_TYPE === "posix") {
     const file = join(env.REPO_PATH ?? "/", ...relative);
     head = existsSync(file) ? readFileSync(file).subarray(0, 8) : undefined;
+  } else if (env.REPO_TYPE === "azure") {
+    // The runtime does not speak Azure's protocol itself: pgBackRest's own words stand.
+    return undefined;
   } else {
     // The runtime's own request signs with static keys; with instance credentials it cannot tell.
     if (env.S3_KEY_TYPE !== "shared") return undefined;
@@ -125,8 +128,8 @@ export function newestArchivedTimeline(archives: StanzaState["archives"], system
 const unreachable =
   /HostConnectError|unable to (connect|get address)|connection refused|timed? ?out|getaddrinfo|Name or service not known|ECONNREFUSED|EHOSTUNREACH|ECONNRESET/i;
 
-/** Turns pgBackRest's S3 errors into one line naming the cause and the variables to check. */
-export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
+/** Turns pgBackRest's repository errors (S3, Azure, a directory) into one line naming the cause and the variables to check. */
+export function explainRepositoryFailure(env: BackupEnv, fullDetail: string): string {
   // pgBackRest follows the cause with a dump of the HTTP request: the first line is the cause;
   // S3's own error code (SignatureDoesNotMatch: the secret; InvalidAccessKeyId: the key id) is in the dump.
   const cause = fullDetail.trim().split("\n")[0].replace(/:$/, "");
@@ -135,6 +138,7 @@ export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
   }
   const code = fullDetail.match(/<Code>([^<]+)<\/Code>/)?.[1];
   const detail = code && !cause.includes(code) ? `${cause}: ${code}` : cause;
+  if (env.REPO_TYPE === "azure") return explainAzureFailure(env, detail);
   const { host, port } = s3Endpoint(env);
   const where = `${repositoryName(env)} at ${host}:${port}`;
   if (/\b403\b|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(detail)) {
@@ -145,6 +149,23 @@ export function explainS3Failure(env: BackupEnv, fullDetail: string): string {
     return `TLS to ${where} failed (${detail}). Fix: set S3_CA_FILE to the CA that signed the S3 server's certificate`;
   if (unreachable.test(detail)) {
     return `cannot reach the S3 endpoint of ${where} (${detail}). Fix: check S3_ENDPOINT and S3_PORT, and that the container can reach it`;
+  }
+  return `the repository ${where} cannot be read (${detail})`;
+}
+
+/** Azure's answers (its error codes are in the same XML <Code> element as S3's), as one line naming the variables to check. */
+function explainAzureFailure(env: BackupEnv, detail: string): string {
+  const { host, port } = azureEndpoint(env);
+  const where = `${repositoryName(env)} at ${host}:${port}`;
+  if (/\b403\b|AuthenticationFailed|AuthorizationFailure|AuthorizationPermissionMismatch|InvalidAuthenticationInfo/i.test(detail)) {
+    return `Azure refused the credentials for ${where} (${detail}). Fix: ${env.AZURE_KEY_TYPE === "auto" ? "check that the managed identity may read and write the container" : `check AZURE_ACCOUNT and AZURE_KEY (a ${env.AZURE_KEY_TYPE === "sas" ? "SAS token" : "shared account key"}, as AZURE_KEY_TYPE says)`}`;
+  }
+  if (/ContainerNotFound|\b404\b/.test(detail))
+    return `the container of ${where} does not exist (${detail}). Fix: create the container, or check AZURE_CONTAINER and AZURE_ENDPOINT`;
+  if (/certificate|verify|TLS|SSL/i.test(detail))
+    return `TLS to ${where} failed (${detail}). Fix: set AZURE_CA_FILE to the CA that signed the endpoint's certificate`;
+  if (unreachable.test(detail)) {
+    return `cannot reach the Azure endpoint of ${where} (${detail}). Fix: check AZURE_ENDPOINT, and that the container can reach it`;
   }
   return `the repository ${where} cannot be read (${detail})`;
 }

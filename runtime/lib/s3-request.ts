@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import aws4 from "aws4";
 import { s3Bucket, s3Endpoint, type BackupEnv } from "../env/parse.js";
-import { explainS3Failure } from "./repository.js";
+import { explainRepositoryFailure } from "./repository.js";
 import { RepositoryError } from "../errors.js";
 
 /** An object's key under the repository path (S3_PATH, which may be "/"). */
@@ -72,13 +72,13 @@ export async function s3Request(
     req.on("error", reject);
     req.end(options.body);
   }).catch((e: Error) => {
-    throw new RepositoryError(explainS3Failure(env, `${method} failed: ${e.message}`));
+    throw new RepositoryError(explainRepositoryFailure(env, `${method} failed: ${e.message}`));
   });
   if (answer.status === 404 && options.missingOk) return answer;
   if (answer.status >= 300) {
     const code = answer.body.toString("utf8").match(/<Code>([^<]*)<\/Code>/)?.[1] ?? "";
     // Classified on the status and S3's code only: a bucket or path may hold "404" or "ssl".
-    throw new RepositoryError(explainS3Failure(env, `${[answer.status, code].filter(Boolean).join(" ")} on ${method}`));
+    throw new RepositoryError(explainRepositoryFailure(env, `${[answer.status, code].filter(Boolean).join(" ")} on ${method}`));
   }
   return answer;
 }

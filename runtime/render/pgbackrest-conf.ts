@@ -1,8 +1,8 @@
 /**
  * pgbackrest.conf (no secrets: it is readable by the postgres group) and the environment that
- * carries the S3 keys to pgBackRest, which reads PGBACKREST_<OPTION> variables.
+ * carries the S3 and Azure keys to pgBackRest, which reads PGBACKREST_<OPTION> variables.
  */
-import { pgbackrestOptions, s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { azureEndpoint, pgbackrestOptions, s3Endpoint, type BackupEnv } from "../env/parse.js";
 
 export const pgbackrestConfPath = "/etc/pgbackrest/pgbackrest.conf";
 export const spoolPath = "/var/spool/pgbackrest";
@@ -46,7 +46,7 @@ export function renderPgbackrestConf(env: BackupEnv): string {
       .join("\n");
   return `${[
     "# Managed by postgres-ba: rewritten from environment variables at every start.",
-    "# S3 keys are not here: they reach pgBackRest through its environment only.",
+    "# Repository keys are not here: they reach pgBackRest through its environment only.",
     `[global]\n${section(global)}`,
     // archive-push runs for every WAL segment inside PostgreSQL's log: only problems go there
     // (the full detail stays in log-path).
@@ -55,26 +55,44 @@ export function renderPgbackrestConf(env: BackupEnv): string {
   ].join("\n\n")}\n`;
 }
 
-/** Where repo1 is: a bucket (endpoint, style, TLS) or a directory. */
+/** Where repo1 is: a bucket (endpoint, style, TLS), a blob container, or a directory. */
 function repositoryOptions(env: BackupEnv): Array<[string, string | number | undefined]> {
-  if (env.REPO_TYPE === "posix")
-    return [
-      ["repo1-type", "posix"],
-      ["repo1-path", env.REPO_PATH],
-    ];
-  const { host, port } = s3Endpoint(env);
-  return [
-    ["repo1-type", "s3"],
-    ["repo1-path", env.S3_PATH],
-    ["repo1-s3-bucket", env.S3_BUCKET],
-    ["repo1-s3-endpoint", host],
-    ["repo1-s3-region", env.S3_REGION],
-    ["repo1-s3-uri-style", env.S3_URI_STYLE],
-    ["repo1-s3-key-type", env.S3_KEY_TYPE === "shared" ? undefined : env.S3_KEY_TYPE],
-    ["repo1-storage-port", port],
-    ["repo1-storage-verify-tls", yn(env.S3_VERIFY_TLS)],
-    ["repo1-storage-ca-file", env.S3_CA_FILE],
-  ];
+  switch (env.REPO_TYPE) {
+    case "posix":
+      return [
+        ["repo1-type", "posix"],
+        ["repo1-path", env.REPO_PATH],
+      ];
+    case "azure": {
+      const { host, port } = azureEndpoint(env);
+      return [
+        ["repo1-type", "azure"],
+        ["repo1-path", env.AZURE_PATH],
+        ["repo1-azure-account", env.AZURE_ACCOUNT],
+        ["repo1-azure-container", env.AZURE_CONTAINER],
+        ["repo1-azure-endpoint", host],
+        ["repo1-azure-uri-style", env.AZURE_URI_STYLE],
+        ["repo1-azure-key-type", env.AZURE_KEY_TYPE === "shared" ? undefined : env.AZURE_KEY_TYPE],
+        ["repo1-storage-port", port === 443 ? undefined : port],
+        ["repo1-storage-ca-file", env.AZURE_CA_FILE],
+      ];
+    }
+    case "s3": {
+      const { host, port } = s3Endpoint(env);
+      return [
+        ["repo1-type", "s3"],
+        ["repo1-path", env.S3_PATH],
+        ["repo1-s3-bucket", env.S3_BUCKET],
+        ["repo1-s3-endpoint", host],
+        ["repo1-s3-region", env.S3_REGION],
+        ["repo1-s3-uri-style", env.S3_URI_STYLE],
+        ["repo1-s3-key-type", env.S3_KEY_TYPE === "shared" ? undefined : env.S3_KEY_TYPE],
+        ["repo1-storage-port", port],
+        ["repo1-storage-verify-tls", yn(env.S3_VERIFY_TLS)],
+        ["repo1-storage-ca-file", env.S3_CA_FILE],
+      ];
+    }
+  }
 }
 
 /**
@@ -96,9 +114,10 @@ export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv)
   return {
     ...cleared,
     ...passed,
-    // Static keys only with S3_KEY_TYPE=shared (the rules refuse them otherwise).
+    // Static keys only with S3_KEY_TYPE=shared, the Azure key only with its repository (the rules refuse them otherwise).
     PGBACKREST_REPO1_S3_KEY: env.S3_ACCESS_KEY,
     PGBACKREST_REPO1_S3_KEY_SECRET: env.S3_SECRET_KEY,
+    ...(env.AZURE_KEY === undefined ? {} : { PGBACKREST_REPO1_AZURE_KEY: env.AZURE_KEY }),
     ...(env.REPO_CIPHER_PASS === undefined ? {} : { PGBACKREST_REPO1_CIPHER_PASS: env.REPO_CIPHER_PASS }),
     // Also in pgbackrest.conf, but pgBackRest trims values there: a POSTGRES_USER with leading
     // or trailing spaces (the official image accepts one) arrives intact only this way.

@@ -210,6 +210,35 @@ describe("pgbackrestChildEnv", () => {
     expect(renderPgbackrestConf(backupEnv as Parameters<typeof renderPgbackrestConf>[0])).not.toContain("key-type");
   });
 
+  it("points repo1 at a blob container with REPO_TYPE=azure, the key only in the child's environment", () => {
+    const source = {
+      PGBACKREST_STANZA: "main",
+      REPO_TYPE: "azure",
+      AZURE_ACCOUNT: "devstoreaccount1",
+      AZURE_CONTAINER: "pg-backups",
+      AZURE_KEY: "a2V5LW5vdC1wcmludGVk",
+      AZURE_ENDPOINT: "https://azurite:10000",
+      AZURE_URI_STYLE: "path",
+      AZURE_CA_FILE: "/etc/azure-ca.crt",
+    };
+    const env = parseEnv(source);
+    const conf = renderPgbackrestConf(env as Parameters<typeof renderPgbackrestConf>[0]);
+    expect(conf).toContain(
+      "\nrepo1-type=azure\nrepo1-path=/pgbackrest\nrepo1-azure-account=devstoreaccount1\nrepo1-azure-container=pg-backups\nrepo1-azure-endpoint=azurite\nrepo1-azure-uri-style=path\nrepo1-storage-port=10000\nrepo1-storage-ca-file=/etc/azure-ca.crt\n",
+    );
+    expect(conf).not.toMatch(/s3|a2V5LW5vdC1wcmludGVk/);
+    const child = pgbackrestChildEnv(env as Parameters<typeof pgbackrestChildEnv>[0], source);
+    expect(child.PGBACKREST_REPO1_AZURE_KEY).toBe("a2V5LW5vdC1wcmludGVk");
+    expect(child.PGBACKREST_REPO1_S3_KEY).toBeUndefined();
+  });
+
+  it("leaves the Azure endpoint's port and key type to pgBackRest's defaults (443, shared) on Azure itself", () => {
+    const env = parseEnv({ PGBACKREST_STANZA: "main", REPO_TYPE: "azure", AZURE_ACCOUNT: "prodbackups", AZURE_CONTAINER: "pgbackups", AZURE_KEY_TYPE: "auto" });
+    const conf = renderPgbackrestConf(env as Parameters<typeof renderPgbackrestConf>[0]);
+    expect(conf).toContain("\nrepo1-azure-endpoint=blob.core.windows.net\nrepo1-azure-uri-style=host\nrepo1-azure-key-type=auto\n");
+    expect(conf).not.toContain("repo1-storage-port");
+  });
+
   it("points repo1 at a directory with REPO_TYPE=posix, with no S3 option and no key", () => {
     const source = { PGBACKREST_STANZA: "main", POSTGRES_USER: "owner", REPO_TYPE: "posix", REPO_PATH: "/var/lib/pgbackrest-repo" };
     const env = parseEnv(source) as Parameters<typeof renderPgbackrestConf>[0];
@@ -274,7 +303,7 @@ describe("renderPgbackrestConf", () => {
       [
         "# Managed by postgres-ba: rewritten from environment variables at every start.",
         "",
-        "# S3 keys are not here: they reach pgBackRest through its environment only.",
+        "# Repository keys are not here: they reach pgBackRest through its environment only.",
         "",
         "[global]",
         "repo1-type=s3",

@@ -18,7 +18,7 @@ export interface BenchMachine {
   date: string;
 }
 
-/** One row of the issue's table (P1..P8), measured against its baseline in the same invocation. */
+/** One row of the table (issue 13's P1..P8, issue 11's E1), measured against its baseline in the same invocation. */
 export interface BenchRow {
   id: string;
   measure: string;
@@ -28,7 +28,7 @@ export interface BenchRow {
   value: string;
   /** The ratio (or ratios) the goal is stated in, e.g. "1.21x pgbench, 0.64x incompressible". */
   ratio: string;
-  /** Whether the goal was met; null when nothing could be measured (e.g. no suite timing report). */
+  /** Whether the goal was met; null when the row has no goal or nothing could be measured (e.g. no suite timing report). */
   met: boolean | null;
   /** In --quick mode: what was made smaller than the issue's sizes (empty when nothing was). */
   shrunk?: string;

@@ -10,6 +10,7 @@
  * segments, which a restore would otherwise have to replay; the TPS pair (P4) runs after the
  * cluster is gone, so nothing else competes for the two cores.
  */
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -36,7 +37,7 @@ const only = process.argv
   .find((a) => a.startsWith("--only="))
   ?.slice("--only=".length)
   .split(",");
-const rowIds = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"];
+const rowIds = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "E1"];
 const unknownRows = only?.filter((id) => !rowIds.includes(id)) ?? [];
 if (unknownRows.length) {
   process.stderr.write(`[bench] --only=${only!.join(",")}: no row ${unknownRows.join(", ")}; the rows are ${rowIds.join(", ")}\n`);
@@ -497,6 +498,56 @@ async function tpsRow(bed: StartedBackupTestbed): Promise<BenchRow> {
   };
 }
 
+/**
+ * E1 (issue 11): what REPO_CIPHER_PASS costs. Two primaries with the same pgbench data, one
+ * repository plain and one encrypted (aes-256-cbc); each takes a full backup, then a clone is
+ * restored from it (start to ready). Run one after the other, so neither competes with the other.
+ */
+async function encryptionRow(bed: StartedBackupTestbed): Promise<BenchRow> {
+  const passphrase = randomBytes(24).toString("base64url");
+  const measured: Record<"plain" | "encrypted", { backupSeconds: number; restoreSeconds: number; stored: number }> = {
+    plain: { backupSeconds: 0, restoreSeconds: 0, stored: 0 },
+    encrypted: { backupSeconds: 0, restoreSeconds: 0, stored: 0 },
+  };
+  let bytes = 0;
+  for (const kind of ["plain", "encrypted"] as const) {
+    const cipher: Record<string, string> = kind === "encrypted" ? { REPO_CIPHER_PASS: passphrase } : {};
+    await using db = await bed
+      .primary(await bed.s3.createBucket(`bench-${kind}`))
+      .withSchedule(noSchedule)
+      .withEnvironment(cipher)
+      .withStartupTimeout(600_000)
+      .start();
+    await db.waitForBackupsActive();
+    await pgbench(db, ["-i", "-q", "-s", String(size.scale)]);
+    await settle(db);
+    bytes = await databaseBytes(db);
+    const backupSeconds = await timed(() => db.execOk(["postgres-ba", "backup", "full"]));
+    const stored = (await db.backups()).at(-1)!.info.repository.delta;
+    await db.archiveCurrentWal();
+    const started = performance.now();
+    await using clone = await new RestoredCloneContainer(bed.image, db).withNetwork(bed.network).withEnvironment(cipher).withStartupTimeout(600_000).start();
+    const restoreSeconds = secondsSince(started);
+    // A timing of a clone without the data would mean nothing.
+    const [{ n }] = await clone.sql<{ n: number }>("SELECT count(*)::int AS n FROM pgbench_branches");
+    if (n !== size.scale) throw new Error(`E1: the ${kind} clone has ${n} pgbench branches, not ${size.scale}`);
+    measured[kind] = { backupSeconds, restoreSeconds, stored };
+    say(`E1: ${kind}: full backup ${s(backupSeconds)} (${mb(stored)} stored), restored clone ready after ${s(restoreSeconds)}`);
+  }
+  const { plain, encrypted } = measured;
+  return {
+    id: "E1",
+    measure: `encryption (REPO_CIPHER_PASS, aes-256-cbc): full backup and restore to ready, pgbench scale ${size.scale}`,
+    baseline: "the same data and image, repository not encrypted",
+    goal: "reported side by side (issue 11 sets no goal)",
+    value: `${mb(bytes)}: backup ${s(encrypted.backupSeconds)} vs ${s(plain.backupSeconds)}, restore ${s(encrypted.restoreSeconds)} vs ${s(plain.restoreSeconds)}; stored ${mb(encrypted.stored)} vs ${mb(plain.stored)}`,
+    ratio: `${x(plain.backupSeconds / encrypted.backupSeconds)} backup, ${x(plain.restoreSeconds / encrypted.restoreSeconds)} restore`,
+    met: null,
+    shrunk: shrunk("scale"),
+    data: { bytes, ...prefixed("plain", plain), ...prefixed("encrypted", encrypted) },
+  };
+}
+
 /** P6: the newest suite timing report (harness/summary-reporter.ts writes it); the bench never runs the suite. */
 function suiteTimeRow(): BenchRow {
   const row = { id: "P6", measure: "suite time per scenario file", baseline: "total on a fresh clone", goal: "<= 15 min total" };
@@ -540,7 +591,7 @@ if (wanted("P7")) {
   say("P7: image layers read");
 }
 if (wanted("P5")) rows.push(await startupRow(image, base));
-if (wanted("P1", "P2", "P3", "P4", "P8")) {
+if (wanted("P1", "P2", "P3", "P4", "P8", "E1")) {
   await using bed = await new BackupTestbed().start();
   say("testbed (network and S3) started");
   if (wanted("P1", "P2", "P3", "P8")) {
@@ -558,6 +609,7 @@ if (wanted("P1", "P2", "P3", "P4", "P8")) {
     }
   }
   if (wanted("P4")) rows.push(await tpsRow(bed));
+  if (wanted("E1")) rows.push(await encryptionRow(bed));
 }
 if (wanted("P6")) rows.push(suiteTimeRow());
 

@@ -2,7 +2,8 @@
  * REPO_TYPE=azure: the repository in a blob container of an Azure storage account, proven against
  * Azurite (Microsoft's emulator, which checks shared-key signatures like Azure): the stanza, the
  * first full backup and archived WAL land there as blobs, a new container restores every row from
- * them, and a wrong account key is refused with one line that names the variables, never the key.
+ * them, a passphrase that does not fit the stanza and a wrong account key are each refused with one
+ * line that names the variables, never the secret.
  */
 import { describe, expect } from "vitest";
 import { scenario as it } from "../harness/fixtures.js";
@@ -10,6 +11,7 @@ import {
   AzuriteContainer,
   type BlobContainerConfig,
   noSchedule,
+  OneShotContainer,
   RestoredCloneContainer,
   type StartedAzuriteContainer,
   type StartedPrimaryContainer,
@@ -52,6 +54,29 @@ describe("@azure-repo a repository in an Azure blob container #azure-repo", () =
     await db.archiveCurrentWal();
     await using clone = await new RestoredCloneContainer(bed.image, db).withNetwork(bed.network).start();
     expect(await clone.sql("SELECT count(*)::int AS n, sum(id)::bigint AS total FROM in_azure")).toEqual([{ n: 25000, total: String((25000 * 25001) / 2) }]);
+  });
+
+  it("refuses a restore with a passphrase on its unencrypted stanza before writing anything: exit 69, one line #azure-encryption-mismatch", async ({ bed }) => {
+    const before = await azurite.listBlobs(repository.name);
+    const result = await new OneShotContainer(bed.image)
+      .withNetwork(bed.network.getName())
+      .withEnvironment({
+        ...repository.env,
+        PGBACKREST_STANZA: "main",
+        POSTGRES_PASSWORD: "pw",
+        RESTORE_FROM_BACKUP: "true",
+        REPO_CIPHER_PASS: "a-passphrase-4d2e",
+      })
+      .withFile(repository.caFile.target, repository.caFile.content)
+      .withListing("/var/lib/postgresql/18/docker")
+      .run();
+    expect(result.exitCode, result.output).toBe(69);
+    expect(result.output).toMatch(
+      /RESTORE_FROM_BACKUP=true: stanza main in azure:\/\/pgbackrestci\/pg-[0-9a-f]+\/pgbackrest was created without encryption, and pgBackRest cannot encrypt an existing stanza\. Fix: unset REPO_CIPHER_PASS for this stanza, or give an encrypted repository its own AZURE_PATH or PGBACKREST_STANZA/,
+    );
+    expect(result.output).not.toContain("a-passphrase-4d2e");
+    expect(result.listings["/var/lib/postgresql/18/docker"]).toEqual([""]);
+    expect(await azurite.listBlobs(repository.name)).toEqual(before);
   });
 
   it("refuses a wrong account key with one line naming AZURE_ACCOUNT and AZURE_KEY, serves anyway, and writes no blob #azure-wrong-key", async ({ bed }) => {

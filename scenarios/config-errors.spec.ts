@@ -169,7 +169,7 @@ const cases: BadConfig[] = [
     what: "an option of another repository type",
     env: { PGBACKREST_REPO1_GCS_BUCKET: "backups" },
     names: 'PGBACKREST_REPO1_GCS_BUCKET="backups"',
-    line: /applies to repo1-type=gcs; the repository of this image is S3, Azure or a directory \(REPO_TYPE\)/,
+    line: /applies to repo1-type=gcs, and this container's repository is REPO_TYPE=s3/,
   },
   {
     what: "a pgBackRest option in drop-in mode",

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseEnv, prereadSecretFiles, repositoryMode, repositoryWritable, repositoryWritesOff, s3Endpoint } from "./parse.js";
+import { parseEnv, prereadSecretFiles, repositoryMode, repositoryWritable, repositoryWritesOff, s3Endpoint, unusedRepositoryVariables } from "./parse.js";
 import { ConfigError } from "../errors.js";
 
 const backup = { PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "AKIA", S3_SECRET_KEY: "very-secret-value" };
@@ -336,13 +336,25 @@ describe("rules between variables, each line in full", () => {
         AZURE_KEY: "c2VjcmV0",
       },
       message:
-        'AZURE_KEY_TYPE="auto" and AZURE_KEY: both are set, but auto credentials come from the managed identity of the VM or pod, not a key. Fix: unset AZURE_KEY, or set AZURE_KEY_TYPE=shared (an account key) or sas (a SAS token).',
+        'AZURE_KEY_TYPE="auto" and AZURE_KEY: both are set, but auto credentials come from the VM\'s managed identity (the instance metadata endpoint), not a key. Fix: unset AZURE_KEY, or set AZURE_KEY_TYPE=shared (an account key) or sas (a SAS token).',
     },
     {
       name: "an Azure container for an S3 repository",
       env: { ...backup, AZURE_CONTAINER: "pgbackups" },
       message:
         'AZURE_CONTAINER="pgbackups": is set, but REPO_TYPE is s3: it belongs to a repository of REPO_TYPE=azure. Fix: unset AZURE_CONTAINER, or set REPO_TYPE=azure and unset the variables of the s3 repository.',
+    },
+    {
+      name: "a GCS repository without its key",
+      env: { PGBACKREST_STANZA: "main", REPO_TYPE: "gcs", GCS_BUCKET: "pg-backups" },
+      message:
+        'GCS_KEY: is required because PGBACKREST_STANZA="main" enables backups with REPO_TYPE=gcs. Fix: set GCS_KEY (or GCS_KEY_FILE), or unset PGBACKREST_STANZA for drop-in mode without backups.',
+    },
+    {
+      name: "a GCS key with the VM's own service account",
+      env: { PGBACKREST_STANZA: "main", REPO_TYPE: "gcs", GCS_BUCKET: "pg-backups", GCS_KEY_TYPE: "auto", GCS_KEY: "ya29.token" },
+      message:
+        'GCS_KEY_TYPE="auto" and GCS_KEY: both are set, but auto credentials come from the service account of the VM or pod (the metadata server), not a key. Fix: unset GCS_KEY, or set GCS_KEY_TYPE=service (a service account key) or token (an access token).',
     },
     {
       name: "an Azure container without backups",
@@ -498,6 +510,20 @@ describe("rules between variables, each line in full", () => {
     },
   ])("refuses $name", ({ env, message }) => {
     expect(errorOf(env).message).toBe(message);
+  });
+
+  it("accepts another type's endpoint, region or path left over (reported at start), and ignores empty values", () => {
+    const source = {
+      PGBACKREST_STANZA: "main",
+      REPO_TYPE: "posix",
+      REPO_PATH: "/var/lib/pgbackrest-repo",
+      S3_REGION: "eu-west-1",
+      S3_ENDPOINT: "minio:9000",
+      S3_BUCKET: "",
+    };
+    const env = parseEnv(source, noFiles);
+    expect(unusedRepositoryVariables(env, source)).toEqual(["S3_ENDPOINT", "S3_REGION"]);
+    expect(unusedRepositoryVariables(env, { ...source, S3_REGION: "", S3_ENDPOINT: "" })).toEqual([]);
   });
 
   it("refuses an S3 key from a file for an Azure repository, naming the file's variable, not the secret", () => {

@@ -134,6 +134,22 @@ const compressLevels: Record<string, [number, number] | undefined> = { zst: [0, 
 /** What pgBackRest reads from the environment for S3_KEY_TYPE=web-id (AWS's own names). */
 const webIdentityVariables = ["AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"] as const;
 
+/** Key types whose "auto" takes the credentials from the platform, where a key would go unused. */
+const keylessCredentials = [
+  {
+    keyType: "AZURE_KEY_TYPE",
+    key: "AZURE_KEY",
+    from: "the VM's managed identity (the instance metadata endpoint)",
+    keyTypes: "shared (an account key) or sas (a SAS token)",
+  },
+  {
+    keyType: "GCS_KEY_TYPE",
+    key: "GCS_KEY",
+    from: "the service account of the VM or pod (the metadata server)",
+    keyTypes: "service (a service account key) or token (an access token)",
+  },
+] as const;
+
 /** Settings that mean nothing without a repository, and what would happen to them. */
 const needStanza = {
   BACKUP_WEBHOOK_URL: "no backup would ever be reported",
@@ -143,6 +159,19 @@ const needStanza = {
 
 /** Rules between variables; each throws a ConfigError when broken. */
 const crossRules: Array<(env: Env, source: RawEnv) => void> = [
+  (env, source) => {
+    // One repository: a variable that places another type's repository means the user wanted that one.
+    const stray = (envTable as readonly EnvVar[]).find((spec) => spec.places && spec.repository !== env.REPO_TYPE && isSet(spec, source));
+    if (stray) {
+      const raw = source[stray.name] || undefined;
+      const variable = raw === undefined ? `${stray.name}_FILE` : stray.name;
+      throw new ConfigError(
+        `${variable}=${raw === undefined ? JSON.stringify(source[variable]) : shown(stray, raw)}`,
+        `is set, but REPO_TYPE is ${env.REPO_TYPE}: it belongs to a repository of REPO_TYPE=${stray.repository}`,
+        `unset ${variable}, or set REPO_TYPE=${stray.repository} and unset the variables of the ${env.REPO_TYPE} repository`,
+      );
+    }
+  },
   (env) => {
     for (const [name, consequence] of Object.entries(needStanza) as Array<[keyof typeof needStanza, string]>) {
       if (env[name] === undefined || env.PGBACKREST_STANZA) continue;
@@ -296,19 +325,6 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     }
   },
   (env, source) => {
-    // One repository: a variable that places another type's repository would be ignored.
-    const stray = (envTable as readonly EnvVar[]).find((spec) => spec.repository && spec.repository !== env.REPO_TYPE && isSet(spec, source));
-    if (stray) {
-      const raw = source[stray.name] || undefined;
-      const variable = raw === undefined ? `${stray.name}_FILE` : stray.name;
-      throw new ConfigError(
-        `${variable}=${raw === undefined ? JSON.stringify(source[variable]) : shown(stray, raw)}`,
-        `is set, but REPO_TYPE is ${env.REPO_TYPE}: it belongs to a repository of REPO_TYPE=${stray.repository}`,
-        `unset ${variable}, or set REPO_TYPE=${stray.repository} and unset the variables of the ${env.REPO_TYPE} repository`,
-      );
-    }
-  },
-  (env, source) => {
     if (env.S3_KEY_TYPE === "shared") return;
     const key = (["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const).find((name) => env[name] !== undefined);
     if (key) {
@@ -328,16 +344,17 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     }
   },
   (env) => {
-    if (env.AZURE_KEY_TYPE === "auto" && env.AZURE_KEY !== undefined) {
+    const keyed = keylessCredentials.find(({ keyType, key }) => env[keyType] === "auto" && env[key] !== undefined);
+    if (keyed) {
       throw new ConfigError(
-        'AZURE_KEY_TYPE="auto" and AZURE_KEY',
-        "both are set, but auto credentials come from the managed identity of the VM or pod, not a key",
-        "unset AZURE_KEY, or set AZURE_KEY_TYPE=shared (an account key) or sas (a SAS token)",
+        `${keyed.keyType}="auto" and ${keyed.key}`,
+        `both are set, but auto credentials come from ${keyed.from}, not a key`,
+        `unset ${keyed.key}, or set ${keyed.keyType}=${keyed.keyTypes}`,
       );
     }
   },
   (env) => {
-    const placed = (["S3_BUCKET", "AZURE_CONTAINER"] as const).find((name) => env[name] !== undefined);
+    const placed = (["S3_BUCKET", "AZURE_CONTAINER", "GCS_BUCKET"] as const).find((name) => env[name] !== undefined);
     if (!env.PGBACKREST_STANZA && placed) {
       throw new ConfigError(
         `${placed}=${JSON.stringify(env[placed])}`,
@@ -347,6 +364,14 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     }
   },
 ];
+
+/**
+ * Settings of another REPO_TYPE's repository that are set but unused (an endpoint, a region, a
+ * path left over from before a switch): reported at start, not refused.
+ */
+export function unusedRepositoryVariables(env: Env, source: RawEnv): string[] {
+  return (envTable as readonly EnvVar[]).filter((spec) => spec.repository && spec.repository !== env.REPO_TYPE && isSet(spec, source)).map((spec) => spec.name);
+}
 
 /** Set by the user (directly or through its _FILE form), not by a default. */
 function isSet(spec: EnvVar, source: RawEnv): boolean {
@@ -360,31 +385,35 @@ function requiredRepositoryVariables(env: Env): EnvName[] {
       return ["S3_BUCKET", ...(env.S3_KEY_TYPE === "shared" ? (["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const) : [])];
     case "azure":
       return ["AZURE_ACCOUNT", "AZURE_CONTAINER", ...(env.AZURE_KEY_TYPE === "auto" ? [] : (["AZURE_KEY"] as const))];
+    case "gcs":
+      return ["GCS_BUCKET", ...(env.GCS_KEY_TYPE === "auto" ? [] : (["GCS_KEY"] as const))];
     case "posix":
       return ["REPO_PATH"];
   }
 }
 
-/** The repository, as log lines name it: s3://bucket/path, azure://account/container/path, or the directory of a posix repository. */
+/** The repository, as log lines name it: s3://bucket/path, azure://account/container/path, gs://bucket/path, or the directory of a posix repository. */
 export function repositoryName(env: BackupEnv): string {
   switch (env.REPO_TYPE) {
     case "s3":
       return `s3://${env.S3_BUCKET}${env.S3_PATH}`;
     case "azure":
       return `azure://${env.AZURE_ACCOUNT}/${env.AZURE_CONTAINER}${env.AZURE_PATH}`;
+    case "gcs":
+      return `gs://${env.GCS_BUCKET}${env.GCS_PATH}`;
     case "posix":
       return `${env.REPO_PATH}`;
   }
 }
 
-/** The variables that place the repository, for a line's fix: "S3_BUCKET, S3_PATH", "AZURE_CONTAINER, AZURE_PATH" or "REPO_PATH". */
+/** The variables that place the repository, for a line's fix: "S3_BUCKET, S3_PATH", "REPO_PATH", ... */
 export function repositoryVariables(env: Pick<Env, "REPO_TYPE">): string {
-  return { s3: "S3_BUCKET, S3_PATH", azure: "AZURE_CONTAINER, AZURE_PATH", posix: "REPO_PATH" }[env.REPO_TYPE];
+  return { s3: "S3_BUCKET, S3_PATH", azure: "AZURE_CONTAINER, AZURE_PATH", gcs: "GCS_BUCKET, GCS_PATH", posix: "REPO_PATH" }[env.REPO_TYPE];
 }
 
-/** The variable that gives a stanza a place of its own in the repository: S3_PATH, AZURE_PATH or REPO_PATH. */
+/** The variable that gives a stanza a place of its own in the repository: S3_PATH, AZURE_PATH, GCS_PATH or REPO_PATH. */
 export function repositoryPathVariable(env: Pick<Env, "REPO_TYPE">): string {
-  return { s3: "S3_PATH", azure: "AZURE_PATH", posix: "REPO_PATH" }[env.REPO_TYPE];
+  return { s3: "S3_PATH", azure: "AZURE_PATH", gcs: "GCS_PATH", posix: "REPO_PATH" }[env.REPO_TYPE];
 }
 
 /** The bucket of an S3 repository (the rules guarantee it whenever REPO_TYPE=s3 with backups on). */
@@ -401,6 +430,11 @@ export function s3Endpoint(env: Env): { host: string; port: number } {
 /** The blob service's host and port (443 unless AZURE_ENDPOINT names one). */
 export function azureEndpoint(env: Env): { host: string; port: number } {
   return hostAndPort(env.AZURE_ENDPOINT, 443);
+}
+
+/** The GCS host and port (443 unless GCS_ENDPOINT names one). */
+export function gcsEndpoint(env: Env): { host: string; port: number } {
+  return hostAndPort(env.GCS_ENDPOINT, 443);
 }
 
 /** host, host:port or https://host[:port] (the kinds guarantee the form). */

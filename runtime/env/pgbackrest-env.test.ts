@@ -91,7 +91,7 @@ describe("PGBACKREST_* pass-through", () => {
       'PGBACKREST_RETENTION_FULL="2": is pgBackRest\'s old name for repo1-retention-full, which the image sets. Fix: use RETENTION_FULL instead, and unset PGBACKREST_RETENTION_FULL.',
     );
     expect(errorOf({ ...backup, PGBACKREST_DB_TIMEOUT: "60", PGBACKREST_REPO1_S3_VERIFY_SSL: "n" }).message).toMatch(
-      /^PGBACKREST_REPO1_S3_VERIFY_SSL="n": is pgBackRest's old name for repo1-storage-verify-tls, which the image sets\. Fix: use S3_VERIFY_TLS instead/,
+      /^PGBACKREST_REPO1_S3_VERIFY_SSL="n": is pgBackRest's old name for repo1-storage-verify-tls, which the image sets\. Fix: use S3_VERIFY_TLS \(with S3; Azure and GCS repositories always verify\) instead/,
     );
     expect(errorOf({ ...backup, PGBACKREST_HARDLINK: "y" }).message).toMatch(/old name for repo1-hardlink\. Fix: use PGBACKREST_REPO1_HARDLINK instead/);
     expect(errorOf({ ...backup, PGBACKREST_REPORT: "y" }).message).toMatch(/report is internal to pgBackRest/);
@@ -165,7 +165,7 @@ describe("PGBACKREST_* refusals, each line in full", () => {
     ["PGBACKREST_REPO1_S3_ENDPOINT", "repo1-s3-endpoint is set by the image. Fix: use S3_ENDPOINT instead, and unset PGBACKREST_REPO1_S3_ENDPOINT."],
     [
       "PGBACKREST_REPO1_STORAGE_HOST",
-      "repo1-storage-host is set by the image: the image sets the repository's host. Fix: use S3_ENDPOINT or AZURE_ENDPOINT instead, and unset PGBACKREST_REPO1_STORAGE_HOST.",
+      "repo1-storage-host is set by the image: the image sets the repository's host. Fix: use S3_ENDPOINT, AZURE_ENDPOINT or GCS_ENDPOINT instead, and unset PGBACKREST_REPO1_STORAGE_HOST.",
     ],
     ["PGBACKREST_REPO1_S3_REGION", "repo1-s3-region is set by the image. Fix: use S3_REGION instead, and unset PGBACKREST_REPO1_S3_REGION."],
     ["PGBACKREST_REPO1_S3_URI_STYLE", "repo1-s3-uri-style is set by the image. Fix: use S3_URI_STYLE instead, and unset PGBACKREST_REPO1_S3_URI_STYLE."],
@@ -179,11 +179,11 @@ describe("PGBACKREST_* refusals, each line in full", () => {
     ],
     [
       "PGBACKREST_REPO1_STORAGE_PORT",
-      "repo1-storage-port is set by the image. Fix: use S3_PORT (or a port in S3_ENDPOINT or AZURE_ENDPOINT) instead, and unset PGBACKREST_REPO1_STORAGE_PORT.",
+      "repo1-storage-port is set by the image. Fix: use S3_PORT, or a port in S3_ENDPOINT, AZURE_ENDPOINT or GCS_ENDPOINT, instead, and unset PGBACKREST_REPO1_STORAGE_PORT.",
     ],
     [
       "PGBACKREST_REPO1_STORAGE_VERIFY_TLS",
-      "repo1-storage-verify-tls is set by the image. Fix: use S3_VERIFY_TLS instead, and unset PGBACKREST_REPO1_STORAGE_VERIFY_TLS.",
+      "repo1-storage-verify-tls is set by the image. Fix: use S3_VERIFY_TLS (with S3; Azure and GCS repositories always verify) instead, and unset PGBACKREST_REPO1_STORAGE_VERIFY_TLS.",
     ],
     [
       "PGBACKREST_REPO1_STORAGE_CA_FILE",
@@ -201,7 +201,7 @@ describe("PGBACKREST_* refusals, each line in full", () => {
     ["PGBACKREST_REPO1_BLOCK", "repo1-block is set by the image. Fix: use BACKUP_BLOCK_INCREMENTAL instead, and unset PGBACKREST_REPO1_BLOCK."],
     [
       "PGBACKREST_REPO1_HOST",
-      "repo1-host is set by the image: the repository of this image is REPO_TYPE's (S3, Azure or a directory), not a repository host. Fix: unset PGBACKREST_REPO1_HOST.",
+      "repo1-host is set by the image: the repository of this image is REPO_TYPE's (S3, Azure, GCS or a directory), not a repository host. Fix: unset PGBACKREST_REPO1_HOST.",
     ],
     [
       "PGBACKREST_ARCHIVE_PUSH_QUEUE_MAX",
@@ -372,7 +372,7 @@ describe("PGBACKREST_* refusals, each line in full", () => {
       name: "an Azure option (secure: shown by length only)",
       env: { PGBACKREST_REPO1_AZURE_ACCOUNT: "acct" },
       message:
-        "PGBACKREST_REPO1_AZURE_ACCOUNT=<secret, 4 characters>: repo1-azure-account is set by the image. Fix: use AZURE_ACCOUNT instead, and unset PGBACKREST_REPO1_AZURE_ACCOUNT.",
+        "PGBACKREST_REPO1_AZURE_ACCOUNT=<secret, 4 characters>: repo1-azure-account does not apply: it applies to repo1-type=azure, and this container's repository is REPO_TYPE=s3. Fix: unset PGBACKREST_REPO1_AZURE_ACCOUNT.",
     },
     {
       name: "a secure option of repo2",
@@ -384,19 +384,19 @@ describe("PGBACKREST_* refusals, each line in full", () => {
       name: "a GCS option",
       env: { PGBACKREST_REPO1_GCS_BUCKET: "c" },
       message:
-        'PGBACKREST_REPO1_GCS_BUCKET="c": repo1-gcs-bucket does not apply: it applies to repo1-type=gcs; the repository of this image is S3, Azure or a directory (REPO_TYPE). Fix: unset PGBACKREST_REPO1_GCS_BUCKET.',
+        'PGBACKREST_REPO1_GCS_BUCKET="c": repo1-gcs-bucket does not apply: it applies to repo1-type=gcs, and this container\'s repository is REPO_TYPE=s3. Fix: unset PGBACKREST_REPO1_GCS_BUCKET.',
     },
     {
       name: "an SFTP option",
       env: { PGBACKREST_REPO1_SFTP_HOST: "c" },
       message:
-        'PGBACKREST_REPO1_SFTP_HOST="c": repo1-sftp-host does not apply: it applies to repo1-type=sftp; the repository of this image is S3, Azure or a directory (REPO_TYPE). Fix: unset PGBACKREST_REPO1_SFTP_HOST.',
+        'PGBACKREST_REPO1_SFTP_HOST="c": repo1-sftp-host does not apply: it applies to repo1-type=sftp, and this container\'s repository is REPO_TYPE=s3. Fix: unset PGBACKREST_REPO1_SFTP_HOST.',
     },
     {
       name: "a repository host option",
       env: { PGBACKREST_REPO1_HOST_USER: "c" },
       message:
-        'PGBACKREST_REPO1_HOST_USER="c": repo1-host-user does not apply: it applies to a repository host; the repository of this image is S3, Azure or a directory (REPO_TYPE). Fix: unset PGBACKREST_REPO1_HOST_USER.',
+        'PGBACKREST_REPO1_HOST_USER="c": repo1-host-user does not apply: it applies to a repository host; the repository of this image is REPO_TYPE\'s (S3, Azure, GCS or a directory). Fix: unset PGBACKREST_REPO1_HOST_USER.',
     },
     {
       name: "a remote PostgreSQL host option",

@@ -36,15 +36,15 @@ const owned: Readonly<Record<string, { use?: string; why?: string }>> = {
   "repo1-path": { use: "S3_PATH, AZURE_PATH or REPO_PATH" },
   "repo1-s3-bucket": { use: "S3_BUCKET" },
   "repo1-s3-endpoint": { use: "S3_ENDPOINT" },
-  "repo1-storage-host": { use: "S3_ENDPOINT or AZURE_ENDPOINT", why: "the image sets the repository's host" },
+  "repo1-storage-host": { use: "S3_ENDPOINT, AZURE_ENDPOINT or GCS_ENDPOINT", why: "the image sets the repository's host" },
   "repo1-s3-region": { use: "S3_REGION" },
   "repo1-s3-uri-style": { use: "S3_URI_STYLE" },
   "repo1-s3-key": { use: "S3_ACCESS_KEY (or S3_ACCESS_KEY_FILE)", why: "the image passes the S3 keys itself" },
   "repo1-s3-key-secret": { use: "S3_SECRET_KEY (or S3_SECRET_KEY_FILE)", why: "the image passes the S3 keys itself" },
   "repo1-s3-key-type": { use: "S3_KEY_TYPE" },
   "repo1-s3-process-cmd": { use: "S3_KEY_TYPE (shared, auto or web-id)", why: "it applies to repo1-s3-key-type=process, which the image does not offer" },
-  "repo1-storage-port": { use: "S3_PORT (or a port in S3_ENDPOINT or AZURE_ENDPOINT)" },
-  "repo1-storage-verify-tls": { use: "S3_VERIFY_TLS" },
+  "repo1-storage-port": { use: "S3_PORT, or a port in S3_ENDPOINT, AZURE_ENDPOINT or GCS_ENDPOINT," },
+  "repo1-storage-verify-tls": { use: "S3_VERIFY_TLS (with S3; Azure and GCS repositories always verify)" },
   "repo1-storage-ca-file": { use: "S3_CA_FILE or AZURE_CA_FILE" },
   "repo1-azure-account": { use: "AZURE_ACCOUNT" },
   "repo1-azure-container": { use: "AZURE_CONTAINER" },
@@ -52,13 +52,17 @@ const owned: Readonly<Record<string, { use?: string; why?: string }>> = {
   "repo1-azure-key": { use: "AZURE_KEY (or AZURE_KEY_FILE)", why: "the image passes the Azure key itself" },
   "repo1-azure-key-type": { use: "AZURE_KEY_TYPE" },
   "repo1-azure-uri-style": { use: "AZURE_URI_STYLE" },
+  "repo1-gcs-bucket": { use: "GCS_BUCKET" },
+  "repo1-gcs-endpoint": { use: "GCS_ENDPOINT" },
+  "repo1-gcs-key": { use: "GCS_KEY (or GCS_KEY_FILE)", why: "the image passes the GCS key itself" },
+  "repo1-gcs-key-type": { use: "GCS_KEY_TYPE" },
   "repo1-retention-full": { use: "RETENTION_FULL" },
   "repo1-retention-diff": { use: "RETENTION_DIFF" },
   "repo1-retention-archive": { use: "RETENTION_ARCHIVE" },
   "repo-target-time": { use: "RESTORE_REPO_TARGET_TIME", why: "it would make every command, backups too, read the repository as it was then" },
   "repo1-bundle": { use: "BACKUP_BUNDLE" },
   "repo1-block": { use: "BACKUP_BLOCK_INCREMENTAL" },
-  "repo1-host": { why: "the repository of this image is REPO_TYPE's (S3, Azure or a directory), not a repository host" },
+  "repo1-host": { why: "the repository of this image is REPO_TYPE's (S3, Azure, GCS or a directory), not a repository host" },
   "archive-push-queue-max": { use: "ARCHIVE_PUSH_QUEUE_MAX" },
   "archive-async": { use: "ARCHIVE_ASYNC" },
   "compress-type": { use: "PGBACKREST_COMPRESS_TYPE" },
@@ -96,11 +100,9 @@ const commandLineVariables: Readonly<Record<string, string>> = {
   set: "RESTORE_SET",
 };
 
-/** Options of other repository types and of remote hosts: never valid for this image's repo1 (S3, Azure or a directory) and local pg1. */
+/** Options of remote hosts and servers: never valid for this image's repo1 and local pg1. */
 function foreign(option: string): string | undefined {
-  if (/^repo1-(gcs|sftp)-/.test(option))
-    return `it applies to repo1-type=${option.split("-")[1]}; the repository of this image is S3, Azure or a directory (REPO_TYPE)`;
-  if (/^repo1-host-/.test(option)) return "it applies to a repository host; the repository of this image is S3, Azure or a directory (REPO_TYPE)";
+  if (/^repo1-host-/.test(option)) return "it applies to a repository host; the repository of this image is REPO_TYPE's (S3, Azure, GCS or a directory)";
   if (/^pg1-host-/.test(option)) return "it applies to a remote PostgreSQL host; PostgreSQL runs in this container";
   if (/^tls-server-/.test(option)) return "it configures pgBackRest's TLS server, which this image does not run";
   return undefined;
@@ -170,6 +172,7 @@ function suggestion(key: string): string | undefined {
  */
 export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySet<string>): PassedOption[] {
   const passed: PassedOption[] = [];
+  const repositoryType = source.REPO_TYPE || "s3";
   for (const variable of Object.keys(source)
     .filter((k) => k.startsWith(pgbackrestPrefix))
     .sort()) {
@@ -219,6 +222,14 @@ export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySe
       refuse(
         `${option} is a command-line option of pgBackRest, which the runtime sets per command`,
         use ? `use ${use} instead, and unset ${variable}` : `unset ${variable}`,
+      );
+    }
+    // Another type's option (an S3 region with REPO_TYPE=azure, say) would be ignored by pgBackRest.
+    const optionType = option.match(/^repo1-(s3|azure|gcs|sftp)-/)?.[1];
+    if (optionType && optionType !== repositoryType) {
+      refuse(
+        `${option} does not apply: it applies to repo1-type=${optionType}, and this container's repository is REPO_TYPE=${repositoryType}`,
+        `unset ${variable}`,
       );
     }
     const own = owned[option];

@@ -45,11 +45,13 @@ export interface EnvVar<T = unknown> {
   readonly secret?: boolean;
   /** Newlines and tabs are separators here (other control characters are refused like everywhere). */
   readonly multiline?: boolean;
-  /** Places a repository of this REPO_TYPE only: setting it with another type is refused. */
+  /** Belongs to a repository of this REPO_TYPE only: with another type it is unused (reported at start). */
   readonly repository?: RepositoryType;
+  /** Names where that repository is or signs in to it: with another REPO_TYPE it is refused, since the user meant that repository. */
+  readonly places?: boolean;
 }
 
-export const repositoryTypes = ["s3", "azure", "posix"] as const;
+export const repositoryTypes = ["s3", "azure", "gcs", "posix"] as const;
 export type RepositoryType = (typeof repositoryTypes)[number];
 
 /** POSTGRES_HOST_AUTH_METHOD values the official image writes blindly but that cannot work here. */
@@ -378,13 +380,14 @@ export const envTable = [
     kind: oneOf(...repositoryTypes),
     group: "Repository",
     default: "s3",
-    doc: "Where the repository lives. s3: a bucket (S3_*). azure: a container in an Azure storage account (AZURE_*). posix: a directory (REPO_PATH), such as a mounted volume or an NFS share; keep it on another disk than PGDATA.",
+    doc: "Where the repository lives. s3: a bucket (S3_*). azure: a container in an Azure storage account (AZURE_*). gcs: a Google Cloud Storage bucket (GCS_*). posix: a directory (REPO_PATH), such as a mounted volume or an NFS share; keep it on another disk than PGDATA.",
   }),
   v({
     name: "REPO_PATH",
     kind: directory,
     group: "Repository",
     repository: "posix",
+    places: true,
     doc: "The repository's directory with REPO_TYPE=posix (required then). The container hands it to postgres; it must not be inside PGDATA.",
   }),
 
@@ -394,6 +397,7 @@ export const envTable = [
     kind: pattern(/^[a-z0-9][a-z0-9.-]{2,62}$/, "an S3 bucket name (3-63 lowercase letters, digits, '.', '-')"),
     group: "Repository",
     repository: "s3",
+    places: true,
     doc: "Bucket holding the repository. Required when PGBACKREST_STANZA is set.",
   }),
   v({
@@ -401,6 +405,7 @@ export const envTable = [
     kind: text,
     group: "Repository",
     repository: "s3",
+    places: true,
     fileForm: true,
     secret: true,
     doc: "Access key id. Required when PGBACKREST_STANZA is set and S3_KEY_TYPE=shared. Reaches pgBackRest only through its environment.",
@@ -410,6 +415,7 @@ export const envTable = [
     kind: text,
     group: "Repository",
     repository: "s3",
+    places: true,
     fileForm: true,
     secret: true,
     doc: "Secret access key. Required when PGBACKREST_STANZA is set and S3_KEY_TYPE=shared. Never written to a file or a log.",
@@ -477,6 +483,7 @@ export const envTable = [
     kind: pattern(/^[a-z0-9]{3,24}$/, "a storage account name (3-24 lowercase letters and digits)"),
     group: "Repository",
     repository: "azure",
+    places: true,
     doc: "Storage account holding the repository with REPO_TYPE=azure (required then).",
   }),
   v({
@@ -484,6 +491,7 @@ export const envTable = [
     kind: pattern(/^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, "a blob container name (3-63 lowercase letters, digits and single hyphens)"),
     group: "Repository",
     repository: "azure",
+    places: true,
     doc: "Blob container holding the repository with REPO_TYPE=azure (required then). pgBackRest does not create it: create it first.",
   }),
   v({
@@ -491,6 +499,7 @@ export const envTable = [
     kind: text,
     group: "Repository",
     repository: "azure",
+    places: true,
     fileForm: true,
     secret: true,
     doc: "The storage account's shared key (AZURE_KEY_TYPE=shared) or a SAS token (sas); required with either. Reaches pgBackRest only through its environment.",
@@ -501,7 +510,7 @@ export const envTable = [
     group: "Repository",
     repository: "azure",
     default: "shared",
-    doc: "How pgBackRest authenticates to Azure. shared: the account key in AZURE_KEY. sas: a shared access signature in AZURE_KEY. auto: the managed identity of the VM or pod (no AZURE_KEY).",
+    doc: "How pgBackRest authenticates to Azure. shared: the account key in AZURE_KEY. sas: a shared access signature in AZURE_KEY. auto: the VM's managed identity, from the instance metadata endpoint (no AZURE_KEY).",
   }),
   v({
     name: "AZURE_ENDPOINT",
@@ -532,7 +541,51 @@ export const envTable = [
     kind: path,
     group: "Repository",
     repository: "azure",
-    doc: "CA certificate file that signed the blob endpoint's certificate (an emulator or a private endpoint with its own CA).",
+    doc: "CA certificate file that signed the blob endpoint's certificate (an emulator such as Azurite with its own CA).",
+  }),
+
+  // --- Google Cloud Storage ---
+  v({
+    name: "GCS_BUCKET",
+    kind: pattern(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, "a GCS bucket name (3-63 lowercase letters, digits, '.', '_', '-')"),
+    group: "Repository",
+    repository: "gcs",
+    places: true,
+    doc: "Bucket holding the repository with REPO_TYPE=gcs (required then).",
+  }),
+  v({
+    name: "GCS_KEY",
+    kind: text,
+    group: "Repository",
+    repository: "gcs",
+    places: true,
+    fileForm: true,
+    secret: true,
+    doc: "GCS_KEY_TYPE=service: the service account's JSON key (use GCS_KEY_FILE; the runtime hands pgBackRest a copy only postgres can read). token: an access token. Required with either.",
+  }),
+  v({
+    name: "GCS_KEY_TYPE",
+    kind: oneOf("service", "token", "auto"),
+    group: "Repository",
+    repository: "gcs",
+    default: "service",
+    doc: "How pgBackRest authenticates to Google Cloud Storage. service: a service account key (GCS_KEY). token: an access token (GCS_KEY). auto: the service account of the VM or pod, from the metadata server (no GCS_KEY).",
+  }),
+  v({
+    name: "GCS_ENDPOINT",
+    kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "a host name, host:port or https://host[:port]"),
+    group: "Repository",
+    repository: "gcs",
+    default: "storage.googleapis.com",
+    doc: "GCS endpoint (port 443 unless given here).",
+  }),
+  v({
+    name: "GCS_PATH",
+    kind: pattern(/^\/[^\s]*$/, "a path starting with /"),
+    group: "Repository",
+    repository: "gcs",
+    default: "/pgbackrest",
+    doc: "Repository path inside the bucket. Use a different path (or stanza) per cluster.",
   }),
 
   // --- replication ---

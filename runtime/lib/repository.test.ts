@@ -48,6 +48,7 @@ describe("explainRepositoryFailure for Azure", () => {
     AZURE_CONTAINER: "pgbackups",
     AZURE_KEY: "a2V5",
     AZURE_ENDPOINT: "azurite:10000",
+    AZURE_URI_STYLE: "path",
   }) as BackupEnv;
 
   it("names Azure's variables: the key for a refusal, the container for a 404, the endpoint for no answer", () => {
@@ -63,8 +64,28 @@ describe("explainRepositoryFailure for Azure", () => {
       /^the container of azure:\/\/devstoreaccount1\/pgbackups\/pgbackrest at azurite:10000 does not exist .*Fix: create the container, or check AZURE_CONTAINER and AZURE_ENDPOINT$/,
     );
     expect(explainRepositoryFailure(azure, "[HostConnectError] unable to get address for 'azurite': [-2] Name or service not known")).toMatch(
-      /^cannot reach the Azure endpoint .*Fix: check AZURE_ENDPOINT/,
+      /^cannot reach the Azure endpoint .*Fix: check AZURE_ACCOUNT and AZURE_ENDPOINT/,
     );
+  });
+});
+
+describe("explainRepositoryFailure for Azure on Azure itself and for GCS", () => {
+  it("names the account's host name that pgBackRest resolves (host style), and GCS's variables", () => {
+    const azure = parseEnv({
+      PGBACKREST_STANZA: "main",
+      REPO_TYPE: "azure",
+      AZURE_ACCOUNT: "prodbackups",
+      AZURE_CONTAINER: "pgbackups",
+      AZURE_KEY: "a2V5",
+    }) as BackupEnv;
+    expect(explainRepositoryFailure(azure, "[HostConnectError] unable to get address for 'prodbackups.blob.core.windows.net'")).toBe(
+      "cannot reach the Azure endpoint of azure://prodbackups/pgbackups/pgbackrest at prodbackups.blob.core.windows.net:443 ([HostConnectError] unable to get address for 'prodbackups.blob.core.windows.net'). Fix: check AZURE_ACCOUNT and AZURE_ENDPOINT, and that the container can reach it",
+    );
+    const gcs = parseEnv({ PGBACKREST_STANZA: "main", REPO_TYPE: "gcs", GCS_BUCKET: "pg-backups", GCS_KEY: "{}" }) as BackupEnv;
+    expect(explainRepositoryFailure(gcs, "[ProtocolError] HTTP request failed with 403 (Forbidden)")).toBe(
+      "GCS refused the credentials for gs://pg-backups/pgbackrest at storage.googleapis.com:443 ([ProtocolError] HTTP request failed with 403 (Forbidden)). Fix: check GCS_KEY (a service account key, as GCS_KEY_TYPE says) and that its account may read and write the bucket",
+    );
+    expect(explainRepositoryFailure(gcs, "[ProtocolError] HTTP request failed with 404 (Not Found)")).toMatch(/Fix: check GCS_BUCKET and GCS_ENDPOINT$/);
   });
 });
 

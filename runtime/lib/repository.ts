@@ -2,13 +2,10 @@
  * What the repository holds, read with `pgbackrest info` (read-only: nothing in the bucket
  * changes), with S3 failures translated into their cause and fix.
  */
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { azureEndpoint, pgbackrestOptions, repositoryName, repositoryPathVariable, s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { azureEndpoint, gcsEndpoint, pgbackrestOptions, repositoryName, repositoryPathVariable, s3Endpoint, type BackupEnv } from "../env/parse.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { sleep } from "./supervisor.js";
-import { s3Key, s3Request } from "./s3-request.js";
 import { EncryptionMismatchError, RepositoryError } from "../errors.js";
 
 export interface StanzaState {
@@ -81,23 +78,15 @@ async function throwRepositoryError(env: BackupEnv, detail: string): Promise<nev
   throw new RepositoryError(explainRepositoryFailure(env, detail));
 }
 
+/**
+ * Whether the stanza's backup.info is encrypted, read as stored (`repo-get --raw`: no decryption)
+ * through pgBackRest, so every repository type and credential type is read the same way; undefined
+ * when it cannot be read at all.
+ */
 async function storedEncryption(env: BackupEnv): Promise<"encrypted" | "plain" | "missing" | undefined> {
-  const relative = ["backup", env.PGBACKREST_STANZA, "backup.info"];
-  let head: Buffer | undefined;
-  if (env.REPO_TYPE === "posix") {
-    const file = join(env.REPO_PATH ?? "/", ...relative);
-    head = existsSync(file) ? readFileSync(file).subarray(0, 8) : undefined;
-  } else if (env.REPO_TYPE === "azure") {
-    // The runtime does not speak Azure's protocol itself: pgBackRest's own words stand.
-    return undefined;
-  } else {
-    // The runtime's own request signs with static keys; with instance credentials it cannot tell.
-    if (env.S3_KEY_TYPE !== "shared") return undefined;
-    const answer = await s3Request(env, "GET", s3Key(env, ...relative), { missingOk: true });
-    head = answer.status === 404 ? undefined : answer.body.subarray(0, 8);
-  }
-  if (!head) return "missing";
-  return head.toString("latin1") === "Salted__" ? "encrypted" : "plain";
+  const result = await pgbackrest(env, ["repo-get", "--raw", `backup/${env.PGBACKREST_STANZA}/backup.info`], { timeoutMs: 120_000 });
+  if (result.code !== 0) return /FileMissingError|unable to open missing file/.test(failureReason(result)) ? "missing" : undefined;
+  return result.stdout.startsWith("Salted__") ? "encrypted" : "plain";
 }
 
 /** The variable that holds the repository's passphrase here, if one does. */
@@ -139,6 +128,7 @@ export function explainRepositoryFailure(env: BackupEnv, fullDetail: string): st
   const code = fullDetail.match(/<Code>([^<]+)<\/Code>/)?.[1];
   const detail = code && !cause.includes(code) ? `${cause}: ${code}` : cause;
   if (env.REPO_TYPE === "azure") return explainAzureFailure(env, detail);
+  if (env.REPO_TYPE === "gcs") return explainGcsFailure(env, detail);
   const { host, port } = s3Endpoint(env);
   const where = `${repositoryName(env)} at ${host}:${port}`;
   if (/\b403\b|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(detail)) {
@@ -156,7 +146,8 @@ export function explainRepositoryFailure(env: BackupEnv, fullDetail: string): st
 /** Azure's answers (its error codes are in the same XML <Code> element as S3's), as one line naming the variables to check. */
 function explainAzureFailure(env: BackupEnv, detail: string): string {
   const { host, port } = azureEndpoint(env);
-  const where = `${repositoryName(env)} at ${host}:${port}`;
+  // Host style puts the account in front of the endpoint: that is the name pgBackRest resolves.
+  const where = `${repositoryName(env)} at ${env.AZURE_URI_STYLE === "host" ? `${env.AZURE_ACCOUNT}.` : ""}${host}:${port}`;
   if (/\b403\b|AuthenticationFailed|AuthorizationFailure|AuthorizationPermissionMismatch|InvalidAuthenticationInfo/i.test(detail)) {
     return `Azure refused the credentials for ${where} (${detail}). Fix: ${env.AZURE_KEY_TYPE === "auto" ? "check that the managed identity may read and write the container" : `check AZURE_ACCOUNT and AZURE_KEY (a ${env.AZURE_KEY_TYPE === "sas" ? "SAS token" : "shared account key"}, as AZURE_KEY_TYPE says)`}`;
   }
@@ -165,8 +156,20 @@ function explainAzureFailure(env: BackupEnv, detail: string): string {
   if (/certificate|verify|TLS|SSL/i.test(detail))
     return `TLS to ${where} failed (${detail}). Fix: set AZURE_CA_FILE to the CA that signed the endpoint's certificate`;
   if (unreachable.test(detail)) {
-    return `cannot reach the Azure endpoint of ${where} (${detail}). Fix: check AZURE_ENDPOINT, and that the container can reach it`;
+    return `cannot reach the Azure endpoint of ${where} (${detail}). Fix: check AZURE_ACCOUNT and AZURE_ENDPOINT, and that the container can reach it`;
   }
+  return `the repository ${where} cannot be read (${detail})`;
+}
+
+/** Google's answers, as one line naming the variables to check. */
+function explainGcsFailure(env: BackupEnv, detail: string): string {
+  const { host, port } = gcsEndpoint(env);
+  const where = `${repositoryName(env)} at ${host}:${port}`;
+  if (/\b40[13]\b/.test(detail)) {
+    return `GCS refused the credentials for ${where} (${detail}). Fix: ${env.GCS_KEY_TYPE === "auto" ? "check that the VM's service account may read and write the bucket" : `check GCS_KEY (a ${env.GCS_KEY_TYPE === "token" ? "current access token" : "service account key"}, as GCS_KEY_TYPE says) and that its account may read and write the bucket`}`;
+  }
+  if (/\b404\b/.test(detail)) return `the bucket of ${where} does not exist (${detail}). Fix: check GCS_BUCKET and GCS_ENDPOINT`;
+  if (unreachable.test(detail)) return `cannot reach the GCS endpoint of ${where} (${detail}). Fix: check GCS_ENDPOINT, and that the container can reach it`;
   return `the repository ${where} cannot be read (${detail})`;
 }
 

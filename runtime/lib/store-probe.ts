@@ -43,7 +43,7 @@ export function storeRefusal(env: BackupEnv, probe: StoreProbe): string | undefi
 /** Why the probe cannot run here, or undefined when it can: it signs its requests with the static keys. */
 export function probeSkipped(env: BackupEnv): string | undefined {
   if (env.REPO_TYPE === "posix") return "REPO_TYPE=posix: a file system serves what pgBackRest reads";
-  if (env.REPO_TYPE === "azure") return "REPO_TYPE=azure: the probe speaks S3; Azure Blob Storage serves ranges as pgBackRest reads them";
+  if (env.REPO_TYPE !== "s3") return `REPO_TYPE=${env.REPO_TYPE}: the probe speaks S3; Azure and Google serve ranges as pgBackRest reads them`;
   return env.S3_KEY_TYPE === "shared" ? undefined : `S3_KEY_TYPE=${env.S3_KEY_TYPE}: the probe signs with static keys, and AWS S3 serves ranges correctly`;
 }
 

@@ -2,11 +2,13 @@
  * pgbackrest.conf (no secrets: it is readable by the postgres group) and the environment that
  * carries the S3 and Azure keys to pgBackRest, which reads PGBACKREST_<OPTION> variables.
  */
-import { azureEndpoint, pgbackrestOptions, s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { azureEndpoint, gcsEndpoint, pgbackrestOptions, s3Endpoint, type BackupEnv } from "../env/parse.js";
 
 export const pgbackrestConfPath = "/etc/pgbackrest/pgbackrest.conf";
 export const spoolPath = "/var/spool/pgbackrest";
 export const logPath = "/var/log/pgbackrest";
+/** The GCS service account key, copied from GCS_KEY (or its file) at every start, readable by postgres only. */
+export const gcsKeyPath = "/etc/pgbackrest/gcs-key.json";
 
 /** pgBackRest's booleans. */
 const yn = (b: boolean) => (b ? "y" : "n");
@@ -55,7 +57,7 @@ export function renderPgbackrestConf(env: BackupEnv): string {
   ].join("\n\n")}\n`;
 }
 
-/** Where repo1 is: a bucket (endpoint, style, TLS), a blob container, or a directory. */
+/** Where repo1 is: an S3 bucket (endpoint, style, TLS), a blob container, a GCS bucket, or a directory. */
 function repositoryOptions(env: BackupEnv): Array<[string, string | number | undefined]> {
   switch (env.REPO_TYPE) {
     case "posix":
@@ -75,6 +77,17 @@ function repositoryOptions(env: BackupEnv): Array<[string, string | number | und
         ["repo1-azure-key-type", env.AZURE_KEY_TYPE === "shared" ? undefined : env.AZURE_KEY_TYPE],
         ["repo1-storage-port", port === 443 ? undefined : port],
         ["repo1-storage-ca-file", env.AZURE_CA_FILE],
+      ];
+    }
+    case "gcs": {
+      const { host, port } = gcsEndpoint(env);
+      return [
+        ["repo1-type", "gcs"],
+        ["repo1-path", env.GCS_PATH],
+        ["repo1-gcs-bucket", env.GCS_BUCKET],
+        ["repo1-gcs-endpoint", host],
+        ["repo1-gcs-key-type", env.GCS_KEY_TYPE === "service" ? undefined : env.GCS_KEY_TYPE],
+        ["repo1-storage-port", port === 443 ? undefined : port],
       ];
     }
     case "s3": {
@@ -118,6 +131,8 @@ export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv)
     PGBACKREST_REPO1_S3_KEY: env.S3_ACCESS_KEY,
     PGBACKREST_REPO1_S3_KEY_SECRET: env.S3_SECRET_KEY,
     ...(env.AZURE_KEY === undefined ? {} : { PGBACKREST_REPO1_AZURE_KEY: env.AZURE_KEY }),
+    // A service account key is read from a file (gcsKeyPath, written at start); a token is the value itself.
+    ...(env.GCS_KEY === undefined ? {} : { PGBACKREST_REPO1_GCS_KEY: env.GCS_KEY_TYPE === "service" ? gcsKeyPath : env.GCS_KEY }),
     ...(env.REPO_CIPHER_PASS === undefined ? {} : { PGBACKREST_REPO1_CIPHER_PASS: env.REPO_CIPHER_PASS }),
     // Also in pgbackrest.conf, but pgBackRest trims values there: a POSTGRES_USER with leading
     // or trailing spaces (the official image accepts one) arrives intact only this way.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "../env/parse.js";
 import { officialHostLine, withHbaBlock } from "./pg-hba.js";
-import { pgbackrestChildEnv, pgbackrestConfPath, renderPgbackrestConf } from "./pgbackrest-conf.js";
+import { gcsKeyPath, pgbackrestChildEnv, pgbackrestConfPath, renderPgbackrestConf } from "./pgbackrest-conf.js";
 import { includeLine, quote, renderPostgresqlConf, withIncludeLine } from "./postgresql-conf.js";
 
 const backupSource = {
@@ -237,6 +237,19 @@ describe("pgbackrestChildEnv", () => {
     const conf = renderPgbackrestConf(env as Parameters<typeof renderPgbackrestConf>[0]);
     expect(conf).toContain("\nrepo1-azure-endpoint=blob.core.windows.net\nrepo1-azure-uri-style=host\nrepo1-azure-key-type=auto\n");
     expect(conf).not.toContain("repo1-storage-port");
+  });
+
+  it("points repo1 at a GCS bucket with REPO_TYPE=gcs: a service key by its private copy's path, a token by value, neither in the file", () => {
+    const source = { PGBACKREST_STANZA: "main", REPO_TYPE: "gcs", GCS_BUCKET: "pg-backups", GCS_KEY: '{"type":"service_account","private_key":"k"}' };
+    const env = parseEnv(source) as Parameters<typeof renderPgbackrestConf>[0];
+    const conf = renderPgbackrestConf(env);
+    expect(conf).toContain("\nrepo1-type=gcs\nrepo1-path=/pgbackrest\nrepo1-gcs-bucket=pg-backups\nrepo1-gcs-endpoint=storage.googleapis.com\n");
+    expect(conf).not.toMatch(/private_key|repo1-gcs-key|s3/);
+    expect(pgbackrestChildEnv(env, source).PGBACKREST_REPO1_GCS_KEY).toBe(gcsKeyPath);
+    const token = { ...source, GCS_KEY_TYPE: "token", GCS_KEY: "ya29.a-token", GCS_ENDPOINT: "gcs.internal:4443" };
+    const tokenEnv = parseEnv(token) as Parameters<typeof renderPgbackrestConf>[0];
+    expect(renderPgbackrestConf(tokenEnv)).toContain("\nrepo1-gcs-endpoint=gcs.internal\nrepo1-gcs-key-type=token\nrepo1-storage-port=4443\n");
+    expect(pgbackrestChildEnv(tokenEnv, token).PGBACKREST_REPO1_GCS_KEY).toBe("ya29.a-token");
   });
 
   it("points repo1 at a directory with REPO_TYPE=posix, with no S3 option and no key", () => {

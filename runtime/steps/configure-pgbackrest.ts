@@ -1,8 +1,8 @@
 /** Writes pgbackrest.conf from the environment (no secrets in it). Rewritten at every start. */
-import { writeFileSync } from "node:fs";
-import { backupsEnabled, repositoryName } from "../env/parse.js";
+import { rmSync, writeFileSync } from "node:fs";
+import { backupsEnabled, repositoryName, unusedRepositoryVariables } from "../env/parse.js";
 import { exitCodes } from "../lib/exit-codes.js";
-import { pgbackrestConfPath, renderPgbackrestConf } from "../render/pgbackrest-conf.js";
+import { gcsKeyPath, pgbackrestConfPath, renderPgbackrestConf } from "../render/pgbackrest-conf.js";
 import { did, skipped, type Step } from "./step.js";
 import { FatalError } from "../errors.js";
 
@@ -18,6 +18,14 @@ export const configurePgbackrest: Step = {
       );
     }
     writeFileSync(pgbackrestConfPath, renderPgbackrestConf(env), { mode: 0o640 });
-    return did(`${pgbackrestConfPath} for stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)}`);
+    // pgBackRest reads a GCS service account key from a file; the secret's own file (compose
+    // secrets) is often root's only, so postgres gets a private copy.
+    if (env.REPO_TYPE === "gcs" && env.GCS_KEY_TYPE === "service" && env.GCS_KEY !== undefined) {
+      rmSync(gcsKeyPath, { force: true });
+      writeFileSync(gcsKeyPath, env.GCS_KEY, { mode: 0o600 });
+    }
+    const unused = unusedRepositoryVariables(env, process.env);
+    const ignored = unused.length ? `; ignored, REPO_TYPE=${env.REPO_TYPE} does not use them: ${unused.join(", ")}` : "";
+    return did(`${pgbackrestConfPath} for stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)}${ignored}`);
   },
 };

@@ -13,11 +13,11 @@ import { BlobServiceClient, newPipeline, StorageSharedKeyCredential } from "@azu
 import { build } from "esbuild";
 import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from "testcontainers";
 import { $ } from "zx";
-import { copyFromPodman, imageExists, standInRootfsImage } from "./base-image.js";
+import { copyFromPodman, imageExists } from "./base-image.js";
 import { buildCommand } from "./engine.js";
 import { contentHash } from "./image.js";
 import { projectRoot } from "./paths.js";
-import type { BucketConfig } from "./s3.js";
+import { type BucketConfig, s3ServerImage } from "./s3.js";
 import { testCa, testServerCert } from "./test-ca.js";
 
 const blobPort = 10000;
@@ -133,10 +133,10 @@ export class StartedAzuriteContainer {
 
 /**
  * The Azurite image: its blob service bundled into one file (from harness/azurite's lock file,
- * installed only when the image is built) on the s3rver image's Node base; built once per content.
+ * installed only when the image is built) on the s3rver image, for its Node; built once per content.
  */
 export async function azuriteImage(): Promise<string> {
-  const nodeBase = (await imageExists(standInRootfsImage)) || (await copyFromPodman(standInRootfsImage)) ? standInRootfsImage : "node:22-alpine";
+  const nodeBase = await s3ServerImage();
   const source = join(projectRoot, "harness", "azurite");
   const tag = `postgres-pgbackrest-azurite:${contentHash(nodeBase, [join(source, "Dockerfile"), join(source, "package-lock.json"), join(projectRoot, "harness", "azurite.ts")])}`;
   if ((await imageExists(tag)) || (await copyFromPodman(tag))) return tag;

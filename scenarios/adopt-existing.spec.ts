@@ -80,7 +80,7 @@ describe("@adopt-existing a database created by the official image is adopted, b
     await using stranger = await bed.primary(bucket).withSchedule(noSchedule).start();
     const logs = await stranger.waitForLog(/bootstrap-backups: ERROR/);
     expect(logs).toMatch(
-      /bootstrap-backups: ERROR: failed \(attempt 1\): stanza main in s3:\/\/adopt-[0-9a-f]+\/pgbackrest belongs to another cluster \(system id \d+; this database is \d+\); nothing in the bucket was changed\. Fix: give this database its own S3_PATH or PGBACKREST_STANZA/,
+      /bootstrap-backups: ERROR: failed \(attempt 1\): stanza main in s3:\/\/adopt-[0-9a-f]+\/pgbackrest belongs to another cluster \(system id \d+; this database is \d+\); nothing in the repository was changed\. Fix: give this database its own S3_PATH or PGBACKREST_STANZA/,
     );
     const again = await stranger.exec(["postgres-ba", "init-backups"]);
     expect(again.exitCode).not.toBe(0);

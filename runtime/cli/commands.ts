@@ -27,7 +27,7 @@ function backupEnv(): BackupEnv {
   const env = parseEnv(process.env);
   if (!backupsEnabled(env)) {
     throw new FatalError(
-      "backups are not configured: PGBACKREST_STANZA is not set (drop-in mode). Fix: set PGBACKREST_STANZA and the S3_* variables, then recreate the container.",
+      "backups are not configured: PGBACKREST_STANZA is not set (drop-in mode). Fix: set PGBACKREST_STANZA and the repository's variables, then recreate the container.",
       exitCodes.usage,
     );
   }

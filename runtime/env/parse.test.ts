@@ -287,7 +287,7 @@ describe("rules between variables, each line in full", () => {
       name: "a replica bootstrapped from a backup without a stanza",
       env: { PG_MODE: "replica", PRIMARY_HOST: "db", REPLICATION_PASSWORD: "x", REPLICA_BOOTSTRAP: "backup" },
       message:
-        "REPLICA_BOOTSTRAP=backup: restores from the primary's repository, but PGBACKREST_STANZA is not set. Fix: set PGBACKREST_STANZA and the S3_* variables of the primary, or use REPLICA_BOOTSTRAP=basebackup.",
+        "REPLICA_BOOTSTRAP=backup: restores from the primary's repository, but PGBACKREST_STANZA is not set. Fix: set PGBACKREST_STANZA and the repository's variables of the primary, or use REPLICA_BOOTSTRAP=basebackup.",
     },
     {
       name: "REPLICATION_USER set to the superuser",
@@ -305,7 +305,7 @@ describe("rules between variables, each line in full", () => {
       name: "a webhook without backups",
       env: { BACKUP_WEBHOOK_URL: "https://hooks.example/T0KEN" },
       message:
-        "BACKUP_WEBHOOK_URL=<secret, 27 characters>: is set, but PGBACKREST_STANZA is not, so no backup would ever be reported. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset BACKUP_WEBHOOK_URL.",
+        "BACKUP_WEBHOOK_URL=<secret, 27 characters>: is set, but PGBACKREST_STANZA is not, so no backup would ever be reported. Fix: set PGBACKREST_STANZA (and the repository's variables) to enable backups, or unset BACKUP_WEBHOOK_URL.",
     },
     {
       name: "a posix repository without its directory",
@@ -343,6 +343,18 @@ describe("rules between variables, each line in full", () => {
       env: { ...backup, AZURE_CONTAINER: "pgbackups" },
       message:
         'AZURE_CONTAINER="pgbackups": is set, but REPO_TYPE is s3: it belongs to a repository of REPO_TYPE=azure. Fix: unset AZURE_CONTAINER, or set REPO_TYPE=azure and unset the variables of the s3 repository.',
+    },
+    {
+      name: "an Azure shared key that is not base64 (a SAS token without AZURE_KEY_TYPE=sas), shown by length",
+      env: { PGBACKREST_STANZA: "main", REPO_TYPE: "azure", AZURE_ACCOUNT: "backups01", AZURE_CONTAINER: "pgbackups", AZURE_KEY: "sv=2024-11-04&sig=abc" },
+      message:
+        "AZURE_KEY=<secret, 21 characters>: is not base64, and a shared account key is (as the portal's Access keys show it). Fix: set AZURE_KEY to the account key as shown, or AZURE_KEY_TYPE=sas for a SAS token.",
+    },
+    {
+      name: "a GCS access token over two lines",
+      env: { PGBACKREST_STANZA: "main", REPO_TYPE: "gcs", GCS_BUCKET: "pg-backups", GCS_KEY_TYPE: "token", GCS_KEY: "ya29.a\nb" },
+      message:
+        "GCS_KEY=<secret, 8 characters>: contains a newline or a tab, which an access token (GCS_KEY_TYPE=token) cannot. Fix: set GCS_KEY to the token alone, or GCS_KEY_TYPE=service for a service account's JSON key.",
     },
     {
       name: "a GCS repository without its key",
@@ -396,7 +408,7 @@ describe("rules between variables, each line in full", () => {
       name: "an encryption passphrase without backups",
       env: { REPO_CIPHER_PASS: "correct horse" },
       message:
-        "REPO_CIPHER_PASS=<secret, 13 characters>: is set, but PGBACKREST_STANZA is not, so there is no repository to encrypt. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset REPO_CIPHER_PASS.",
+        "REPO_CIPHER_PASS=<secret, 13 characters>: is set, but PGBACKREST_STANZA is not, so there is no repository to encrypt. Fix: set PGBACKREST_STANZA (and the repository's variables) to enable backups, or unset REPO_CIPHER_PASS.",
     },
     {
       name: "two encryption settings at once",
@@ -443,7 +455,7 @@ describe("rules between variables, each line in full", () => {
       name: "a restore without a stanza",
       env: { RESTORE_FROM_BACKUP: "true" },
       message:
-        "RESTORE_FROM_BACKUP=true: restoring needs a repository, but PGBACKREST_STANZA is not set. Fix: set PGBACKREST_STANZA and the S3_* variables of the backup to restore.",
+        "RESTORE_FROM_BACKUP=true: restoring needs a repository, but PGBACKREST_STANZA is not set. Fix: set PGBACKREST_STANZA and the repository's variables of the backup to restore.",
     },
     {
       name: "two recovery targets",
@@ -500,16 +512,28 @@ describe("rules between variables, each line in full", () => {
       name: "a pgBackRest option without a stanza",
       env: { PGBACKREST_ARCHIVE_TIMEOUT: "90" },
       message:
-        'PGBACKREST_ARCHIVE_TIMEOUT="90": is a pgBackRest option, but PGBACKREST_STANZA is not set, so pgBackRest never runs. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset PGBACKREST_ARCHIVE_TIMEOUT.',
+        'PGBACKREST_ARCHIVE_TIMEOUT="90": is a pgBackRest option, but PGBACKREST_STANZA is not set, so pgBackRest never runs. Fix: set PGBACKREST_STANZA (and the repository\'s variables) to enable backups, or unset PGBACKREST_ARCHIVE_TIMEOUT.',
     },
     {
       name: "a secret pgBackRest option without a stanza (by length)",
       env: { PGBACKREST_REPO1_CIPHER_PASS: "secretpw", PGBACKREST_REPO1_CIPHER_TYPE: "aes-256-cbc" },
       message:
-        "PGBACKREST_REPO1_CIPHER_PASS=<secret, 8 characters>: is a pgBackRest option, but PGBACKREST_STANZA is not set, so pgBackRest never runs. Fix: set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset PGBACKREST_REPO1_CIPHER_PASS.",
+        "PGBACKREST_REPO1_CIPHER_PASS=<secret, 8 characters>: is a pgBackRest option, but PGBACKREST_STANZA is not set, so pgBackRest never runs. Fix: set PGBACKREST_STANZA (and the repository's variables) to enable backups, or unset PGBACKREST_REPO1_CIPHER_PASS.",
     },
   ])("refuses $name", ({ env, message }) => {
     expect(errorOf(env).message).toBe(message);
+  });
+
+  it("does not hold another type's S3 key type to its rules (S3_KEY_TYPE=web-id without its variables, with REPO_TYPE=azure)", () => {
+    const source = {
+      PGBACKREST_STANZA: "main",
+      REPO_TYPE: "azure",
+      AZURE_ACCOUNT: "backups01",
+      AZURE_CONTAINER: "pgbackups",
+      AZURE_KEY: "c2VjcmV0",
+      S3_KEY_TYPE: "web-id",
+    };
+    expect(unusedRepositoryVariables(parseEnv(source, noFiles), source)).toEqual(["S3_KEY_TYPE"]);
   });
 
   it("accepts another type's endpoint, region or path left over (reported at start), and ignores empty values", () => {

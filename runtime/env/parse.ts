@@ -110,7 +110,7 @@ export function parseEnv(source: RawEnv, readFile: ReadFile = (p) => prereadFile
     throw new ConfigError(
       `${first.variable}=${first.secret ? `<secret, ${first.value.length} characters>` : JSON.stringify(first.value)}`,
       "is a pgBackRest option, but PGBACKREST_STANZA is not set, so pgBackRest never runs",
-      `set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset ${first.variable}`,
+      `set PGBACKREST_STANZA (and the repository's variables) to enable backups, or unset ${first.variable}`,
     );
   }
   return env;
@@ -178,7 +178,7 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
       throw new ConfigError(
         `${name}=<secret, ${env[name].length} characters>`,
         `is set, but PGBACKREST_STANZA is not, so ${consequence}`,
-        `set PGBACKREST_STANZA (and the S3_* variables) to enable backups, or unset ${name}`,
+        `set PGBACKREST_STANZA (and the repository's variables) to enable backups, or unset ${name}`,
       );
     }
   },
@@ -234,7 +234,7 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
       throw new ConfigError(
         "REPLICA_BOOTSTRAP=backup",
         "restores from the primary's repository, but PGBACKREST_STANZA is not set",
-        "set PGBACKREST_STANZA and the S3_* variables of the primary, or use REPLICA_BOOTSTRAP=basebackup",
+        "set PGBACKREST_STANZA and the repository's variables of the primary, or use REPLICA_BOOTSTRAP=basebackup",
       );
     }
   },
@@ -286,7 +286,7 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
       throw new ConfigError(
         "RESTORE_FROM_BACKUP=true",
         "restoring needs a repository, but PGBACKREST_STANZA is not set",
-        "set PGBACKREST_STANZA and the S3_* variables of the backup to restore",
+        "set PGBACKREST_STANZA and the repository's variables of the backup to restore",
       );
     }
   },
@@ -325,7 +325,7 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     }
   },
   (env, source) => {
-    if (env.S3_KEY_TYPE === "shared") return;
+    if (env.REPO_TYPE !== "s3" || env.S3_KEY_TYPE === "shared") return;
     const key = (["S3_ACCESS_KEY", "S3_SECRET_KEY"] as const).find((name) => env[name] !== undefined);
     if (key) {
       throw new ConfigError(
@@ -340,6 +340,26 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
         'S3_KEY_TYPE="web-id"',
         `needs ${missing}, which is not set (EKS sets AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE for a service account with an IAM role)`,
         `set ${webIdentityVariables.join(" and ")}, or use S3_KEY_TYPE=shared with keys`,
+      );
+    }
+  },
+  (env) => {
+    // pgBackRest decodes a shared key as base64 and would fail on it only at the first request.
+    if (env.REPO_TYPE === "azure" && env.AZURE_KEY_TYPE === "shared" && env.AZURE_KEY !== undefined && !/^[A-Za-z0-9+/]+={0,2}$/.test(env.AZURE_KEY)) {
+      throw new ConfigError(
+        `AZURE_KEY=${shown(byName.get("AZURE_KEY")!, env.AZURE_KEY)}`,
+        "is not base64, and a shared account key is (as the portal's Access keys show it)",
+        "set AZURE_KEY to the account key as shown, or AZURE_KEY_TYPE=sas for a SAS token",
+      );
+    }
+  },
+  (env) => {
+    // A token goes into pgBackRest's environment and an HTTP header as it is: one line.
+    if (env.GCS_KEY_TYPE === "token" && env.GCS_KEY !== undefined && /[\n\t]/.test(env.GCS_KEY)) {
+      throw new ConfigError(
+        `GCS_KEY=${shown(byName.get("GCS_KEY")!, env.GCS_KEY)}`,
+        "contains a newline or a tab, which an access token (GCS_KEY_TYPE=token) cannot",
+        "set GCS_KEY to the token alone, or GCS_KEY_TYPE=service for a service account's JSON key",
       );
     }
   },

@@ -76,7 +76,7 @@ describe("PGBACKREST_* pass-through", () => {
     expect(errorOf({ ...backup, PGBACKREST_REPO1_RETENTION_FULL: "7" }).message).toBe(
       'PGBACKREST_REPO1_RETENTION_FULL="7": repo1-retention-full is set by the image. Fix: use RETENTION_FULL instead, and unset PGBACKREST_REPO1_RETENTION_FULL.',
     );
-    expect(errorOf({ ...backup, PGBACKREST_REPO1_PATH: "/x" }).message).toMatch(/Fix: use S3_PATH, AZURE_PATH or REPO_PATH instead/);
+    expect(errorOf({ ...backup, PGBACKREST_REPO1_PATH: "/x" }).message).toMatch(/Fix: use S3_PATH, AZURE_PATH, GCS_PATH or REPO_PATH instead/);
     expect(errorOf({ ...backup, PGBACKREST_PG1_PATH: "/data" }).message).toMatch(/Fix: use PGDATA instead/);
     expect(errorOf({ ...backup, PGBACKREST_ARCHIVE_ASYNC: "n" }).message).toMatch(/Fix: use ARCHIVE_ASYNC instead/);
     expect(errorOf({ ...backup, PGBACKREST_SPOOL_PATH: "/tmp" }).message).toMatch(/spool-path is set by the image/);
@@ -112,7 +112,7 @@ describe("PGBACKREST_* pass-through", () => {
       /indexed pgBackRest option \(repo1-cipher-type for the image's repo1\)\. Fix: use PGBACKREST_REPO1_CIPHER_TYPE instead/,
     );
     expect(errorOf({ ...backup, PGBACKREST_REPO_PATH: "/x" }).message).toMatch(
-      /^PGBACKREST_REPO_PATH="\/x": repo-path is an indexed pgBackRest option \(repo1-path for the image's repo1\), which the image sets\. Fix: use S3_PATH, AZURE_PATH or REPO_PATH instead/,
+      /^PGBACKREST_REPO_PATH="\/x": repo-path is an indexed pgBackRest option \(repo1-path for the image's repo1\), which the image sets\. Fix: use S3_PATH, AZURE_PATH, GCS_PATH or REPO_PATH instead/,
     );
     expect(pgbackrestOptions({ PGBACKREST_PG1_DATABASE: "app" })).toEqual([
       { variable: "PGBACKREST_PG1_DATABASE", option: "pg1-database", value: "app", secret: false },
@@ -160,7 +160,7 @@ describe("PGBACKREST_* refusals, each line in full", () => {
   // The image's own variables for what it sets, or why the option is not the user's to set.
   it.for([
     ["PGBACKREST_REPO1_TYPE", "repo1-type is set by the image. Fix: use REPO_TYPE instead, and unset PGBACKREST_REPO1_TYPE."],
-    ["PGBACKREST_REPO1_PATH", "repo1-path is set by the image. Fix: use S3_PATH, AZURE_PATH or REPO_PATH instead, and unset PGBACKREST_REPO1_PATH."],
+    ["PGBACKREST_REPO1_PATH", "repo1-path is set by the image. Fix: use S3_PATH, AZURE_PATH, GCS_PATH or REPO_PATH instead, and unset PGBACKREST_REPO1_PATH."],
     ["PGBACKREST_REPO1_S3_BUCKET", "repo1-s3-bucket is set by the image. Fix: use S3_BUCKET instead, and unset PGBACKREST_REPO1_S3_BUCKET."],
     ["PGBACKREST_REPO1_S3_ENDPOINT", "repo1-s3-endpoint is set by the image. Fix: use S3_ENDPOINT instead, and unset PGBACKREST_REPO1_S3_ENDPOINT."],
     [

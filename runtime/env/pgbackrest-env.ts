@@ -33,7 +33,7 @@ export interface PassedOption {
  */
 const owned: Readonly<Record<string, { use?: string; why?: string }>> = {
   "repo1-type": { use: "REPO_TYPE" },
-  "repo1-path": { use: "S3_PATH, AZURE_PATH or REPO_PATH" },
+  "repo1-path": { use: "S3_PATH, AZURE_PATH, GCS_PATH or REPO_PATH" },
   "repo1-s3-bucket": { use: "S3_BUCKET" },
   "repo1-s3-endpoint": { use: "S3_ENDPOINT" },
   "repo1-storage-host": { use: "S3_ENDPOINT, AZURE_ENDPOINT or GCS_ENDPOINT", why: "the image sets the repository's host" },

@@ -147,7 +147,7 @@ export const envTable = [
     kind: bool,
     group: "Mode",
     default: "false",
-    doc: "When PGDATA is empty: restore from S3 (latest backup and all archived WAL unless a RESTORE_TARGET_* is set), then run as a primary on the same stanza. A valid PGDATA is never overwritten.",
+    doc: "When PGDATA is empty: restore from the repository (latest backup and all archived WAL unless a RESTORE_TARGET_* is set), then run as a primary on the same stanza. A valid PGDATA is never overwritten.",
   }),
 
   // --- restore ---
@@ -561,6 +561,8 @@ export const envTable = [
     places: true,
     fileForm: true,
     secret: true,
+    // A service account key is JSON as Google hands it out, over several lines (a token is refused them by a rule).
+    multiline: true,
     doc: "GCS_KEY_TYPE=service: the service account's JSON key (use GCS_KEY_FILE; the runtime hands pgBackRest a copy only postgres can read). token: an access token. Required with either.",
   }),
   v({
@@ -640,7 +642,7 @@ export const envTable = [
     kind: oneOf("basebackup", "backup"),
     group: "Replication",
     default: "basebackup",
-    doc: "How an empty replica gets its data. basebackup: pg_basebackup from the primary. backup: restore the latest backup from S3 as a standby (needs the primary's PGBACKREST_STANZA and S3_*), then stream: no base backup load on the primary.",
+    doc: "How an empty replica gets its data. basebackup: pg_basebackup from the primary. backup: restore the latest backup from the repository as a standby (needs the primary's PGBACKREST_STANZA and repository variables), then stream: no base backup load on the primary.",
   }),
   v({
     name: "MAX_WAL_SENDERS",

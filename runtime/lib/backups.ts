@@ -81,7 +81,7 @@ async function refuseForeignStanza(env: BackupEnv): Promise<void> {
   }
   if (theirs.length > 0 && !theirs.includes(ours)) {
     throw new BackupError(
-      `stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)} belongs to another cluster (system id ${theirs.join(", ")}; this database is ${ours}); nothing in the bucket was changed. ` +
+      `stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)} belongs to another cluster (system id ${theirs.join(", ")}; this database is ${ours}); nothing in the repository was changed. ` +
         `Fix: give this database its own ${repositoryPathVariable(env)} or PGBACKREST_STANZA, or remove that stanza if it is no longer needed`,
     );
   }

@@ -85,9 +85,9 @@ function repositoryOptions(env: BackupEnv): Array<[string, string | number | und
         ["repo1-type", "gcs"],
         ["repo1-path", env.GCS_PATH],
         ["repo1-gcs-bucket", env.GCS_BUCKET],
-        ["repo1-gcs-endpoint", host],
+        // pgBackRest takes a GCS port from the endpoint itself (repo-storage-port is S3's and Azure's).
+        ["repo1-gcs-endpoint", port === 443 ? host : `${host}:${port}`],
         ["repo1-gcs-key-type", env.GCS_KEY_TYPE === "service" ? undefined : env.GCS_KEY_TYPE],
-        ["repo1-storage-port", port === 443 ? undefined : port],
       ];
     }
     case "s3": {

@@ -240,7 +240,13 @@ describe("pgbackrestChildEnv", () => {
   });
 
   it("points repo1 at a GCS bucket with REPO_TYPE=gcs: a service key by its private copy's path, a token by value, neither in the file", () => {
-    const source = { PGBACKREST_STANZA: "main", REPO_TYPE: "gcs", GCS_BUCKET: "pg-backups", GCS_KEY: '{"type":"service_account","private_key":"k"}' };
+    // As Google hands a key out: JSON over several lines.
+    const source = {
+      PGBACKREST_STANZA: "main",
+      REPO_TYPE: "gcs",
+      GCS_BUCKET: "pg-backups",
+      GCS_KEY: '{\n  "type": "service_account",\n  "private_key": "k"\n}\n',
+    };
     const env = parseEnv(source) as Parameters<typeof renderPgbackrestConf>[0];
     const conf = renderPgbackrestConf(env);
     expect(conf).toContain("\nrepo1-type=gcs\nrepo1-path=/pgbackrest\nrepo1-gcs-bucket=pg-backups\nrepo1-gcs-endpoint=storage.googleapis.com\n");
@@ -248,7 +254,9 @@ describe("pgbackrestChildEnv", () => {
     expect(pgbackrestChildEnv(env, source).PGBACKREST_REPO1_GCS_KEY).toBe(gcsKeyPath);
     const token = { ...source, GCS_KEY_TYPE: "token", GCS_KEY: "ya29.a-token", GCS_ENDPOINT: "gcs.internal:4443" };
     const tokenEnv = parseEnv(token) as Parameters<typeof renderPgbackrestConf>[0];
-    expect(renderPgbackrestConf(tokenEnv)).toContain("\nrepo1-gcs-endpoint=gcs.internal\nrepo1-gcs-key-type=token\nrepo1-storage-port=4443\n");
+    const tokenConf = renderPgbackrestConf(tokenEnv);
+    expect(tokenConf).toContain("\nrepo1-gcs-endpoint=gcs.internal:4443\nrepo1-gcs-key-type=token\n");
+    expect(tokenConf).not.toContain("repo1-storage-port");
     expect(pgbackrestChildEnv(tokenEnv, token).PGBACKREST_REPO1_GCS_KEY).toBe("ya29.a-token");
   });
 

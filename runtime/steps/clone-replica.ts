@@ -156,7 +156,7 @@ async function restoreAsStandby(env: Env, primary: PrimaryIdentity): Promise<str
   // stanza it came from is active, and this replica archives into it once promoted.
   markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
   const label = result.stdout.match(/restore backup set (\S+?),?\s/)?.[1] ?? stanza.backups.at(-1)!.label;
-  return `restoring backup ${label} from S3 (then WAL from the archive and the primary)`;
+  return `restoring backup ${label} from the repository (then WAL from the archive and the primary)`;
 }
 
 /** PGDATA was empty before the copy began: put it back that way. */

@@ -20,10 +20,9 @@ export const configurePgbackrest: Step = {
     writeFileSync(pgbackrestConfPath, renderPgbackrestConf(env), { mode: 0o640 });
     // pgBackRest reads a GCS service account key from a file; the secret's own file (compose
     // secrets) is often root's only, so postgres gets a private copy.
-    if (env.REPO_TYPE === "gcs" && env.GCS_KEY_TYPE === "service" && env.GCS_KEY !== undefined) {
-      rmSync(gcsKeyPath, { force: true });
-      writeFileSync(gcsKeyPath, env.GCS_KEY, { mode: 0o600 });
-    }
+    // Removed first in any case: a key from before a switch to a token, auto or another repository does not stay behind.
+    rmSync(gcsKeyPath, { force: true });
+    if (env.REPO_TYPE === "gcs" && env.GCS_KEY_TYPE === "service" && env.GCS_KEY !== undefined) writeFileSync(gcsKeyPath, env.GCS_KEY, { mode: 0o600 });
     const unused = unusedRepositoryVariables(env, process.env);
     const ignored = unused.length ? `; ignored, REPO_TYPE=${env.REPO_TYPE} does not use them: ${unused.join(", ")}` : "";
     return did(`${pgbackrestConfPath} for stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)}${ignored}`);

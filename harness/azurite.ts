@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { Agent } from "node:https";
 import { BlobServiceClient, newPipeline, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { build } from "esbuild";
-import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from "testcontainers";
+import { GenericContainer, Wait, type StartedTestContainer } from "testcontainers";
+import { NetworkServerBuilder } from "./network-server.js";
 import { $ } from "zx";
 import { copyFromPodman, imageExists } from "./base-image.js";
 import { buildCommand } from "./engine.js";
@@ -24,27 +25,17 @@ const blobPort = 10000;
 const caPathInContainers = "/etc/postgres-ba/azure-ca.crt";
 const account = "pgbackrestci";
 
-export class AzuriteContainer {
-  private network?: StartedNetwork;
-  private alias = "azurite";
-
-  withNetwork(network: StartedNetwork): this {
-    this.network = network;
-    return this;
-  }
-
-  /** The host name product containers use (default azurite). */
-  withNetworkAlias(alias: string): this {
-    this.alias = alias;
-    return this;
+export class AzuriteContainer extends NetworkServerBuilder {
+  constructor() {
+    super("azurite");
   }
 
   async start(): Promise<StartedAzuriteContainer> {
-    if (!this.network) throw new Error("AzuriteContainer needs withNetwork(): product containers reach it by its network alias");
+    const network = this.joinedNetwork();
     const key = randomBytes(32).toString("base64");
     const cert = testServerCert([this.alias, "localhost"]);
     const container = await new GenericContainer(await azuriteImage())
-      .withNetwork(this.network)
+      .withNetwork(network)
       .withNetworkAliases(this.alias)
       .withExposedPorts(blobPort)
       // Read by Azurite at start: one account, whose key every request must be signed with.

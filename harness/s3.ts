@@ -20,6 +20,7 @@ import type { PemPair } from "../runtime/lib/certificates.js";
 import { copyFromPodman, ensureStandInRootfs, imageExists, standInRootfsImage } from "./base-image.js";
 import { buildCommand, containerEngine } from "./engine.js";
 import { bundle, contentHash } from "./image.js";
+import { NetworkServerBuilder } from "./network-server.js";
 import { dependencyPin, projectRoot } from "./paths.js";
 import { testCa, testServerCert } from "./test-ca.js";
 
@@ -40,20 +41,11 @@ export interface BucketConfig {
   caFile: { content: string; target: string };
 }
 
-export class S3Container {
-  private network?: StartedNetwork;
-  private alias = "s3";
+export class S3Container extends NetworkServerBuilder {
   private backend?: S3Backend | "rgw";
 
-  withNetwork(network: StartedNetwork): this {
-    this.network = network;
-    return this;
-  }
-
-  /** The host name product containers use (default s3): two servers on one network need two. */
-  withNetworkAlias(alias: string): this {
-    this.alias = alias;
-    return this;
+  constructor() {
+    super("s3");
   }
 
   /** A server other than the suite's (POSTGRES_BA_S3 or automatic): rgw, minio or s3rver. */
@@ -63,12 +55,12 @@ export class S3Container {
   }
 
   async start(): Promise<StartedS3Container> {
-    if (!this.network) throw new Error("S3Container needs withNetwork(): product containers reach it by its network alias");
+    const network = this.joinedNetwork();
     const accessKey = `test-${randomBytes(6).toString("hex")}`;
     const secretKey = randomBytes(24).toString("base64url");
-    const server: ServerSettings = { network: this.network, alias: this.alias, accessKey, secretKey, cert: testServerCert([this.alias, "localhost"]) };
+    const server: ServerSettings = { network, alias: this.alias, accessKey, secretKey, cert: testServerCert([this.alias, "localhost"]) };
     const start = { minio: startMinio, s3rver: startS3rver, rgw: startRgw }[this.backend ?? (await s3Backend())];
-    return new StartedS3Container(await start(server), accessKey, secretKey, this.network, this.alias);
+    return new StartedS3Container(await start(server), accessKey, secretKey, network, this.alias);
   }
 }
 

@@ -37,7 +37,7 @@ describe("@replica-from-backup a replica restored from the latest S3 backup as a
     const logs = await replica.logText();
     expect(logs).toMatch(
       new RegExp(
-        `clone-replica: cloned from primary:5432 \\(system \\d+, timeline 1\\) by restoring backup ${full.label} from S3 \\(then WAL from the archive and the primary\\) in [\\d.]+ s; slot replica1 created`,
+        `clone-replica: cloned from primary:5432 \\(system \\d+, timeline 1\\) by restoring backup ${full.label} from the repository \\(then WAL from the archive and the primary\\) in [\\d.]+ s; slot replica1 created`,
       ),
     );
     expect(logs).not.toMatch(/pg_basebackup/);

@@ -117,7 +117,7 @@ export function newestArchivedTimeline(archives: StanzaState["archives"], system
 const unreachable =
   /HostConnectError|unable to (connect|get address)|connection refused|timed? ?out|getaddrinfo|Name or service not known|ECONNREFUSED|EHOSTUNREACH|ECONNRESET/i;
 
-/** Turns pgBackRest's repository errors (S3, Azure, a directory) into one line naming the cause and the variables to check. */
+/** Turns pgBackRest's repository errors (S3, Azure, GCS, a directory) into one line naming the cause and the variables to check. */
 export function explainRepositoryFailure(env: BackupEnv, fullDetail: string): string {
   // pgBackRest follows the cause with a dump of the HTTP request: the first line is the cause;
   // S3's own error code (SignatureDoesNotMatch: the secret; InvalidAccessKeyId: the key id) is in the dump.

@@ -65,6 +65,12 @@ export function oneOf<const T extends string>(...values: T[]): Kind<T> {
 /** Absolute path. */
 export const path: Kind<string> = pattern(/^\/\S*$/, "an absolute path");
 
+/** An object store's endpoint, as hostAndPort (parse.ts) reads it: host, host:port or https://host[:port]. */
+export const storeEndpoint: Kind<string> = pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "a host name, host:port or https://host[:port]");
+
+/** The repository's path inside a bucket or blob container. */
+export const storePath: Kind<string> = pattern(/^\/[^\s]*$/, "a path starting with /");
+
 /** An http:// or https:// URL (its text is never shown: it often holds a token). */
 export const httpUrl: Kind<string> = {
   expects: "an http:// or https:// URL",

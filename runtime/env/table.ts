@@ -19,6 +19,8 @@ import {
   pattern,
   pgName,
   restorePointName,
+  storeEndpoint,
+  storePath,
   text,
   timestampTz,
   xid,
@@ -430,7 +432,7 @@ export const envTable = [
   }),
   v({
     name: "S3_ENDPOINT",
-    kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "a host name, host:port or https://host[:port]"),
+    kind: storeEndpoint,
     group: "Repository",
     repository: "s3",
     default: "s3.amazonaws.com",
@@ -446,7 +448,7 @@ export const envTable = [
   }),
   v({
     name: "S3_PATH",
-    kind: pattern(/^\/[^\s]*$/, "a path starting with /"),
+    kind: storePath,
     group: "Repository",
     repository: "s3",
     default: "/pgbackrest",
@@ -514,7 +516,7 @@ export const envTable = [
   }),
   v({
     name: "AZURE_ENDPOINT",
-    kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "a host name, host:port or https://host[:port]"),
+    kind: storeEndpoint,
     group: "Repository",
     repository: "azure",
     default: "blob.core.windows.net",
@@ -530,7 +532,7 @@ export const envTable = [
   }),
   v({
     name: "AZURE_PATH",
-    kind: pattern(/^\/[^\s]*$/, "a path starting with /"),
+    kind: storePath,
     group: "Repository",
     repository: "azure",
     default: "/pgbackrest",
@@ -575,7 +577,7 @@ export const envTable = [
   }),
   v({
     name: "GCS_ENDPOINT",
-    kind: pattern(/^(https:\/\/)?[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, "a host name, host:port or https://host[:port]"),
+    kind: storeEndpoint,
     group: "Repository",
     repository: "gcs",
     default: "storage.googleapis.com",
@@ -583,7 +585,7 @@ export const envTable = [
   }),
   v({
     name: "GCS_PATH",
-    kind: pattern(/^\/[^\s]*$/, "a path starting with /"),
+    kind: storePath,
     group: "Repository",
     repository: "gcs",
     default: "/pgbackrest",

@@ -120,57 +120,93 @@ const unreachable =
 /** Turns pgBackRest's repository errors (S3, Azure, GCS, a directory) into one line naming the cause and the variables to check. */
 export function explainRepositoryFailure(env: BackupEnv, fullDetail: string): string {
   // pgBackRest follows the cause with a dump of the HTTP request: the first line is the cause;
-  // S3's own error code (SignatureDoesNotMatch: the secret; InvalidAccessKeyId: the key id) is in the dump.
+  // the store's own error code (S3's SignatureDoesNotMatch: the secret; Azure's ContainerNotFound) is in the dump.
   const cause = fullDetail.trim().split("\n")[0].replace(/:$/, "");
   if (env.REPO_TYPE === "posix") {
     return `the repository ${repositoryName(env)} cannot be used (${cause}). Fix: check that REPO_PATH is mounted and writable by postgres`;
   }
   const code = fullDetail.match(/<Code>([^<]+)<\/Code>/)?.[1];
   const detail = code && !cause.includes(code) ? `${cause}: ${code}` : cause;
-  if (env.REPO_TYPE === "azure") return explainAzureFailure(env, detail);
-  if (env.REPO_TYPE === "gcs") return explainGcsFailure(env, detail);
-  const { host, port } = s3Endpoint(env);
-  const where = `${repositoryName(env)} at ${host}:${port}`;
-  if (/\b403\b|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/i.test(detail)) {
-    return `S3 refused the credentials for ${where} (${detail}). Fix: ${env.S3_KEY_TYPE === "shared" ? "check S3_ACCESS_KEY and S3_SECRET_KEY" : `check that the role S3_KEY_TYPE=${env.S3_KEY_TYPE} uses may read and write the bucket`}`;
-  }
-  if (/NoSuchBucket|\b404\b/.test(detail)) return `the bucket of ${where} does not exist (${detail}). Fix: check S3_BUCKET and S3_ENDPOINT`;
-  if (/certificate|verify|TLS|SSL/i.test(detail))
-    return `TLS to ${where} failed (${detail}). Fix: set S3_CA_FILE to the CA that signed the S3 server's certificate`;
-  if (unreachable.test(detail)) {
-    return `cannot reach the S3 endpoint of ${where} (${detail}). Fix: check S3_ENDPOINT and S3_PORT, and that the container can reach it`;
-  }
+  const store = storeWording(env);
+  const where = `${repositoryName(env)} at ${store.host}`;
+  if (store.refused.test(detail)) return `${store.name} refused the credentials for ${where} (${detail}). Fix: ${store.credentialsFix}`;
+  if (store.missing.test(detail)) return `the ${store.holder} of ${where} does not exist (${detail}). Fix: ${store.missingFix}`;
+  if (store.tlsFix && /certificate|verify|TLS|SSL/i.test(detail)) return `TLS to ${where} failed (${detail}). Fix: ${store.tlsFix}`;
+  if (unreachable.test(detail))
+    return `cannot reach the ${store.name} endpoint of ${where} (${detail}). Fix: ${store.unreachableFix}, and that the container can reach it`;
   return `the repository ${where} cannot be read (${detail})`;
 }
 
-/** Azure's answers (its error codes are in the same XML <Code> element as S3's), as one line naming the variables to check. */
-function explainAzureFailure(env: BackupEnv, detail: string): string {
-  const { host, port } = azureEndpoint(env);
-  // Host style puts the account in front of the endpoint: that is the name pgBackRest resolves.
-  const where = `${repositoryName(env)} at ${env.AZURE_URI_STYLE === "host" ? `${env.AZURE_ACCOUNT}.` : ""}${host}:${port}`;
-  if (/\b403\b|AuthenticationFailed|AuthorizationFailure|AuthorizationPermissionMismatch|InvalidAuthenticationInfo/i.test(detail)) {
-    return `Azure refused the credentials for ${where} (${detail}). Fix: ${env.AZURE_KEY_TYPE === "auto" ? "check that the managed identity may read and write the container" : `check AZURE_ACCOUNT and AZURE_KEY (a ${env.AZURE_KEY_TYPE === "sas" ? "SAS token" : "shared account key"}, as AZURE_KEY_TYPE says)`}`;
-  }
-  if (/ContainerNotFound|\b404\b/.test(detail))
-    return `the container of ${where} does not exist (${detail}). Fix: create the container, or check AZURE_CONTAINER and AZURE_ENDPOINT`;
-  if (/certificate|verify|TLS|SSL/i.test(detail))
-    return `TLS to ${where} failed (${detail}). Fix: set AZURE_CA_FILE to the CA that signed the endpoint's certificate`;
-  if (unreachable.test(detail)) {
-    return `cannot reach the Azure endpoint of ${where} (${detail}). Fix: check AZURE_ACCOUNT and AZURE_ENDPOINT, and that the container can reach it`;
-  }
-  return `the repository ${where} cannot be read (${detail})`;
+/** How one object store's failures read: its name, the host:port pgBackRest talks to, its answers, and the variables each fix names. */
+interface StoreWording {
+  name: string;
+  host: string;
+  /** What holds the repository: a bucket or a blob container. */
+  holder: string;
+  refused: RegExp;
+  credentialsFix: string;
+  missing: RegExp;
+  missingFix: string;
+  /** Undefined where no variable names a CA (GCS). */
+  tlsFix?: string;
+  unreachableFix: string;
 }
 
-/** Google's answers, as one line naming the variables to check. */
-function explainGcsFailure(env: BackupEnv, detail: string): string {
-  const { host, port } = gcsEndpoint(env);
-  const where = `${repositoryName(env)} at ${host}:${port}`;
-  if (/\b40[13]\b/.test(detail)) {
-    return `GCS refused the credentials for ${where} (${detail}). Fix: ${env.GCS_KEY_TYPE === "auto" ? "check that the VM's service account may read and write the bucket" : `check GCS_KEY (a ${env.GCS_KEY_TYPE === "token" ? "current access token" : "service account key"}, as GCS_KEY_TYPE says) and that its account may read and write the bucket`}`;
+function storeWording(env: BackupEnv): StoreWording {
+  switch (env.REPO_TYPE) {
+    case "azure": {
+      const { host, port } = azureEndpoint(env);
+      return {
+        name: "Azure",
+        // Host style puts the account in front of the endpoint: that is the name pgBackRest resolves.
+        host: `${env.AZURE_URI_STYLE === "host" ? `${env.AZURE_ACCOUNT}.` : ""}${host}:${port}`,
+        holder: "container",
+        refused: /\b403\b|AuthenticationFailed|AuthorizationFailure|AuthorizationPermissionMismatch|InvalidAuthenticationInfo/i,
+        credentialsFix:
+          env.AZURE_KEY_TYPE === "auto"
+            ? "check that the managed identity may read and write the container"
+            : `check AZURE_ACCOUNT and AZURE_KEY (a ${env.AZURE_KEY_TYPE === "sas" ? "SAS token" : "shared account key"}, as AZURE_KEY_TYPE says)`,
+        missing: /ContainerNotFound|\b404\b/,
+        missingFix: "create the container, or check AZURE_CONTAINER and AZURE_ENDPOINT",
+        tlsFix: "set AZURE_CA_FILE to the CA that signed the endpoint's certificate",
+        unreachableFix: "check AZURE_ACCOUNT and AZURE_ENDPOINT",
+      };
+    }
+    case "gcs": {
+      const { host, port } = gcsEndpoint(env);
+      return {
+        name: "GCS",
+        host: `${host}:${port}`,
+        holder: "bucket",
+        refused: /\b40[13]\b/,
+        credentialsFix:
+          env.GCS_KEY_TYPE === "auto"
+            ? "check that the VM's service account may read and write the bucket"
+            : `check GCS_KEY (a ${env.GCS_KEY_TYPE === "token" ? "current access token" : "service account key"}, as GCS_KEY_TYPE says) and that its account may read and write the bucket`,
+        missing: /\b404\b/,
+        missingFix: "check GCS_BUCKET and GCS_ENDPOINT",
+        unreachableFix: "check GCS_ENDPOINT",
+      };
+    }
+    // S3 (a directory's failures are explained before any store is asked for).
+    default: {
+      const { host, port } = s3Endpoint(env);
+      return {
+        name: "S3",
+        host: `${host}:${port}`,
+        holder: "bucket",
+        refused: /\b403\b|AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch/i,
+        credentialsFix:
+          env.S3_KEY_TYPE === "shared"
+            ? "check S3_ACCESS_KEY and S3_SECRET_KEY"
+            : `check that the role S3_KEY_TYPE=${env.S3_KEY_TYPE} uses may read and write the bucket`,
+        missing: /NoSuchBucket|\b404\b/,
+        missingFix: "check S3_BUCKET and S3_ENDPOINT",
+        tlsFix: "set S3_CA_FILE to the CA that signed the S3 server's certificate",
+        unreachableFix: "check S3_ENDPOINT and S3_PORT",
+      };
+    }
   }
-  if (/\b404\b/.test(detail)) return `the bucket of ${where} does not exist (${detail}). Fix: check GCS_BUCKET and GCS_ENDPOINT`;
-  if (unreachable.test(detail)) return `cannot reach the GCS endpoint of ${where} (${detail}). Fix: check GCS_ENDPOINT, and that the container can reach it`;
-  return `the repository ${where} cannot be read (${detail})`;
 }
 
 /**

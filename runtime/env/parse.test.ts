@@ -682,3 +682,89 @@ describe("secret files", () => {
     expect(parseEnv({ PGDATA_FILE: "/x" }, noFiles).PGDATA).toBe("/var/lib/postgresql/18/docker");
   });
 });
+
+describe("a second repository (REPO2_TYPE)", () => {
+  const copy = { ...backup, REPO2_TYPE: "posix", REPO2_PATH: "/var/lib/pgbackrest-copy" };
+
+  it("reads its REPO2_* values under the first repository's names, with the first's defaults", () => {
+    const env = parseEnv({ ...copy, REPO2_RETENTION_FULL: "9", RETENTION_FULL: "2" });
+    expect(env.REPO_TYPE).toBe("s3");
+    expect(env.RETENTION_FULL).toBe(2);
+    expect(env.secondRepository).toMatchObject({ REPO_TYPE: "posix", REPO_PATH: "/var/lib/pgbackrest-copy", RETENTION_FULL: 9, RETENTION_DIFF: 4 });
+    expect(env.secondRepository?.S3_BUCKET).toBeUndefined();
+    expect(parseEnv(backup).secondRepository).toBeUndefined();
+  });
+
+  it("reads its secrets from their own files", () => {
+    const env = parseEnv(
+      { ...backup, REPO2_TYPE: "s3", REPO2_S3_BUCKET: "copy", REPO2_S3_ACCESS_KEY_FILE: "/run/secrets/a", REPO2_S3_SECRET_KEY: "s2" },
+      (p) => (p === "/run/secrets/a" ? "AK2\n" : noFiles(p)),
+    );
+    expect(env.secondRepository).toMatchObject({ S3_BUCKET: "copy", S3_ACCESS_KEY: "AK2", S3_SECRET_KEY: "s2" });
+    expect(env.S3_ACCESS_KEY).toBe("AKIA");
+  });
+
+  it.each([
+    {
+      name: "a setting of it without REPO2_TYPE",
+      env: { ...backup, REPO2_PATH: "/var/lib/pgbackrest-copy" },
+      message:
+        "REPO2_PATH: is set, but REPO2_TYPE is not, so there is no second repository to apply it to. Fix: set REPO2_TYPE (s3, azure, gcs or posix) for a second repository, or unset REPO2_PATH.",
+    },
+    {
+      name: "a name no repository has",
+      env: { ...copy, REPO2_BUCKET: "b" },
+      message:
+        'REPO2_BUCKET="b": is not a setting of a repository, so the second repository has none of that name. Fix: give it the name of a repository variable with REPO2_ in front and REPO_ dropped (REPO2_PATH, REPO2_S3_BUCKET, REPO2_RETENTION_FULL, ...), or unset REPO2_BUCKET.',
+    },
+    {
+      name: "its required variable missing, named as its own",
+      env: { ...backup, REPO2_TYPE: "s3", REPO2_S3_BUCKET: "copy" },
+      message:
+        "REPO2_S3_ACCESS_KEY: is required for the second repository (REPO2_TYPE=s3). Fix: set REPO2_S3_ACCESS_KEY (or REPO2_S3_ACCESS_KEY_FILE), or unset REPO2_TYPE for one repository.",
+    },
+    {
+      name: "the first repository's place",
+      env: { ...backup, REPO2_TYPE: "s3", REPO2_S3_BUCKET: "backups", REPO2_S3_ACCESS_KEY: "a", REPO2_S3_SECRET_KEY: "b" },
+      message:
+        'REPO2_TYPE="s3": places the second repository where the first one is (s3://backups/pgbackrest): one place is no second copy. Fix: give the second repository another place (REPO2_S3_BUCKET, REPO2_S3_PATH).',
+    },
+    {
+      name: "another type's setting that places it",
+      env: { ...copy, REPO2_S3_BUCKET: "copy" },
+      message:
+        'REPO2_S3_BUCKET="copy": is set, but REPO2_TYPE is posix: it belongs to a repository of REPO2_TYPE=s3. Fix: unset REPO2_S3_BUCKET, or set REPO2_TYPE=s3 and unset the variables of the posix repository.',
+    },
+    {
+      name: "its directory inside PGDATA",
+      env: { ...copy, REPO2_PATH: "/var/lib/postgresql/18/docker/copy" },
+      message:
+        'REPO2_PATH="/var/lib/postgresql/18/docker/copy": overlaps PGDATA (/var/lib/postgresql/18/docker): backups would live and die with the data they protect, and restores would write over them. Fix: mount the repository somewhere else, on another disk (e.g. /var/lib/pgbackrest-repo).',
+    },
+    {
+      name: "its passphrase twice",
+      env: { ...copy, REPO2_CIPHER_PASS: "p", PGBACKREST_REPO2_CIPHER_TYPE: "aes-256-cbc", PGBACKREST_REPO2_CIPHER_PASS: "p" },
+      message:
+        "REPO2_CIPHER_PASS=<secret, 1 characters> and PGBACKREST_REPO2_CIPHER_PASS: both set the second repository's encryption, but they are exclusive. Fix: set only REPO2_CIPHER_PASS (it implies aes-256-cbc), or only the PGBACKREST_REPO2_CIPHER_* pair.",
+    },
+    {
+      name: "RESTORE_REPO=2 without it",
+      env: { ...backup, RESTORE_FROM_BACKUP: "true", RESTORE_REPO: "2" },
+      message:
+        'RESTORE_REPO="2": names the second repository, but REPO2_TYPE is not set, so there is none. Fix: set REPO2_TYPE and the second repository\'s REPO2_* variables, or unset RESTORE_REPO.',
+    },
+    {
+      name: "REPO2_TYPE without a stanza",
+      env: { REPO2_TYPE: "posix", REPO2_PATH: "/var/lib/pgbackrest-copy" },
+      message:
+        'REPO2_TYPE="posix": is set but PGBACKREST_STANZA is not, so no backup would ever be taken. Fix: set PGBACKREST_STANZA (and both repositories\' variables), or unset REPO2_TYPE for drop-in mode.',
+    },
+  ])("refuses $name in one line", ({ env, message }) => {
+    expect(errorOf(env as Record<string, string>).message).toBe(message);
+  });
+
+  it("names its unused settings with their REPO2_ names", () => {
+    const source = { ...copy, REPO2_S3_REGION: "eu-west-1", S3_REGION: "us-east-1" };
+    expect(unusedRepositoryVariables(parseEnv(source), source)).toEqual(["REPO2_S3_REGION"]);
+  });
+});

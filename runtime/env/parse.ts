@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { controlCharacter, type RawEnv } from "./raw.js";
 import { isWithin } from "./kinds.js";
 import { pgbackrestPassthrough, type PassedOption } from "./pgbackrest-env.js";
-import { envTable, type Env, type EnvName, type EnvVar } from "./table.js";
+import { describesRepository, envTable, secondRepositoryName, secondRepositoryWording, type Env, type EnvName, type EnvVar } from "./table.js";
 import { ConfigError, KindError } from "../errors.js";
 
 export type { RawEnv } from "./raw.js";
@@ -71,6 +71,110 @@ export function prereadSecretFiles(source: RawEnv): void {
 }
 
 export function parseEnv(source: RawEnv, readFile: ReadFile = (p) => prereadFiles.get(p) ?? readFileSync(p, "utf8")): Env {
+  const env = parseSettings(source, readFile);
+  const second = parseSecondRepository(env, source, readFile);
+  return second ? { ...env, secondRepository: second } : env;
+}
+
+/** The REPO2_* names the second repository reads, with their _FILE forms. */
+const secondRepositoryVariables: ReadonlySet<string> = new Set(
+  (envTable as readonly EnvVar[])
+    .filter(describesRepository)
+    .flatMap((spec) => [secondRepositoryName(spec.name), ...(spec.fileForm ? [`${secondRepositoryName(spec.name)}_FILE`] : [])]),
+);
+
+/**
+ * The second repository (REPO2_TYPE), parsed by the same table and rules as the first from a view
+ * of the environment where its REPO2_* values carry the first repository's names; errors name the
+ * REPO2_* variables. A REPO2_* variable without REPO2_TYPE, or one no repository has, is refused.
+ */
+function parseSecondRepository(env: Env, source: RawEnv, readFile: ReadFile): Env | undefined {
+  const given = Object.keys(source)
+    .filter((k) => k.startsWith("REPO2_") && source[k])
+    .sort();
+  const unknown = given.find((k) => !secondRepositoryVariables.has(k));
+  if (unknown) {
+    throw new ConfigError(
+      `${unknown}=${JSON.stringify(source[unknown])}`,
+      "is not a setting of a repository, so the second repository has none of that name",
+      `give it the name of a repository variable with REPO2_ in front and REPO_ dropped (REPO2_PATH, REPO2_S3_BUCKET, REPO2_RETENTION_FULL, ...), or unset ${unknown}`,
+    );
+  }
+  if (env.REPO2_TYPE === undefined) {
+    if (given.length === 0) return undefined;
+    throw new ConfigError(
+      `${given[0]}`,
+      "is set, but REPO2_TYPE is not, so there is no second repository to apply it to",
+      `set REPO2_TYPE (s3, azure, gcs or posix) for a second repository, or unset ${given[0]}`,
+    );
+  }
+  if (!env.PGBACKREST_STANZA) {
+    throw new ConfigError(
+      `REPO2_TYPE="${env.REPO2_TYPE}"`,
+      "is set but PGBACKREST_STANZA is not, so no backup would ever be taken",
+      "set PGBACKREST_STANZA (and both repositories' variables), or unset REPO2_TYPE for drop-in mode",
+    );
+  }
+  let second: Env;
+  try {
+    second = parseSettings(secondRepositorySource(source), readFile, 2);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    throw new ConfigError(secondRepositoryWording(e.variable), secondRepositoryWording(e.problem), secondRepositoryWording(e.fix));
+  }
+  const passedCipher = pgbackrestOptions(source).find((o) => o.option === "repo2-cipher-pass" || o.option === "repo2-cipher-type");
+  if (second.REPO_CIPHER_PASS !== undefined && passedCipher) {
+    throw new ConfigError(
+      `REPO2_CIPHER_PASS=<secret, ${second.REPO_CIPHER_PASS.length} characters> and ${passedCipher.variable}`,
+      "both set the second repository's encryption, but they are exclusive",
+      "set only REPO2_CIPHER_PASS (it implies aes-256-cbc), or only the PGBACKREST_REPO2_CIPHER_* pair",
+    );
+  }
+  const place = repositoryName(second as BackupEnv);
+  if (place === repositoryName(env as BackupEnv)) {
+    const variables = secondRepositoryWording(repositoryVariables(second));
+    throw new ConfigError(
+      `REPO2_TYPE="${env.REPO2_TYPE}"`,
+      `places the second repository where the first one is (${place}): one place is no second copy`,
+      `give the second repository another place (${variables})`,
+    );
+  }
+  return second;
+}
+
+/** The environment as the second repository reads it: its REPO2_* values under the first repository's names. */
+function secondRepositorySource(source: RawEnv): RawEnv {
+  const view: RawEnv = {};
+  for (const [name, value] of Object.entries(source)) {
+    // The passed pgBackRest options were checked with the first repository's settings.
+    if (!name.startsWith("PGBACKREST_") || byName.has(name)) view[name] = value;
+  }
+  for (const spec of (envTable as readonly EnvVar[]).filter(describesRepository)) {
+    for (const suffix of spec.fileForm ? ["", "_FILE"] : [""]) {
+      view[spec.name + suffix] = source[secondRepositoryName(spec.name) + suffix];
+    }
+  }
+  return view;
+}
+
+/** A repository of the stanza: 1 is REPO_TYPE's, 2 is REPO2_TYPE's (its settings under the first's names). */
+export interface Repository {
+  readonly index: 1 | 2;
+  readonly env: BackupEnv;
+}
+
+export function repositories(env: BackupEnv): Repository[] {
+  const second = env.secondRepository;
+  return [{ index: 1, env }, ...(second ? [{ index: 2 as const, env: second as BackupEnv }] : [])];
+}
+
+/** A line about a repository in its own variables' names (secondRepositoryWording for the second). */
+export function repositoryWording(repository: Repository, text: string): string {
+  return repository.index === 2 ? secondRepositoryWording(text) : text;
+}
+
+/** The table's values and rules; `repository` 2 reads the second repository's view (secondRepositorySource). */
+function parseSettings(source: RawEnv, readFile: ReadFile, repository: 1 | 2 = 1): Env {
   const raws = new Map<string, string | undefined>();
   const values: Record<string, unknown> = {};
   for (const entry of envTable) {
@@ -103,7 +207,7 @@ export function parseEnv(source: RawEnv, readFile: ReadFile = (p) => prereadFile
     }
   }
   const env = values as Env;
-  for (const rule of crossRules) rule(env, source);
+  for (const rule of crossRules) rule(env, source, repository);
   const passed = pgbackrestOptions(source);
   if (passed.length && !env.PGBACKREST_STANZA) {
     const first = passed[0];
@@ -158,7 +262,7 @@ const needStanza = {
 } as const;
 
 /** Rules between variables; each throws a ConfigError when broken. */
-const crossRules: Array<(env: Env, source: RawEnv) => void> = [
+const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> = [
   (env, source) => {
     // One repository: a variable that places another type's repository means the user wanted that one.
     const stray = (envTable as readonly EnvVar[]).find((spec) => spec.places && spec.repository !== env.REPO_TYPE && isSet(spec, source));
@@ -295,21 +399,33 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
     if (targets.length > 1) {
       throw new ConfigError(targets.join(" and "), "only one recovery target can be set", `keep one of ${targets.join(", ")}`);
     }
-    const restoreOnly = ["RESTORE_DELTA", "RESTORE_SET", "RESTORE_REPO_TARGET_TIME", ...restoreTargets] as const;
+    const restoreOnly = ["RESTORE_DELTA", "RESTORE_SET", "RESTORE_REPO", "RESTORE_REPO_TARGET_TIME", ...restoreTargets] as const;
     const stray = restoreOnly.find((name) => env[name] !== undefined && env[name] !== false);
     if (stray && !env.RESTORE_FROM_BACKUP) {
       throw new ConfigError(stray, "only applies to a restore, but RESTORE_FROM_BACKUP is not true", `set RESTORE_FROM_BACKUP=true, or unset ${stray}`);
     }
   },
   (env) => {
+    if (env.RESTORE_REPO === 2 && env.REPO2_TYPE === undefined) {
+      throw new ConfigError(
+        'RESTORE_REPO="2"',
+        "names the second repository, but REPO2_TYPE is not set, so there is none",
+        "set REPO2_TYPE and the second repository's REPO2_* variables, or unset RESTORE_REPO",
+      );
+    }
+  },
+  (env, _, repository) => {
     if (env.PGBACKREST_STANZA) {
       for (const name of requiredRepositoryVariables(env)) {
         if (env[name] === undefined) {
           const spec = byName.get(name)!;
+          const set = `set ${name}${spec.fileForm ? ` (or ${name}_FILE)` : ""}`;
           throw new ConfigError(
             name,
-            `is required because PGBACKREST_STANZA=${JSON.stringify(env.PGBACKREST_STANZA)} enables backups${env.REPO_TYPE === "s3" ? "" : ` with REPO_TYPE=${env.REPO_TYPE}`}`,
-            `set ${name}${spec.fileForm ? ` (or ${name}_FILE)` : ""}, or unset PGBACKREST_STANZA for drop-in mode without backups`,
+            repository === 2
+              ? `is required for the second repository (REPO_TYPE=${env.REPO_TYPE})`
+              : `is required because PGBACKREST_STANZA=${JSON.stringify(env.PGBACKREST_STANZA)} enables backups${env.REPO_TYPE === "s3" ? "" : ` with REPO_TYPE=${env.REPO_TYPE}`}`,
+            repository === 2 ? `${set}, or unset REPO_TYPE for one repository` : `${set}, or unset PGBACKREST_STANZA for drop-in mode without backups`,
           );
         }
       }
@@ -390,7 +506,10 @@ const crossRules: Array<(env: Env, source: RawEnv) => void> = [
  * path left over from before a switch): reported at start, not refused.
  */
 export function unusedRepositoryVariables(env: Env, source: RawEnv): string[] {
-  return (envTable as readonly EnvVar[]).filter((spec) => spec.repository && spec.repository !== env.REPO_TYPE && isSet(spec, source)).map((spec) => spec.name);
+  const unused = (repository: Env, view: RawEnv) =>
+    (envTable as readonly EnvVar[]).filter((spec) => spec.repository && spec.repository !== repository.REPO_TYPE && isSet(spec, view)).map((spec) => spec.name);
+  const second = env.secondRepository ? unused(env.secondRepository, secondRepositorySource(source)).map(secondRepositoryName) : [];
+  return [...unused(env, source), ...second];
 }
 
 /** Set by the user (directly or through its _FILE form), not by a default. */

@@ -103,9 +103,9 @@ describe("PGBACKREST_* pass-through", () => {
     );
   });
 
-  it("supports repo1 and pg1 only, and wants the index written", () => {
+  it("supports repo1, repo2 with REPO2_TYPE, and pg1 only, and wants the index written", () => {
     expect(errorOf({ ...backup, PGBACKREST_REPO2_CIPHER_TYPE: "aes-256-cbc" }).message).toBe(
-      'PGBACKREST_REPO2_CIPHER_TYPE="aes-256-cbc": only one repository (repo1, the one REPO_TYPE places) is supported. Fix: use PGBACKREST_REPO1_CIPHER_TYPE for the option of repo1, or unset PGBACKREST_REPO2_CIPHER_TYPE.',
+      'PGBACKREST_REPO2_CIPHER_TYPE="aes-256-cbc": is an option of a second repository, but REPO2_TYPE is not set, so there is none. Fix: set REPO2_TYPE and the second repository\'s REPO2_* variables, or unset PGBACKREST_REPO2_CIPHER_TYPE.',
     );
     expect(errorOf({ ...backup, PGBACKREST_PG2_DATABASE: "app" }).message).toMatch(/only one PostgreSQL instance \(pg1/);
     expect(errorOf({ ...backup, PGBACKREST_REPO_CIPHER_TYPE: "aes-256-cbc" }).message).toMatch(
@@ -121,7 +121,7 @@ describe("PGBACKREST_* pass-through", () => {
 
   it("never prints a secret option's value: only its length", () => {
     const e = errorOf({ ...backup, PGBACKREST_REPO2_CIPHER_PASS: "hunter2-hunter2" });
-    expect(e.message).toMatch(/^PGBACKREST_REPO2_CIPHER_PASS=<secret, 15 characters>: only one repository/);
+    expect(e.message).toMatch(/^PGBACKREST_REPO2_CIPHER_PASS=<secret, 15 characters>: is an option of a second repository/);
     expect(e.message).not.toContain("hunter2");
     const token = errorOf({ ...backup, PGBACKREST_REPO1_S3_TOKEN: "tok\nen" });
     expect(token.message).toMatch(/^PGBACKREST_REPO1_S3_TOKEN=<secret, 6 characters>: contains a newline at position 4/);
@@ -305,7 +305,7 @@ describe("PGBACKREST_* refusals, each line in full", () => {
       name: "a secure option of repo12 (by length)",
       env: { PGBACKREST_REPO12_AZURE_ACCOUNT: "acct" },
       message:
-        "PGBACKREST_REPO12_AZURE_ACCOUNT=<secret, 4 characters>: only one repository (repo1, the one REPO_TYPE places) is supported. Fix: use PGBACKREST_REPO1_AZURE_ACCOUNT for the option of repo1, or unset PGBACKREST_REPO12_AZURE_ACCOUNT.",
+        "PGBACKREST_REPO12_AZURE_ACCOUNT=<secret, 4 characters>: only two repositories (repo1, the one REPO_TYPE places, and repo2, REPO2_TYPE's) are supported. Fix: use PGBACKREST_REPO1_AZURE_ACCOUNT for the option of repo1, or unset PGBACKREST_REPO12_AZURE_ACCOUNT.",
     },
     {
       name: "a shorter name three edits away (too far for a guess)",
@@ -378,7 +378,19 @@ describe("PGBACKREST_* refusals, each line in full", () => {
       name: "a secure option of repo2",
       env: { PGBACKREST_REPO2_AZURE_ACCOUNT: "acct" },
       message:
-        "PGBACKREST_REPO2_AZURE_ACCOUNT=<secret, 4 characters>: only one repository (repo1, the one REPO_TYPE places) is supported. Fix: use PGBACKREST_REPO1_AZURE_ACCOUNT for the option of repo1, or unset PGBACKREST_REPO2_AZURE_ACCOUNT.",
+        "PGBACKREST_REPO2_AZURE_ACCOUNT=<secret, 4 characters>: is an option of a second repository, but REPO2_TYPE is not set, so there is none. Fix: set REPO2_TYPE and the second repository's REPO2_* variables, or unset PGBACKREST_REPO2_AZURE_ACCOUNT.",
+    },
+    {
+      name: "another type's option of repo2",
+      env: { REPO2_TYPE: "posix", REPO2_PATH: "/var/lib/pgbackrest-copy", PGBACKREST_REPO2_AZURE_ACCOUNT: "acct" },
+      message:
+        "PGBACKREST_REPO2_AZURE_ACCOUNT=<secret, 4 characters>: repo2-azure-account does not apply: it applies to repo2-type=azure, and this container's repository is REPO2_TYPE=posix. Fix: unset PGBACKREST_REPO2_AZURE_ACCOUNT.",
+    },
+    {
+      name: "an option of repo2 the image sets, named by its REPO2_ variable",
+      env: { REPO2_TYPE: "s3", REPO2_S3_BUCKET: "copy", PGBACKREST_REPO2_S3_REGION: "eu-west-1" },
+      message:
+        'PGBACKREST_REPO2_S3_REGION="eu-west-1": repo2-s3-region is set by the image. Fix: use REPO2_S3_REGION instead, and unset PGBACKREST_REPO2_S3_REGION.',
     },
     {
       name: "a GCS option",

@@ -11,6 +11,7 @@
  */
 import { controlCharacter, type RawEnv } from "./raw.js";
 import { pgbackrestDeprecatedNames, pgbackrestOptions, pgbackrestVersion, type PgbackrestOption } from "./pgbackrest-options.js";
+import { secondRepositoryWording } from "./table.js";
 import { ConfigError } from "../errors.js";
 
 export const pgbackrestPrefix = "PGBACKREST_";
@@ -102,7 +103,7 @@ const commandLineVariables: Readonly<Record<string, string>> = {
 
 /** Options of remote hosts and servers: never valid for this image's repo1 and local pg1. */
 function foreign(option: string): string | undefined {
-  if (/^repo1-host-/.test(option)) return "it applies to a repository host; the repository of this image is REPO_TYPE's (S3, Azure, GCS or a directory)";
+  if (/^repo\d+-host-/.test(option)) return "it applies to a repository host; the repository of this image is REPO_TYPE's (S3, Azure, GCS or a directory)";
   if (/^pg1-host-/.test(option)) return "it applies to a remote PostgreSQL host; PostgreSQL runs in this container";
   if (/^tls-server-/.test(option)) return "it configures pgBackRest's TLS server, which this image does not run";
   return undefined;
@@ -172,7 +173,8 @@ function suggestion(key: string): string | undefined {
  */
 export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySet<string>): PassedOption[] {
   const passed: PassedOption[] = [];
-  const repositoryType = source.REPO_TYPE || "s3";
+  // A second repository's options (repo2-*) are checked like the first's, against REPO2_TYPE.
+  const repositoryTypes: Record<string, string | undefined> = { "1": source.REPO_TYPE || "s3", "2": source.REPO2_TYPE || undefined };
   for (const variable of Object.keys(source)
     .filter((k) => k.startsWith(pgbackrestPrefix))
     .sort()) {
@@ -208,14 +210,26 @@ export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySe
         instead(current, variable),
       );
     }
-    if (spec!.index && indexed && indexed[2] !== "1") {
+    const repository = spec!.index === "repo" && indexed ? indexed[2] : undefined;
+    if (spec!.index === "pg" && indexed && indexed[2] !== "1") {
       refuse(
-        spec!.index === "repo"
-          ? "only one repository (repo1, the one REPO_TYPE places) is supported"
-          : "only one PostgreSQL instance (pg1, the one in this container) is supported",
-        `use ${envName(option.replace(/^(repo|pg)\d+-/, "$11-"))} for the option of ${spec!.index}1, or unset ${variable}`,
+        "only one PostgreSQL instance (pg1, the one in this container) is supported",
+        `use ${envName(option.replace(/^pg\d+-/, "pg1-"))} for the option of pg1, or unset ${variable}`,
       );
     }
+    if (repository !== undefined && repositoryTypes[repository] === undefined) {
+      refuse(
+        repository === "2"
+          ? "is an option of a second repository, but REPO2_TYPE is not set, so there is none"
+          : "only two repositories (repo1, the one REPO_TYPE places, and repo2, REPO2_TYPE's) are supported",
+        repository === "2"
+          ? `set REPO2_TYPE and the second repository's REPO2_* variables, or unset ${variable}`
+          : `use ${envName(option.replace(/^repo\d+-/, "repo1-"))} for the option of repo1, or unset ${variable}`,
+      );
+    }
+    // The image's own options and the rules below are written for repo1; repo2's read the same with REPO2_ names.
+    const asFirst = repository === "2" ? option.replace(/^repo2-/, "repo1-") : option;
+    const wording = repository === "2" ? secondRepositoryWording : (text: string) => text;
     if (spec!.internal) refuse(`${option} is internal to pgBackRest`, `unset ${variable}`);
     if (spec!.scope === "command") {
       const use = commandLineVariables[option];
@@ -225,16 +239,19 @@ export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySe
       );
     }
     // Another type's option (an S3 region with REPO_TYPE=azure, say) would be ignored by pgBackRest.
-    const optionType = option.match(/^repo1-(s3|azure|gcs|sftp)-/)?.[1];
-    if (optionType && optionType !== repositoryType) {
+    const optionType = option.match(/^repo\d+-(s3|azure|gcs|sftp)-/)?.[1];
+    if (optionType && repository && optionType !== repositoryTypes[repository]) {
       refuse(
-        `${option} does not apply: it applies to repo1-type=${optionType}, and this container's repository is REPO_TYPE=${repositoryType}`,
+        `${option} does not apply: it applies to repo${repository}-type=${optionType}, and ${wording(`this container's repository is REPO_TYPE=${repositoryTypes[repository]}`)}`,
         `unset ${variable}`,
       );
     }
-    const own = owned[option];
+    const own = owned[asFirst];
     if (own)
-      refuse(`${option} is set by the image${own.why ? `: ${own.why}` : ""}`, own.use ? `use ${own.use} instead, and unset ${variable}` : `unset ${variable}`);
+      refuse(
+        `${option} is set by the image${own.why ? `: ${wording(own.why)}` : ""}`,
+        own.use ? `use ${wording(own.use)} instead, and unset ${variable}` : `unset ${variable}`,
+      );
     if (unsupported[option]) refuse(`${option} cannot work here: ${unsupported[option]}`, `unset ${variable}`);
     const elsewhere = foreign(option);
     if (elsewhere) refuse(`${option} does not apply: ${elsewhere}`, `unset ${variable}`);
@@ -252,21 +269,23 @@ export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySe
   }
 
   // Encryption asked for means an encrypted repository: the type and the passphrase go together.
-  const cipherType = passed.find((p) => p.option === "repo1-cipher-type");
-  const cipherPass = passed.find((p) => p.option === "repo1-cipher-pass");
-  if (cipherType && cipherType.value !== "none" && !cipherPass) {
-    throw new ConfigError(
-      `${cipherType.variable}=${JSON.stringify(cipherType.value)}`,
-      "encrypts the repository, but PGBACKREST_REPO1_CIPHER_PASS is not set",
-      "set PGBACKREST_REPO1_CIPHER_PASS to the passphrase (the same in every container of the stanza), or unset PGBACKREST_REPO1_CIPHER_TYPE",
-    );
-  }
-  if (cipherPass && (!cipherType || cipherType.value === "none")) {
-    throw new ConfigError(
-      `${cipherPass.variable}=${shown(cipherPass.value, true)}`,
-      `is set, but ${cipherType ? 'PGBACKREST_REPO1_CIPHER_TYPE="none"' : "PGBACKREST_REPO1_CIPHER_TYPE is not set"}, so the repository would not be encrypted`,
-      "set PGBACKREST_REPO1_CIPHER_TYPE=aes-256-cbc to encrypt (only possible for a new stanza), or unset PGBACKREST_REPO1_CIPHER_PASS",
-    );
+  for (const repo of ["REPO1", "REPO2"]) {
+    const cipherType = passed.find((p) => p.variable === `PGBACKREST_${repo}_CIPHER_TYPE`);
+    const cipherPass = passed.find((p) => p.variable === `PGBACKREST_${repo}_CIPHER_PASS`);
+    if (cipherType && cipherType.value !== "none" && !cipherPass) {
+      throw new ConfigError(
+        `${cipherType.variable}=${JSON.stringify(cipherType.value)}`,
+        `encrypts the repository, but PGBACKREST_${repo}_CIPHER_PASS is not set`,
+        `set PGBACKREST_${repo}_CIPHER_PASS to the passphrase (the same in every container of the stanza), or unset PGBACKREST_${repo}_CIPHER_TYPE`,
+      );
+    }
+    if (cipherPass && (!cipherType || cipherType.value === "none")) {
+      throw new ConfigError(
+        `${cipherPass.variable}=${shown(cipherPass.value, true)}`,
+        `is set, but ${cipherType ? `PGBACKREST_${repo}_CIPHER_TYPE="none"` : `PGBACKREST_${repo}_CIPHER_TYPE is not set`}, so the repository would not be encrypted`,
+        `set PGBACKREST_${repo}_CIPHER_TYPE=aes-256-cbc to encrypt (only possible for a new stanza), or unset PGBACKREST_${repo}_CIPHER_PASS`,
+      );
+    }
   }
   return passed;
 }

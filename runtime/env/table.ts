@@ -51,6 +51,18 @@ export interface EnvVar<T = unknown> {
   readonly repository?: RepositoryType;
   /** Names where that repository is or signs in to it: with another REPO_TYPE it is refused, since the user meant that repository. */
   readonly places?: boolean;
+  /** Describes one repository, like every variable with `repository`: the second repository (REPO2_TYPE) has its own copy (secondRepositoryName). */
+  readonly eachRepository?: boolean;
+}
+
+/** Whether the second repository has its own copy of this variable. */
+export function describesRepository(spec: EnvVar): boolean {
+  return spec.eachRepository === true || spec.repository !== undefined;
+}
+
+/** The second repository's name of a repository variable: REPO_PATH is REPO2_PATH, S3_BUCKET is REPO2_S3_BUCKET. */
+export function secondRepositoryName(name: string): string {
+  return `REPO2_${name.replace(/^REPO_/, "")}`;
 }
 
 export const repositoryTypes = ["s3", "azure", "gcs", "posix"] as const;
@@ -194,6 +206,12 @@ export const envTable = [
     doc: "For a bucket with S3 versioning: read the repository as it was at this time (pgBackRest repo-target-time), to restore from backups that were expired, overwritten or deleted after it. Used by the restore only; backups write to the repository as it is.",
   }),
   v({
+    name: "RESTORE_REPO",
+    kind: int(1, 2),
+    group: "Restore",
+    doc: "With two repositories (REPO2_TYPE): restore from repository 1 (REPO_TYPE's) or 2 (REPO2_TYPE's). Unset: pgBackRest takes the first repository, in that order, that has a backup for the target.",
+  }),
+  v({
     name: "RESTORE_DELTA",
     kind: bool,
     group: "Restore",
@@ -261,14 +279,23 @@ export const envTable = [
   }),
   v({
     name: "RETENTION_FULL",
+    eachRepository: true,
     kind: int(1, 9999999),
     group: "Backups",
     default: "4",
     doc: "Full backups to keep (pgBackRest repo1-retention-full); older ones and their WAL are expired after each backup.",
   }),
-  v({ name: "RETENTION_DIFF", kind: int(1, 9999999), group: "Backups", default: "4", doc: "Differential backups to keep (repo1-retention-diff)." }),
+  v({
+    name: "RETENTION_DIFF",
+    eachRepository: true,
+    kind: int(1, 9999999),
+    group: "Backups",
+    default: "4",
+    doc: "Differential backups to keep (repo1-retention-diff).",
+  }),
   v({
     name: "RETENTION_ARCHIVE",
+    eachRepository: true,
     kind: int(1, 9999999),
     group: "Backups",
     doc: "Keep WAL for point-in-time recovery only for this many newest full backups (repo1-retention-archive); unset: as long as the backups themselves.",
@@ -316,6 +343,7 @@ export const envTable = [
   }),
   v({
     name: "REPO_CIPHER_PASS",
+    eachRepository: true,
     kind: text,
     group: "Backups",
     fileForm: true,
@@ -379,10 +407,17 @@ export const envTable = [
   // --- the repository ---
   v({
     name: "REPO_TYPE",
+    eachRepository: true,
     kind: oneOf(...repositoryTypes),
     group: "Repository",
     default: "s3",
     doc: "Where the repository lives. s3: a bucket (S3_*). azure: a container in an Azure storage account (AZURE_*). gcs: a Google Cloud Storage bucket (GCS_*). posix: a directory (REPO_PATH), such as a mounted volume or an NFS share; keep it on another disk than PGDATA.",
+  }),
+  v({
+    name: "REPO2_TYPE",
+    kind: oneOf(...repositoryTypes),
+    group: "Repository",
+    doc: "A second repository, of this type, beside the first (REPO_TYPE's): WAL goes to both, every backup is taken in both, each keeps its own retention, and with one down the other still receives WAL and backups. Its settings are the repository variables with REPO2_ in front (REPO_ dropped): REPO2_PATH, REPO2_S3_BUCKET, REPO2_S3_ACCESS_KEY_FILE, REPO2_AZURE_CONTAINER, REPO2_RETENTION_FULL, REPO2_CIPHER_PASS, ...; defaults as for the first. Unset: one repository.",
   }),
   v({
     name: "REPO_PATH",
@@ -692,4 +727,26 @@ type ValueOf<E> = E extends { kind: Kind<infer T> } ? T : never;
 type Entry<N extends EnvName> = Extract<EnvTable[number], { name: N }>;
 
 /** Parsed values; a variable without a value or default is undefined. */
-export type Env = { [N in EnvName]: ValueOf<Entry<N>> | (Entry<N> extends { default: unknown } ? never : undefined) };
+type TableEnv = { [N in EnvName]: ValueOf<Entry<N>> | (Entry<N> extends { default: unknown } ? never : undefined) };
+
+/**
+ * The settings, and with REPO2_TYPE the second repository's: the same settings with its REPO2_*
+ * values under the first repository's names (S3_BUCKET holds REPO2_S3_BUCKET), so everything that
+ * reads one repository reads either.
+ */
+export type Env = TableEnv & { readonly secondRepository?: TableEnv };
+
+/** First repository names in a text, longest first, for secondRepositoryWording. */
+const firstRepositoryNames = new RegExp(
+  `\\b(${(envTable as readonly EnvVar[])
+    .filter(describesRepository)
+    .map((spec) => spec.name)
+    .sort((a, b) => b.length - a.length)
+    .join("|")})(_FILE)?\\b`,
+  "g",
+);
+
+/** A line about the second repository, read through the first's names, with its own names: S3_BUCKET becomes REPO2_S3_BUCKET. */
+export function secondRepositoryWording(text: string): string {
+  return text.replace(firstRepositoryNames, (_, name: string, file = "") => `${secondRepositoryName(name)}${file}`);
+}

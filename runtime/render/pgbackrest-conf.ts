@@ -2,28 +2,21 @@
  * pgbackrest.conf (no secrets: it is readable by the postgres group) and the environment that
  * carries the S3 and Azure keys to pgBackRest, which reads PGBACKREST_<OPTION> variables.
  */
-import { azureEndpoint, gcsEndpoint, pgbackrestOptions, s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { azureEndpoint, gcsEndpoint, pgbackrestOptions, repositories, s3Endpoint, type BackupEnv, type Repository } from "../env/parse.js";
 
 export const pgbackrestConfPath = "/etc/pgbackrest/pgbackrest.conf";
 export const spoolPath = "/var/spool/pgbackrest";
 export const logPath = "/var/log/pgbackrest";
-/** The GCS service account key, copied from GCS_KEY (or its file) at every start, readable by postgres only. */
-export const gcsKeyPath = "/etc/pgbackrest/gcs-key.json";
+/** A repository's GCS service account key, copied from GCS_KEY (or its file) at every start, readable by postgres only. */
+export const gcsKeyPath = (index: 1 | 2) => (index === 1 ? "/etc/pgbackrest/gcs-key.json" : `/etc/pgbackrest/gcs-key-repo${index}.json`);
 
 /** pgBackRest's booleans. */
 const yn = (b: boolean) => (b ? "y" : "n");
 
 export function renderPgbackrestConf(env: BackupEnv): string {
   const global: Array<[string, string | number | undefined]> = [
-    ...repositoryOptions(env),
-    // The passphrase reaches pgBackRest only through its environment (pgbackrestChildEnv).
-    ["repo1-cipher-type", env.REPO_CIPHER_PASS === undefined ? undefined : "aes-256-cbc"],
-    ["repo1-retention-full", env.RETENTION_FULL],
-    ["repo1-retention-diff", env.RETENTION_DIFF],
-    ["repo1-retention-archive", env.RETENTION_ARCHIVE],
+    ...repositories(env).flatMap(repositorySettings),
     ["archive-push-queue-max", env.ARCHIVE_PUSH_QUEUE_MAX?.replace(/B$/, "")],
-    ["repo1-bundle", yn(env.BACKUP_BUNDLE || env.BACKUP_BLOCK_INCREMENTAL)],
-    ["repo1-block", yn(env.BACKUP_BLOCK_INCREMENTAL)],
     ["compress-type", env.PGBACKREST_COMPRESS_TYPE],
     ["compress-level", env.PGBACKREST_COMPRESS_LEVEL],
     ["process-max", env.PGBACKREST_PROCESS_MAX],
@@ -57,7 +50,22 @@ export function renderPgbackrestConf(env: BackupEnv): string {
   ].join("\n\n")}\n`;
 }
 
-/** Where repo1 is: an S3 bucket (endpoint, style, TLS), a blob container, a GCS bucket, or a directory. */
+/** One repository's options, repo1-* or repo2-*: where it is, its encryption, retention and file layout. */
+function repositorySettings({ index, env }: Repository): Array<[string, string | number | undefined]> {
+  const entries: Array<[string, string | number | undefined]> = [
+    ...repositoryOptions(env),
+    // The passphrase reaches pgBackRest only through its environment (pgbackrestChildEnv).
+    ["repo1-cipher-type", env.REPO_CIPHER_PASS === undefined ? undefined : "aes-256-cbc"],
+    ["repo1-retention-full", env.RETENTION_FULL],
+    ["repo1-retention-diff", env.RETENTION_DIFF],
+    ["repo1-retention-archive", env.RETENTION_ARCHIVE],
+    ["repo1-bundle", yn(env.BACKUP_BUNDLE || env.BACKUP_BLOCK_INCREMENTAL)],
+    ["repo1-block", yn(env.BACKUP_BLOCK_INCREMENTAL)],
+  ];
+  return entries.map(([option, value]) => [option.replace(/^repo1-/, `repo${index}-`), value]);
+}
+
+/** Where a repository is: an S3 bucket (endpoint, style, TLS), a blob container, a GCS bucket, or a directory (written as repo1). */
 function repositoryOptions(env: BackupEnv): Array<[string, string | number | undefined]> {
   switch (env.REPO_TYPE) {
     case "posix":
@@ -127,15 +135,23 @@ export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv)
   return {
     ...cleared,
     ...passed,
-    // Static keys only with S3_KEY_TYPE=shared, the Azure key only with its repository (the rules refuse them otherwise).
-    PGBACKREST_REPO1_S3_KEY: env.S3_ACCESS_KEY,
-    PGBACKREST_REPO1_S3_KEY_SECRET: env.S3_SECRET_KEY,
-    ...(env.AZURE_KEY === undefined ? {} : { PGBACKREST_REPO1_AZURE_KEY: env.AZURE_KEY }),
-    // A service account key is read from a file (gcsKeyPath, written at start); a token is the value itself.
-    ...(env.GCS_KEY === undefined ? {} : { PGBACKREST_REPO1_GCS_KEY: env.GCS_KEY_TYPE === "service" ? gcsKeyPath : env.GCS_KEY }),
-    ...(env.REPO_CIPHER_PASS === undefined ? {} : { PGBACKREST_REPO1_CIPHER_PASS: env.REPO_CIPHER_PASS }),
+    ...Object.assign({}, ...repositories(env).map(repositoryKeys)),
     // Also in pgbackrest.conf, but pgBackRest trims values there: a POSTGRES_USER with leading
     // or trailing spaces (the official image accepts one) arrives intact only this way.
     PGBACKREST_PG1_USER: env.POSTGRES_USER,
+  };
+}
+
+/** One repository's keys and passphrase, as PGBACKREST_REPO<n>_* variables. */
+function repositoryKeys({ index, env }: Repository): Record<string, string | undefined> {
+  const name = (option: string) => `PGBACKREST_REPO${index}_${option}`;
+  return {
+    // Static keys only with S3_KEY_TYPE=shared, the Azure key only with its repository (the rules refuse them otherwise).
+    [name("S3_KEY")]: env.S3_ACCESS_KEY,
+    [name("S3_KEY_SECRET")]: env.S3_SECRET_KEY,
+    ...(env.AZURE_KEY === undefined ? {} : { [name("AZURE_KEY")]: env.AZURE_KEY }),
+    // A service account key is read from a file (gcsKeyPath, written at start); a token is the value itself.
+    ...(env.GCS_KEY === undefined ? {} : { [name("GCS_KEY")]: env.GCS_KEY_TYPE === "service" ? gcsKeyPath(index) : env.GCS_KEY }),
+    ...(env.REPO_CIPHER_PASS === undefined ? {} : { [name("CIPHER_PASS")]: env.REPO_CIPHER_PASS }),
   };
 }

@@ -251,7 +251,7 @@ describe("pgbackrestChildEnv", () => {
     const conf = renderPgbackrestConf(env);
     expect(conf).toContain("\nrepo1-type=gcs\nrepo1-path=/pgbackrest\nrepo1-gcs-bucket=pg-backups\nrepo1-gcs-endpoint=storage.googleapis.com\n");
     expect(conf).not.toMatch(/private_key|repo1-gcs-key|s3/);
-    expect(pgbackrestChildEnv(env, source).PGBACKREST_REPO1_GCS_KEY).toBe(gcsKeyPath);
+    expect(pgbackrestChildEnv(env, source).PGBACKREST_REPO1_GCS_KEY).toBe(gcsKeyPath(1));
     const token = { ...source, GCS_KEY_TYPE: "token", GCS_KEY: "ya29.a-token", GCS_ENDPOINT: "gcs.internal:4443" };
     const tokenEnv = parseEnv(token) as Parameters<typeof renderPgbackrestConf>[0];
     const tokenConf = renderPgbackrestConf(tokenEnv);
@@ -397,5 +397,52 @@ describe("renderPgbackrestConf", () => {
     const lines = globalLines({ S3_CA_FILE: "" });
     expect(lines.filter((l) => /^(repo1-storage-ca-file|repo1-retention-archive|archive-push-queue-max)=/.test(l))).toEqual([]);
     expect(lines.every((l) => !l.endsWith("=") && !l.endsWith("=undefined"))).toBe(true);
+  });
+});
+
+describe("two repositories (REPO2_TYPE)", () => {
+  const source = {
+    ...backupSource,
+    RETENTION_FULL: "2",
+    REPO2_TYPE: "s3",
+    REPO2_S3_BUCKET: "copy",
+    REPO2_S3_ENDPOINT: "s3.eu-west-1.amazonaws.com",
+    REPO2_S3_REGION: "eu-west-1",
+    REPO2_S3_ACCESS_KEY: "AKIA-two",
+    REPO2_S3_SECRET_KEY: "second-secret",
+    REPO2_RETENTION_FULL: "8",
+    REPO2_CIPHER_PASS: "second-pass",
+  };
+  const env = parseEnv(source);
+
+  it("writes each repository's place, retention, encryption and layout under its own index", () => {
+    const conf = renderPgbackrestConf(env);
+    expect(conf).toContain("repo1-type=s3\nrepo1-path=/pgbackrest\nrepo1-s3-bucket=backups\nrepo1-s3-endpoint=s3\n");
+    expect(conf).toContain("repo1-retention-full=2\n");
+    expect(conf).not.toContain("repo1-cipher-type");
+    expect(conf).toContain(
+      "repo2-type=s3\nrepo2-path=/pgbackrest\nrepo2-s3-bucket=copy\nrepo2-s3-endpoint=s3.eu-west-1.amazonaws.com\nrepo2-s3-region=eu-west-1\n",
+    );
+    expect(conf).toContain("repo2-storage-port=443\n");
+    expect(conf).toContain("repo2-cipher-type=aes-256-cbc\nrepo2-retention-full=8\nrepo2-retention-diff=4\n");
+    expect(conf).toContain("repo2-bundle=y\nrepo2-block=y\n");
+    expect(conf).not.toMatch(/second-secret|second-pass|AKIA-two/);
+  });
+
+  it("hands each repository's keys to pgBackRest under its own index", () => {
+    const child = pgbackrestChildEnv(env, source);
+    expect(child).toMatchObject({
+      PGBACKREST_REPO1_S3_KEY: "AKIA-id",
+      PGBACKREST_REPO2_S3_KEY: "AKIA-two",
+      PGBACKREST_REPO2_S3_KEY_SECRET: "second-secret",
+      PGBACKREST_REPO2_CIPHER_PASS: "second-pass",
+    });
+    expect(child.PGBACKREST_REPO1_CIPHER_PASS).toBeUndefined();
+  });
+
+  it("gives a second GCS service key its own file", () => {
+    const gcs = parseEnv({ ...backupSource, REPO2_TYPE: "gcs", REPO2_GCS_BUCKET: "copy", REPO2_GCS_KEY: "{}" });
+    expect(pgbackrestChildEnv(gcs, {}).PGBACKREST_REPO2_GCS_KEY).toBe(gcsKeyPath(2));
+    expect(gcsKeyPath(2)).not.toBe(gcsKeyPath(1));
   });
 });

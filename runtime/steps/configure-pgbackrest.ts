@@ -1,6 +1,6 @@
 /** Writes pgbackrest.conf from the environment (no secrets in it). Rewritten at every start. */
 import { rmSync, writeFileSync } from "node:fs";
-import { backupsEnabled, repositoryName, unusedRepositoryVariables } from "../env/parse.js";
+import { backupsEnabled, repositories, repositoryName, repositoryWording, unusedRepositoryVariables } from "../env/parse.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { gcsKeyPath, pgbackrestConfPath, renderPgbackrestConf } from "../render/pgbackrest-conf.js";
 import { did, skipped, type Step } from "./step.js";
@@ -21,10 +21,19 @@ export const configurePgbackrest: Step = {
     // pgBackRest reads a GCS service account key from a file; the secret's own file (compose
     // secrets) is often root's only, so postgres gets a private copy.
     // Removed first in any case: a key from before a switch to a token, auto or another repository does not stay behind.
-    rmSync(gcsKeyPath, { force: true });
-    if (env.REPO_TYPE === "gcs" && env.GCS_KEY_TYPE === "service" && env.GCS_KEY !== undefined) writeFileSync(gcsKeyPath, env.GCS_KEY, { mode: 0o600 });
+    for (const index of [1, 2] as const) rmSync(gcsKeyPath(index), { force: true });
+    for (const { index, env: repository } of repositories(env)) {
+      if (repository.REPO_TYPE === "gcs" && repository.GCS_KEY_TYPE === "service" && repository.GCS_KEY !== undefined)
+        writeFileSync(gcsKeyPath(index), repository.GCS_KEY, { mode: 0o600 });
+    }
     const unused = unusedRepositoryVariables(env, process.env);
-    const ignored = unused.length ? `; ignored, REPO_TYPE=${env.REPO_TYPE} does not use them: ${unused.join(", ")}` : "";
-    return did(`${pgbackrestConfPath} for stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)}${ignored}`);
+    const types = repositories(env)
+      .map((r) => repositoryWording(r, `REPO_TYPE=${r.env.REPO_TYPE}`))
+      .join(" and ");
+    const ignored = unused.length ? `; ignored, ${types} ${env.secondRepository ? "do" : "does"} not use them: ${unused.join(", ")}` : "";
+    const places = repositories(env)
+      .map((r) => repositoryName(r.env))
+      .join(" and ");
+    return did(`${pgbackrestConfPath} for stanza ${env.PGBACKREST_STANZA} in ${places}${ignored}`);
   },
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseEnv } from "../env/parse.js";
+import { parseEnv, type BackupEnv } from "../env/parse.js";
 import { officialHostLine, withHbaBlock } from "./pg-hba.js";
 import { gcsKeyPath, pgbackrestChildEnv, pgbackrestConfPath, renderPgbackrestConf } from "./pgbackrest-conf.js";
 import { includeLine, quote, renderPostgresqlConf, withIncludeLine } from "./postgresql-conf.js";
@@ -413,7 +413,7 @@ describe("two repositories (REPO2_TYPE)", () => {
     REPO2_RETENTION_FULL: "8",
     REPO2_CIPHER_PASS: "second-pass",
   };
-  const env = parseEnv(source);
+  const env = parseEnv(source) as BackupEnv;
 
   it("writes each repository's place, retention, encryption and layout under its own index", () => {
     const conf = renderPgbackrestConf(env);
@@ -441,7 +441,7 @@ describe("two repositories (REPO2_TYPE)", () => {
   });
 
   it("gives a second GCS service key its own file", () => {
-    const gcs = parseEnv({ ...backupSource, REPO2_TYPE: "gcs", REPO2_GCS_BUCKET: "copy", REPO2_GCS_KEY: "{}" });
+    const gcs = parseEnv({ ...backupSource, REPO2_TYPE: "gcs", REPO2_GCS_BUCKET: "copy", REPO2_GCS_KEY: "{}" }) as BackupEnv;
     expect(pgbackrestChildEnv(gcs, {}).PGBACKREST_REPO2_GCS_KEY).toBe(gcsKeyPath(2));
     expect(gcsKeyPath(2)).not.toBe(gcsKeyPath(1));
   });

@@ -10,7 +10,7 @@ import { Cron } from "croner";
 import { chooseStartPath, hasDatabase, inspectDataDirectory, type StartPath } from "./datadir/state.js";
 import { backupsEnabled, parseEnv, repositoryWritable, repositoryWritesOff, type BackupEnv } from "./env/parse.js";
 import type { Env } from "./env/table.js";
-import { initBackups, takeBackup } from "./lib/backups.js";
+import { initBackups, initNewRepositories, takeBackup } from "./lib/backups.js";
 import { run } from "./lib/exec.js";
 import { log, logBackup, logError } from "./lib/log.js";
 import { serveMetrics } from "./lib/metrics.js";
@@ -228,6 +228,8 @@ function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean
         );
       } else if (state === "active") {
         log("bootstrap-backups", `skipped: stanza ${env.PGBACKREST_STANZA} is active and its first full backup exists`);
+        // A second repository added since: set up beside the schedule, retried on its own while it fails.
+        if (env.secondRepository) void supervisor.start(newRepositoryService(env));
       } else if (state === "pending") {
         // A failure (S3 down at first start, say) rejects: the supervisor logs it and tries
         // again after 2 s, 4 s, ... at most 5 min, so the first backup follows S3's return.
@@ -239,6 +241,20 @@ function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean
       if (env.RESTORE_DRILL_SCHEDULE) void supervisor.start(restoreDrillService(env, env.RESTORE_DRILL_SCHEDULE));
     },
   });
+}
+
+function newRepositoryService(env: BackupEnv): Service {
+  return {
+    name: "new-repository",
+    async run() {
+      const added = await initNewRepositories(env);
+      if (added.length)
+        logBackup(
+          "new-repository",
+          `stanza ${env.PGBACKREST_STANZA} created and first full backup taken in ${added.map((r) => `repository ${r.index}`).join(", ")}`,
+        );
+    },
+  };
 }
 
 function metricsService(env: BackupEnv, port: number): Service {

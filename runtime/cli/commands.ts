@@ -2,7 +2,7 @@
  * `postgres-ba <command>`: what users run with `docker exec`. Every command re-reads the
  * container's environment (the one source of configuration) and runs as postgres.
  */
-import { backupsEnabled, parseEnv, pgbackrestOptions, type BackupEnv } from "../env/parse.js";
+import { backupsEnabled, parseEnv, pgbackrestOptions, repositories, repositoryWording, type BackupEnv } from "../env/parse.js";
 import { envTable, type EnvVar } from "../env/table.js";
 import { initBackups, takeBackup } from "../lib/backups.js";
 import { exitCodes } from "../lib/exit-codes.js";
@@ -133,15 +133,24 @@ export const commands: Record<string, Command> = {
       const unusable = (e: unknown) => {
         throw e instanceof RepositoryError ? new FatalError(e.message, exitCodes.repository) : e;
       };
-      const verdict = await trustStore(env).catch(unusable);
-      console.log(
-        "skipped" in verdict
-          ? `store probe: skipped (${verdict.skipped})`
-          : `store probe: read after write ok, listing ok, ranged read ${verdict.probe.rangedRead ? "ok" : `wrong (${verdict.probe.details.join("; ")}), unused: bundling and block incremental are off`}`,
-      );
-      // Where the probe does not run (Azure, a directory), its refusal line comes from reading the
-      // repository: pgbackrest check would first complain about archive_command on a stanza not yet created.
-      await readStanza(env).catch(unusable);
+      for (const repository of repositories(env)) {
+        const named = env.secondRepository ? `repository ${repository.index}: ` : "";
+        const verdict = await trustStore(repository.settings).catch((e) =>
+          unusable(e instanceof RepositoryError ? new RepositoryError(repositoryWording(repository, e.message)) : e),
+        );
+        console.log(
+          named +
+            repositoryWording(
+              repository,
+              "skipped" in verdict
+                ? `store probe: skipped (${verdict.skipped})`
+                : `store probe: read after write ok, listing ok, ranged read ${verdict.probe.rangedRead ? "ok" : `wrong (${verdict.probe.details.join("; ")}), unused: bundling and block incremental are off`}`,
+            ),
+        );
+        // Where the probe does not run (Azure, a directory), its refusal line comes from reading the
+        // repository: pgbackrest check would first complain about archive_command on a stanza not yet created.
+        await readStanza(env, { repo: repository.index }).catch(unusable);
+      }
       return (await pgbackrest(env, ["check"], { stream: true })).code;
     },
   },

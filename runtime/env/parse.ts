@@ -157,15 +157,24 @@ function secondRepositorySource(source: RawEnv): RawEnv {
   return view;
 }
 
-/** A repository of the stanza: 1 is REPO_TYPE's, 2 is REPO2_TYPE's (its settings under the first's names). */
+/**
+ * A repository of the stanza: 1 is REPO_TYPE's, 2 is REPO2_TYPE's. `settings` reads it under the
+ * first repository's names, for wording and rendering; pgBackRest itself always runs with the
+ * container's settings (every repository's keys).
+ */
 export interface Repository {
   readonly index: 1 | 2;
-  readonly env: BackupEnv;
+  readonly settings: BackupEnv;
 }
 
 export function repositories(env: BackupEnv): Repository[] {
   const second = env.secondRepository;
-  return [{ index: 1, env }, ...(second ? [{ index: 2 as const, env: second as BackupEnv }] : [])];
+  return [{ index: 1, settings: env }, ...(second ? [{ index: 2 as const, settings: second as BackupEnv }] : [])];
+}
+
+/** The directories of posix repositories (REPO_PATH, REPO2_PATH). */
+export function repositoryDirectories(env: BackupEnv): string[] {
+  return repositories(env).flatMap((r) => (r.settings.REPO_PATH === undefined ? [] : [r.settings.REPO_PATH]));
 }
 
 /** A line about a repository in its own variables' names (secondRepositoryWording for the second). */

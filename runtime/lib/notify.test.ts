@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseEnv } from "../env/parse.js";
-import { archivingNotice, deliveriesSettled, deliveryPolicy, noticeBody, notify } from "./notify.js";
+import { archivingNotice, deliveriesSettled, deliveryPolicy, noticeBody, notify, pingAfterBackup } from "./notify.js";
 
 const backup = { PGBACKREST_STANZA: "main", S3_BUCKET: "backups", S3_ACCESS_KEY: "AKIA", S3_SECRET_KEY: "very-secret-value", SERVER_NAME: "db1" };
 
@@ -11,13 +11,14 @@ describe("noticeBody", () => {
     const body = JSON.parse(
       noticeBody(
         parseEnv(backup),
-        { event: "backup.failed", backupType: "incr", error: "incr backup failed: [049] unable to reach S3" },
+        { event: "backup.failed", backupType: "incr", repository: 1, error: "incr backup failed: [049] unable to reach S3" },
         new Date("2026-12-06T05:00:00Z"),
       ),
     );
     expect(body).toEqual({
       event: "backup.failed",
       backupType: "incr",
+      repository: 1,
       error: "incr backup failed: [049] unable to reach S3",
       stanza: "main",
       server: "db1",
@@ -69,11 +70,14 @@ describe("notify, against a real HTTP receiver", () => {
     server.close();
   });
 
-  it("POSTs the notice as JSON and pings the dead man's switch after a success only", async () => {
+  it("POSTs the notice as JSON, and pings the dead man's switch only when asked to", async () => {
     received.length = 0;
     const env = parseEnv({ ...backup, BACKUP_WEBHOOK_URL: `${base}/hooks/T0KEN`, BACKUP_PING_URL: `${base}/ping/abc` });
-    notify(env, { event: "backup.started", backupType: "full" });
-    notify(env, { event: "backup.succeeded", backupType: "full", label: "20261206-050000F", seconds: 1.5 });
+    notify(env, { event: "backup.started", backupType: "full", repository: 1 });
+    notify(env, { event: "backup.succeeded", backupType: "full", repository: 1, label: "20261206-050000F", seconds: 1.5 });
+    await deliveriesSettled(60_000);
+    expect(received.map((r) => `${r.method} ${r.url}`).sort()).toEqual(["POST /hooks/T0KEN", "POST /hooks/T0KEN"]);
+    pingAfterBackup(env);
     await deliveriesSettled(60_000);
     expect(received.map((r) => `${r.method} ${r.url}`).sort()).toEqual(["GET /ping/abc", "POST /hooks/T0KEN", "POST /hooks/T0KEN"]);
     const events = received.filter((r) => r.method === "POST").map((r) => JSON.parse(r.body).event);
@@ -84,7 +88,7 @@ describe("notify, against a real HTTP receiver", () => {
     received.length = 0;
     const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     try {
-      notify(parseEnv({ ...backup, BACKUP_WEBHOOK_URL: `${base}/broken/T0KEN` }), { event: "backup.failed", backupType: "incr", error: "x" });
+      notify(parseEnv({ ...backup, BACKUP_WEBHOOK_URL: `${base}/broken/T0KEN` }), { event: "backup.failed", backupType: "incr", repository: 1, error: "x" });
       await deliveriesSettled(60_000);
       expect(received).toHaveLength(deliveryPolicy.attempts);
       const lines = stderr.mock.calls.map((c) => String(c[0]));

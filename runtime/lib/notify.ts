@@ -11,9 +11,9 @@ import { logBackup } from "./log.js";
 import { sleep } from "./supervisor.js";
 
 export type BackupNotice =
-  | { event: "backup.started"; backupType: string }
-  | { event: "backup.succeeded"; backupType: string; label: string; seconds: number }
-  | { event: "backup.failed"; backupType: string; error: string }
+  | { event: "backup.started"; backupType: string; repository: number }
+  | { event: "backup.succeeded"; backupType: string; repository: number; label: string; seconds: number }
+  | { event: "backup.failed"; backupType: string; repository: number; error: string }
   | { event: "archiving.failing"; lastFailedWal?: string; waitingSegments: number }
   | { event: "archiving.recovered"; lastArchivedWal?: string };
 
@@ -37,7 +37,7 @@ export const deliveryPolicy = { attempts: 3, retryDelaysMs: [1000, 4000], timeou
 
 const pending = new Set<Promise<void>>();
 
-/** Sends the notice in the background: to the webhook, and a ping after a success (each only when set). */
+/** Sends the notice to the webhook (when set), in the background. */
 export function notify(env: Env, notice: BackupNotice): void {
   if (env.BACKUP_WEBHOOK_URL) {
     track(
@@ -48,7 +48,11 @@ export function notify(env: Env, notice: BackupNotice): void {
       }),
     );
   }
-  if (notice.event === "backup.succeeded" && env.BACKUP_PING_URL) track(deliver(env.BACKUP_PING_URL, "ping", { method: "GET" }));
+}
+
+/** The dead man's switch (BACKUP_PING_URL, when set): after a backup that every repository has. */
+export function pingAfterBackup(env: Env): void {
+  if (env.BACKUP_PING_URL) track(deliver(env.BACKUP_PING_URL, "ping", { method: "GET" }));
 }
 
 /**

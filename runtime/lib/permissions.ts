@@ -7,7 +7,7 @@
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, isAbsolute, relative } from "node:path";
-import { backupsEnabled, repositoryWritable } from "../env/parse.js";
+import { backupsEnabled, repositories, repositoryWording, repositoryWritable } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { logPath, spoolPath } from "../render/pgbackrest-conf.js";
 import { runtimeDir } from "./state.js";
@@ -82,8 +82,10 @@ export function writeNeeds(env: Env, exists: (path: string) => boolean, hasDatab
       alternative: "provide root.crt (the CA certificate) in it",
     });
   }
-  if (repositoryWritable(env) && env.REPO_PATH) {
-    needs.push({ label: "REPO_PATH", path: env.REPO_PATH, why: "pgBackRest writes the repository there", mustOwn: false });
+  if (repositoryWritable(env)) {
+    for (const r of repositories(env).filter((x) => x.settings.REPO_PATH !== undefined)) {
+      needs.push({ label: repositoryWording(r, "REPO_PATH"), path: r.settings.REPO_PATH!, why: "pgBackRest writes the repository there", mustOwn: false });
+    }
   }
   if (backupsEnabled(env)) {
     needs.push(

@@ -2,7 +2,18 @@
  * What the repository holds, read with `pgbackrest info` (read-only: nothing in the bucket
  * changes), with S3 failures translated into their cause and fix.
  */
-import { azureEndpoint, gcsEndpoint, pgbackrestOptions, repositoryName, repositoryPathVariable, s3Endpoint, type BackupEnv } from "../env/parse.js";
+import {
+  azureEndpoint,
+  gcsEndpoint,
+  pgbackrestOptions,
+  repositories,
+  repositoryName,
+  repositoryPathVariable,
+  repositoryWording,
+  s3Endpoint,
+  type BackupEnv,
+  type Repository,
+} from "../env/parse.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { sleep } from "./supervisor.js";
@@ -15,11 +26,18 @@ export interface StanzaState {
   systemIds: string[];
   /** Archived WAL per cluster: the newest segment name (its first 8 hex digits are the timeline). */
   archives: Array<{ systemId: string; max: string | null }>;
+  /** Each repository read, with pgBackRest's status code there; one that could not be read has the line that explains it. */
+  repositories: Array<{ index: 1 | 2; code: number; error?: string }>;
 }
+
+/** A backup as `info` lists it, with the repository that holds it. */
+export type StoredBackup = RepoBackup & { database?: { "repo-key"?: number } };
 
 interface ReadOptions {
   ioTimeoutSeconds?: number;
   repoTargetTime?: string;
+  /** Read only this repository (pgBackRest --repo); otherwise every one, and only when none can be read is that an error. */
+  repo?: 1 | 2;
 }
 
 /**
@@ -39,26 +57,42 @@ export async function readStanza(env: BackupEnv, options: ReadOptions = {}): Pro
   }
 }
 
-async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime }: ReadOptions): Promise<StanzaState> {
-  const extra = [...(ioTimeoutSeconds ? [`--io-timeout=${ioTimeoutSeconds}`] : []), ...(repoTargetTime ? [`--repo-target-time=${repoTargetTime}`] : [])];
+async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime, repo }: ReadOptions): Promise<StanzaState> {
+  const read = repositories(env).filter((r) => repo === undefined || r.index === repo);
+  const extra = [
+    ...(ioTimeoutSeconds ? [`--io-timeout=${ioTimeoutSeconds}`] : []),
+    ...(repoTargetTime ? [`--repo-target-time=${repoTargetTime}`] : []),
+    ...(repo ? [`--repo=${repo}`] : []),
+  ];
   // info makes several requests: the whole run may take a few of those timeouts.
   const result = await pgbackrest(env, ["info", "--output=json", ...extra], { timeoutMs: ioTimeoutSeconds ? ioTimeoutSeconds * 4500 : 120_000 });
-  if (result.code !== 0) await throwRepositoryError(env, failureReason(result));
+  if (result.code !== 0) await throwRepositoryError(env, read[0], failureReason(result));
   const [stanza] = parseInfoJson(result.stdout) as Array<{
     status: { code: number; message: string };
-    backup?: RepoBackup[];
-    db?: Array<{ id: number; "system-id": string }>;
-    archive?: Array<{ database: { id: number }; max: string | null }>;
-    repo?: Array<{ status: { code: number; message: string } }>;
+    backup?: StoredBackup[];
+    db?: Array<{ id: number; "system-id": string; "repo-key"?: number }>;
+    archive?: Array<{ database: { id: number; "repo-key"?: number }; max: string | null }>;
+    repo?: Array<{ key: number; status: { code: number; message: string } }>;
   }>;
-  if (stanza.status.code === 99) await throwRepositoryError(env, stanza.repo?.map((r) => r.status.message).join("; ") || stanza.status.message);
+  const statusOf = (r: Repository) => stanza.repo?.find((x) => x.key === r.index)?.status ?? stanza.status;
+  // pgBackRest's 99 for the stanza: no repository could be read.
+  if (stanza.status.code === 99) {
+    const failed = read.find((r) => statusOf(r).code === 99) ?? read[0];
+    await throwRepositoryError(env, failed, statusOf(failed).message);
+  }
   const db = stanza.db ?? [];
-  const systemIdOf = new Map(db.map((d) => [d.id, d["system-id"]]));
+  const systemIdOf = (id: number, key = 1) => db.find((d) => d.id === id && (d["repo-key"] ?? 1) === key)?.["system-id"] ?? "";
   return {
     code: stanza.status.code,
     backups: stanza.backup ?? [],
-    systemIds: db.map((d) => d["system-id"]),
-    archives: (stanza.archive ?? []).map((a) => ({ systemId: systemIdOf.get(a.database.id) ?? "", max: a.max })),
+    systemIds: [...new Set(db.map((d) => d["system-id"]))],
+    archives: (stanza.archive ?? []).map((a) => ({ systemId: systemIdOf(a.database.id, a.database["repo-key"]), max: a.max })),
+    repositories: read.map((r) => {
+      const status = statusOf(r);
+      return status.code === 99
+        ? { index: r.index, code: 99, error: repositoryWording(r, explainRepositoryFailure(r.settings, status.message)) }
+        : { index: r.index, code: status.code };
+    }),
   };
 }
 
@@ -67,15 +101,16 @@ async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime
  * passphrase and the repository do not match; the first bytes of backup.info tell which way (encrypted files start with OpenSSL's
  * "Salted__"), so the line can name the fix.
  */
-async function throwRepositoryError(env: BackupEnv, detail: string): Promise<never> {
+/** `env` is the container's (pgBackRest runs with every repository's keys); `repository` the one that failed. */
+async function throwRepositoryError(env: BackupEnv, repository: Repository, detail: string): Promise<never> {
   // Only pgBackRest's words for content it could not decode: a timeout or an outage while reading
   // backup.info says something else, and must not read as a wrong passphrase.
   if (/CryptoError|FormatError|ChecksumError|is or was the repo encrypted/i.test(detail)) {
-    const stored = await storedEncryption(env).catch(() => undefined);
-    const mismatch = stored && encryptionMismatch(env, stored, cipherPassVariable(env));
-    if (mismatch) throw new EncryptionMismatchError(mismatch);
+    const stored = await storedEncryption(env, repository.index).catch(() => undefined);
+    const mismatch = stored && encryptionMismatch(repository.settings, stored, cipherPassVariable(repository));
+    if (mismatch) throw new EncryptionMismatchError(repositoryWording(repository, mismatch));
   }
-  throw new RepositoryError(explainRepositoryFailure(env, detail));
+  throw new RepositoryError(repositoryWording(repository, explainRepositoryFailure(repository.settings, detail)));
 }
 
 /**
@@ -83,16 +118,16 @@ async function throwRepositoryError(env: BackupEnv, detail: string): Promise<nev
  * through pgBackRest, so every repository type and credential type is read the same way; undefined
  * when it cannot be read at all.
  */
-async function storedEncryption(env: BackupEnv): Promise<"encrypted" | "plain" | "missing" | undefined> {
-  const result = await pgbackrest(env, ["repo-get", "--raw", `backup/${env.PGBACKREST_STANZA}/backup.info`], { timeoutMs: 120_000 });
+async function storedEncryption(env: BackupEnv, index: 1 | 2): Promise<"encrypted" | "plain" | "missing" | undefined> {
+  const result = await pgbackrest(env, ["repo-get", `--repo=${index}`, "--raw", `backup/${env.PGBACKREST_STANZA}/backup.info`], { timeoutMs: 120_000 });
   if (result.code !== 0) return /FileMissingError|unable to open missing file/.test(failureReason(result)) ? "missing" : undefined;
   return result.stdout.startsWith("Salted__") ? "encrypted" : "plain";
 }
 
-/** The variable that holds the repository's passphrase here, if one does. */
-function cipherPassVariable(env: BackupEnv): string | undefined {
+/** The variable that holds the repository's passphrase here, if one does (named as the first repository's: see repositoryWording). */
+function cipherPassVariable({ index, settings: env }: Repository): string | undefined {
   if (env.REPO_CIPHER_PASS !== undefined) return "REPO_CIPHER_PASS";
-  return pgbackrestOptions(process.env).find((o) => o.option === "repo1-cipher-pass")?.variable;
+  return pgbackrestOptions(process.env).find((o) => o.option === `repo${index}-cipher-pass`)?.variable;
 }
 
 /** One line for a passphrase that does not fit the stanza's encryption, or undefined when it fits. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderStatus, statusProblems, type Status } from "./status.js";
+import { renderStatus, statusProblems, type RepositorySummary, type Status } from "./status.js";
 
 const healthy: Omit<Status, "problems"> = {
   stanza: "main",
@@ -264,5 +264,36 @@ describe("statusProblems: recovery objectives", () => {
     expect(renderStatus({ ...healthy, recovery: { pointSeconds: 0, oldestUnarchivedCommit: null, lastDrill: null }, problems: [] })).toContain(
       "recovery point: every commit is in the repository; last restore drill: none",
     );
+  });
+});
+
+describe("statusProblems and renderStatus: two repositories", () => {
+  const both = (second: Partial<RepositorySummary>): Omit<Status, "problems"> => ({
+    ...healthy,
+    repositories: [
+      { index: 1, name: "s3://backups/pgbackrest", reachable: true, latest: healthy.latest },
+      { index: 2, name: "/var/lib/pgbackrest-copy", reachable: true, latest: healthy.latest, ...second },
+    ],
+  });
+
+  it("holds each repository to the rules and names the one that breaks them", () => {
+    expect(statusProblems(both({}), { maxBackupAge: 90_000 })).toEqual([]);
+    expect(
+      statusProblems(both({ reachable: false, error: "the repository /var/lib/pgbackrest-copy cannot be used (x)", latest: {} }), { maxBackupAge: 90_000 }),
+    ).toEqual(["repository 2 (/var/lib/pgbackrest-copy) unreachable: the repository /var/lib/pgbackrest-copy cannot be used (x)"]);
+    expect(statusProblems(both({ latest: {} }), { maxBackupAge: 90_000 })).toEqual(["no backup in repository 2 (/var/lib/pgbackrest-copy)"]);
+    const old = { full: { label: "20261120-030000F", type: "full", ageSeconds: 500_000 } };
+    expect(statusProblems(both({ latest: old }), { maxBackupAge: 90_000 })).toEqual([
+      "newest backup 20261120-030000F in repository 2 (/var/lib/pgbackrest-copy) is 500000 s old, more than STATUS_MAX_BACKUP_AGE=90000",
+    ]);
+  });
+
+  it("shows one line per repository", () => {
+    const lines = renderStatus({ ...both({ reachable: false, error: "cannot be used", latest: {} }), problems: [] }).split("\n");
+    expect(lines).toContain(
+      "repository 1 (s3://backups/pgbackrest): reachable; last full 20261125-030000F, 60 min ago, 31.4 MB; last diff none; last incr 20261125-030000F_20261125-033000I, 30 min ago",
+    );
+    expect(lines).toContain("repository 2 (/var/lib/pgbackrest-copy): UNREACHABLE: cannot be used");
+    expect(lines.some((l) => l.startsWith("last full:"))).toBe(false);
   });
 });

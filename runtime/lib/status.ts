@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BackupEnv } from "../env/parse.js";
+import { repositories, repositoryName, type BackupEnv } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { psql } from "./postgres.js";
 import { readStanza } from "./repository.js";
@@ -30,11 +30,27 @@ export interface SlotSummary {
   retainedBytes: number;
 }
 
+/** The newest backup of each type. */
+export type LatestBackups = Partial<Record<"full" | "diff" | "incr", BackupSummary>>;
+
+/** One repository as status sees it: whether it answered, and its newest backups. */
+export interface RepositorySummary {
+  index: 1 | 2;
+  name: string;
+  reachable: boolean;
+  error?: string;
+  latest: LatestBackups;
+}
+
 export interface Status {
   stanza: string;
   state: BackupState;
+  /** Every repository together: reachable when each one is. */
   repository: { reachable: boolean; error?: string };
-  latest: Partial<Record<"full" | "diff" | "incr", BackupSummary>>;
+  /** The newest backups in any repository. */
+  latest: LatestBackups;
+  /** Each repository (two with REPO2_TYPE), checked one by one when there are two. */
+  repositories?: RepositorySummary[];
   archiving: {
     lastArchivedWal?: string;
     lastArchivedAgeSeconds?: number;
@@ -92,29 +108,51 @@ export async function gatherArchiving(env: Env, now = new Date()): Promise<Statu
   };
 }
 
-export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<Status> {
-  const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
-  let repository: Status["repository"] = { reachable: true };
-  let backups: SizedBackup[] = [];
-  try {
-    backups = (await readStanza(env)).backups;
-  } catch (e) {
-    if (!(e instanceof RepositoryError)) throw e;
-    repository = { reachable: false, error: e.message };
-  }
-  const archiving = await gatherArchiving(env, now);
+/** The newest backup of each type among these (info lists them oldest first). */
+function latestOf(backups: SizedBackup[], now: Date): LatestBackups {
+  const latest: LatestBackups = {};
   const seconds = now.getTime() / 1000;
-  const replication = await gatherReplication(env);
-  const latest: Status["latest"] = {};
   for (const b of backups) {
     latest[b.type as "full" | "diff" | "incr"] = { label: b.label, type: b.type, ageSeconds: Math.round(seconds - b.timestamp.stop), sizeBytes: b.info?.size };
   }
+  return latest;
+}
+
+/** Each repository read on its own (`info --repo`), so one that fails is named with its own cause. */
+async function gatherRepositories(env: BackupEnv, now: Date): Promise<{ summaries: RepositorySummary[]; backups: SizedBackup[] }> {
+  const read = await Promise.all(
+    repositories(env).map(async (r) => {
+      const name = repositoryName(r.settings);
+      try {
+        const backups: SizedBackup[] = (await readStanza(env, { repo: r.index })).backups;
+        return { summary: { index: r.index, name, reachable: true, latest: latestOf(backups, now) }, backups };
+      } catch (e) {
+        if (!(e instanceof RepositoryError)) throw e;
+        return { summary: { index: r.index, name, reachable: false, error: e.message, latest: {} }, backups: [] };
+      }
+    }),
+  );
+  const backups = read.flatMap((x) => x.backups).sort((a, b) => a.timestamp.stop - b.timestamp.stop);
+  return { summaries: read.map((x) => x.summary), backups };
+}
+
+export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<Status> {
+  const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
+  const { summaries, backups } = await gatherRepositories(env, now);
+  const failed = summaries.filter((r) => !r.reachable);
+  const repository: Status["repository"] = failed.length
+    ? { reachable: false, error: failed.map((r) => (summaries.length > 1 ? `repository ${r.index}: ${r.error}` : r.error)).join("; ") }
+    : { reachable: true };
+  const archiving = await gatherArchiving(env, now);
+  const replication = await gatherReplication(env);
+  const latest = latestOf(backups, now);
   const point = await gatherRecoveryPoint(env).catch(() => null);
   const status: Omit<Status, "problems"> = {
     stanza: env.PGBACKREST_STANZA,
     state,
     repository,
     latest,
+    repositories: summaries,
     archiving,
     schedule: scheduledJobs(env).map((j) => ({ ...j, next: nextRun(j.expression, now)?.toISOString() ?? null })),
     replication,
@@ -200,11 +238,21 @@ function thresholds(env: BackupEnv): StatusLimits {
 export function statusProblems(s: Omit<Status, "problems">, limits: StatusLimits, now = new Date()): string[] {
   const problems: string[] = [];
   if (s.state === "adopted") problems.push("backups are not initialized for this database: run postgres-ba init-backups");
-  if (!s.repository.reachable) problems.push(`repository unreachable: ${s.repository.error}`);
-  const newest = Object.values(s.latest).sort((a, b) => a!.ageSeconds - b!.ageSeconds)[0];
-  if (!newest && s.repository.reachable) problems.push("no backup in the repository");
-  if (newest && newest.ageSeconds > limits.maxBackupAge)
-    problems.push(`newest backup ${newest.label} is ${newest.ageSeconds} s old, more than STATUS_MAX_BACKUP_AGE=${limits.maxBackupAge}`);
+  // With two repositories each is held to the same rules, and named: one that stopped receiving backups is a problem even while the other has them.
+  const each =
+    s.repositories && s.repositories.length > 1
+      ? s.repositories
+      : [{ index: 1, name: "", reachable: s.repository.reachable, error: s.repository.error, latest: s.latest }];
+  for (const r of each) {
+    const named = each.length > 1 ? ` ${r.index} (${r.name})` : "";
+    if (!r.reachable) problems.push(`repository${named} unreachable: ${r.error}`);
+    const newest = Object.values(r.latest).sort((a, b) => a!.ageSeconds - b!.ageSeconds)[0];
+    if (!newest && r.reachable) problems.push(named ? `no backup in repository${named}` : "no backup in the repository");
+    if (newest && newest.ageSeconds > limits.maxBackupAge)
+      problems.push(
+        `newest backup ${newest.label}${named ? ` in repository${named}` : ""} is ${newest.ageSeconds} s old, more than STATUS_MAX_BACKUP_AGE=${limits.maxBackupAge}`,
+      );
+  }
   for (const slot of s.replication.slots.filter((x) => !x.active && x.retainedBytes > s.replication.maxWalSizeBytes)) {
     problems.push(
       `replication slot ${slot.name} is inactive and keeps ${(slot.retainedBytes / 1e6).toFixed(0)} MB of WAL in pg_wal (more than max_wal_size); if its replica is gone for good: SELECT pg_drop_replication_slot('${slot.name}')`,
@@ -240,12 +288,16 @@ function age(seconds: number): string {
 
 export function renderStatus(s: Status): string {
   const lines = [`stanza ${s.stanza}: ${s.problems.length ? "PROBLEM" : "ok"} (backups ${s.state})`];
-  lines.push(`repository: ${s.repository.reachable ? "reachable" : `UNREACHABLE: ${s.repository.error}`}`);
-  for (const type of ["full", "diff", "incr"] as const) {
-    const b = s.latest[type];
-    lines.push(
-      `last ${type}: ${b ? `${b.label}, ${age(b.ageSeconds)} ago${b.sizeBytes !== undefined ? `, ${(b.sizeBytes / 1e6).toFixed(1)} MB` : ""}` : "none"}`,
-    );
+  const backup = (b: BackupSummary | undefined) =>
+    b ? `${b.label}, ${age(b.ageSeconds)} ago${b.sizeBytes !== undefined ? `, ${(b.sizeBytes / 1e6).toFixed(1)} MB` : ""}` : "none";
+  if (s.repositories && s.repositories.length > 1) {
+    for (const r of s.repositories) {
+      const newest = (["full", "diff", "incr"] as const).map((type) => `last ${type} ${backup(r.latest[type])}`).join("; ");
+      lines.push(`repository ${r.index} (${r.name}): ${r.reachable ? `reachable; ${newest}` : `UNREACHABLE: ${r.error}`}`);
+    }
+  } else {
+    lines.push(`repository: ${s.repository.reachable ? "reachable" : `UNREACHABLE: ${s.repository.error}`}`);
+    for (const type of ["full", "diff", "incr"] as const) lines.push(`last ${type}: ${backup(s.latest[type])}`);
   }
   const a = s.archiving;
   lines.push(

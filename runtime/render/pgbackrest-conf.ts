@@ -51,7 +51,7 @@ export function renderPgbackrestConf(env: BackupEnv): string {
 }
 
 /** One repository's options, repo1-* or repo2-*: where it is, its encryption, retention and file layout. */
-function repositorySettings({ index, env }: Repository): Array<[string, string | number | undefined]> {
+function repositorySettings({ index, settings: env }: Repository): Array<[string, string | number | undefined]> {
   const entries: Array<[string, string | number | undefined]> = [
     ...repositoryOptions(env),
     // The passphrase reaches pgBackRest only through its environment (pgbackrestChildEnv).
@@ -143,7 +143,7 @@ export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv)
 }
 
 /** One repository's keys and passphrase, as PGBACKREST_REPO<n>_* variables. */
-function repositoryKeys({ index, env }: Repository): Record<string, string | undefined> {
+function repositoryKeys({ index, settings: env }: Repository): Record<string, string | undefined> {
   const name = (option: string) => `PGBACKREST_REPO${index}_${option}`;
   return {
     // Static keys only with S3_KEY_TYPE=shared, the Azure key only with its repository (the rules refuse them otherwise).

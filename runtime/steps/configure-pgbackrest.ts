@@ -22,17 +22,17 @@ export const configurePgbackrest: Step = {
     // secrets) is often root's only, so postgres gets a private copy.
     // Removed first in any case: a key from before a switch to a token, auto or another repository does not stay behind.
     for (const index of [1, 2] as const) rmSync(gcsKeyPath(index), { force: true });
-    for (const { index, env: repository } of repositories(env)) {
+    for (const { index, settings: repository } of repositories(env)) {
       if (repository.REPO_TYPE === "gcs" && repository.GCS_KEY_TYPE === "service" && repository.GCS_KEY !== undefined)
         writeFileSync(gcsKeyPath(index), repository.GCS_KEY, { mode: 0o600 });
     }
     const unused = unusedRepositoryVariables(env, process.env);
     const types = repositories(env)
-      .map((r) => repositoryWording(r, `REPO_TYPE=${r.env.REPO_TYPE}`))
+      .map((r) => repositoryWording(r, `REPO_TYPE=${r.settings.REPO_TYPE}`))
       .join(" and ");
     const ignored = unused.length ? `; ignored, ${types} ${env.secondRepository ? "do" : "does"} not use them: ${unused.join(", ")}` : "";
     const places = repositories(env)
-      .map((r) => repositoryName(r.env))
+      .map((r) => repositoryName(r.settings))
       .join(" and ");
     return did(`${pgbackrestConfPath} for stanza ${env.PGBACKREST_STANZA} in ${places}${ignored}`);
   },

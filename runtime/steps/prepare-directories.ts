@@ -5,7 +5,7 @@
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { backupsEnabled, repositoryWritable } from "../env/parse.js";
+import { backupsEnabled, repositoryDirectories, repositoryWritable } from "../env/parse.js";
 import { runtimeDir } from "../lib/state.js";
 import { isRoot, type Account } from "../lib/user.js";
 import { logPath, spoolPath } from "../render/pgbackrest-conf.js";
@@ -35,7 +35,7 @@ export const prepareDirectories: Step = {
     }
     // A posix repository: only its top directory (a fresh mount is root's); what pgBackRest
     // writes inside is postgres' already, and walking a large repository at every start is slow.
-    const repository = repositoryWritable(env) && env.REPO_PATH ? [env.REPO_PATH] : [];
+    const repository = repositoryWritable(env) ? repositoryDirectories(env) : [];
     for (const dir of repository) {
       mkdirSync(dir, { recursive: true });
       if (isRoot() && lstatSync(dir).uid !== account.uid) {

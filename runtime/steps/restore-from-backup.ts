@@ -8,7 +8,7 @@
  * beside PGDATA, so a restart with the same values still set starts the data it has.
  */
 import { rmSync, writeFileSync } from "node:fs";
-import { backupsEnabled, repositoryName, repositoryVariables } from "../env/parse.js";
+import { backupsEnabled, repositories, repositoryName, repositoryVariables, repositoryWording } from "../env/parse.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest } from "../lib/pgbackrest.js";
 import { readStanza } from "../lib/repository.js";
@@ -25,13 +25,16 @@ export const restoreFromBackup: Step = {
     const marker = restoreMarkerPath(env.PGDATA);
     const record = restoreRecordPath(env.PGDATA);
 
+    // RESTORE_REPO: that repository only; otherwise the newest fitting backup of any (pgBackRest finds the set's repository).
+    const from = repositories(env).filter((r) => env.RESTORE_REPO === undefined || r.index === env.RESTORE_REPO);
+    const repo = env.RESTORE_REPO === undefined ? [] : [`--repo=${env.RESTORE_REPO}`];
     let plan: RestorePlan;
     try {
-      const stanza = await readStanza(env, { repoTargetTime: env.RESTORE_REPO_TARGET_TIME });
+      const stanza = await readStanza(env, { repoTargetTime: env.RESTORE_REPO_TARGET_TIME, repo: env.RESTORE_REPO as 1 | 2 | undefined });
       if (stanza.code === 1 || stanza.code === 3)
         throw new RestorePlanError(
-          `stanza ${env.PGBACKREST_STANZA} does not exist in ${repositoryName(env)}`,
-          `check ${repositoryVariables(env)} and PGBACKREST_STANZA`,
+          `stanza ${env.PGBACKREST_STANZA} does not exist in ${from.map((r) => repositoryName(r.settings)).join(" or ")}`,
+          from.map((r) => repositoryWording(r, `check ${repositoryVariables(r.settings)}`)).join(" and ") + " and PGBACKREST_STANZA",
         );
       plan = planRestore(env, stanza.backups, new Date());
     } catch (e) {
@@ -43,7 +46,7 @@ export const restoreFromBackup: Step = {
     writeFileSync(marker, `${JSON.stringify({ startedAt: new Date().toISOString(), set: plan.set })}\n`, { mode: 0o600 });
     const started = Date.now();
     const asOf = env.RESTORE_REPO_TARGET_TIME ? [`--repo-target-time=${env.RESTORE_REPO_TARGET_TIME}`] : [];
-    const result = await pgbackrest(env, [...plan.args, ...asOf, ...(delta ? ["--delta"] : [])], { timeoutMs: 0 });
+    const result = await pgbackrest(env, [...plan.args, ...repo, ...asOf, ...(delta ? ["--delta"] : [])], { timeoutMs: 0 });
     if (result.code !== 0) {
       throw new FatalError(
         `restore of ${plan.set} failed: ${failureReason(result)}. PGDATA is marked unfinished; the next start resumes it with a delta restore.`,

@@ -35,6 +35,8 @@ export interface BackupInfo {
   archive: { start: string; stop: string };
   /** Bytes; with repo1-bundle pgBackRest reports only the repository delta (what this backup stored). */
   info: { size: number; delta: number; repository: { size?: number; delta: number } };
+  /** The repository that holds it (1, or 2 with REPO2_TYPE). */
+  database: { id: number; "repo-key": number };
 }
 
 export interface StanzaInfo {
@@ -108,6 +110,14 @@ export class PrimaryContainer extends PostgreSqlContainer {
   withRepositoryVolume(volume: string, path: string, stanza = "main"): this {
     this.stanza = stanza;
     return this.withNamedVolume(volume, path).withEnvironment({ PGBACKREST_STANZA: stanza, REPO_TYPE: "posix", REPO_PATH: path });
+  }
+
+  /**
+   * A second repository beside the first (REPO2_TYPE=posix): the named volume `volume` at `path`.
+   * WAL goes to both, backups are taken in both.
+   */
+  withSecondRepositoryVolume(volume: string, path: string): this {
+    return this.withNamedVolume(volume, path).withEnvironment({ REPO2_TYPE: "posix", REPO2_PATH: path });
   }
 
   /** Restore from the bucket when the data volume is empty (RESTORE_FROM_BACKUP), optionally to a target. */

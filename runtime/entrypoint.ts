@@ -11,6 +11,7 @@ import { chooseStartPath, hasDatabase, inspectDataDirectory, type StartPath } fr
 import { backupsEnabled, parseEnv, repositoryWritable, repositoryWritesOff, type BackupEnv } from "./env/parse.js";
 import type { Env } from "./env/table.js";
 import { initBackups, initNewRepositories, takeBackup } from "./lib/backups.js";
+import { walAheadService } from "./lib/wal-ahead.js";
 import { run } from "./lib/exec.js";
 import { log, logBackup, logError } from "./lib/log.js";
 import { serveMetrics } from "./lib/metrics.js";
@@ -216,6 +217,8 @@ function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean
   // Metrics and alerts do not wait for the first backup: a first backup that keeps failing shows.
   if (env.METRICS_PORT) void supervisor.start(metricsService(env, env.METRICS_PORT));
   if (env.BACKUP_WEBHOOK_URL) void supervisor.start(archiveWatchService(env));
+  // Two repositories: one that fails must not starve the other of WAL (wal-ahead.ts).
+  if (env.secondRepository) void supervisor.start(walAheadService(env));
   void supervisor.start({
     name: "bootstrap-backups",
     async run(signal) {

@@ -209,7 +209,7 @@ export const envTable = [
     name: "RESTORE_REPO",
     kind: int(1, 2),
     group: "Restore",
-    doc: "With two repositories (REPO2_TYPE): restore from repository 1 (REPO_TYPE's) or 2 (REPO2_TYPE's). Unset: pgBackRest takes the first repository, in that order, that has a backup for the target.",
+    doc: "With two repositories (REPO2_TYPE): restore from repository 1 (REPO_TYPE's) or 2 (REPO2_TYPE's). Unset: the newest backup fitting the target, from whichever repository holds it.",
   }),
   v({
     name: "RESTORE_DELTA",

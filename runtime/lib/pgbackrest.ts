@@ -1,6 +1,6 @@
 /** Runs pgBackRest for the configured stanza, with the S3 keys in its environment only. */
-import type { BackupEnv } from "../env/parse.js";
-import { pgbackrestChildEnv } from "../render/pgbackrest-conf.js";
+import type { BackupEnv, Repository } from "../env/parse.js";
+import { pgbackrestChildEnv, singleRepositoryConfPath } from "../render/pgbackrest-conf.js";
 import { run, type ExecOptions, type ExecResult } from "./exec.js";
 
 export type BackupType = "full" | "diff" | "incr";
@@ -28,6 +28,15 @@ export function pgbackrest(env: BackupEnv, args: readonly string[], opts: ExecOp
     timeoutMs: 24 * 3600_000,
     ...opts,
     env: { ...opts.env, ...pgbackrestChildEnv(env, process.env) },
+  });
+}
+
+/** pgBackRest with one repository's configuration only (singleRepositoryConfPath): it as repo1, its keys alone. */
+export function pgbackrestIn(env: BackupEnv, repository: Repository, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  return run(pgbackrestBinary, [`--config=${singleRepositoryConfPath(repository.index)}`, `--stanza=${env.PGBACKREST_STANZA}`, ...args], {
+    timeoutMs: 600_000,
+    ...opts,
+    env: { ...opts.env, ...pgbackrestChildEnv(env, process.env, repository) },
   });
 }
 

@@ -13,9 +13,17 @@ export const gcsKeyPath = (index: 1 | 2) => (index === 1 ? "/etc/pgbackrest/gcs-
 /** pgBackRest's booleans. */
 const yn = (b: boolean) => (b ? "y" : "n");
 
-export function renderPgbackrestConf(env: BackupEnv): string {
+/**
+ * One repository's own configuration (it as repo1, nothing else), for pushing WAL to it alone
+ * while another repository fails (wal-ahead.ts): pgBackRest's archive-push always pushes to every
+ * repository of its configuration, and stops at the first that fails.
+ */
+export const singleRepositoryConfPath = (index: 1 | 2) => `/etc/pgbackrest/repo${index}-only.conf`;
+
+/** pgbackrest.conf with every repository, or with `only` that one, written as repo1. */
+export function renderPgbackrestConf(env: BackupEnv, only?: Repository): string {
   const global: Array<[string, string | number | undefined]> = [
-    ...repositories(env).flatMap(repositorySettings),
+    ...(only ? [{ index: 1 as const, settings: only.settings }] : repositories(env)).flatMap(repositorySettings),
     ["archive-push-queue-max", env.ARCHIVE_PUSH_QUEUE_MAX?.replace(/B$/, "")],
     ["compress-type", env.PGBACKREST_COMPRESS_TYPE],
     ["compress-level", env.PGBACKREST_COMPRESS_LEVEL],
@@ -125,25 +133,32 @@ function repositoryOptions(env: BackupEnv): Array<[string, string | number | und
  * pgbackrest.conf carries what they mean. Keys mapped to undefined are removed from the
  * inherited environment.
  */
-export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv): Record<string, string | undefined> {
+export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv, only?: Repository): Record<string, string | undefined> {
   const cleared = Object.fromEntries(
     Object.keys(inherited)
       .filter((k) => k.startsWith("PGBACKREST_"))
       .map((k) => [k, undefined]),
   );
-  const passed = Object.fromEntries(pgbackrestOptions(inherited).map((o) => [o.variable, o.value]));
+  // With `only` (its configuration, as repo1): its own options renamed to repo1's, the other repository's dropped.
+  const passed = Object.fromEntries(
+    pgbackrestOptions(inherited).flatMap((o) => {
+      const index = o.option.match(/^repo(\d+)-/)?.[1];
+      if (!only || index === undefined) return [[o.variable, o.value]];
+      return index === String(only.index) ? [[o.variable.replace(/^PGBACKREST_REPO\d+_/, "PGBACKREST_REPO1_"), o.value]] : [];
+    }),
+  );
   return {
     ...cleared,
     ...passed,
-    ...Object.assign({}, ...repositories(env).map(repositoryKeys)),
+    ...Object.assign({}, ...(only ? [repositoryKeys({ index: 1, settings: only.settings }, only.index)] : repositories(env).map((r) => repositoryKeys(r)))),
     // Also in pgbackrest.conf, but pgBackRest trims values there: a POSTGRES_USER with leading
     // or trailing spaces (the official image accepts one) arrives intact only this way.
     PGBACKREST_PG1_USER: env.POSTGRES_USER,
   };
 }
 
-/** One repository's keys and passphrase, as PGBACKREST_REPO<n>_* variables. */
-function repositoryKeys({ index, settings: env }: Repository): Record<string, string | undefined> {
+/** One repository's keys and passphrase, as PGBACKREST_REPO<n>_* variables; `keyFile` names its GCS key file when it is written as another index. */
+function repositoryKeys({ index, settings: env }: Repository, keyFile: 1 | 2 = index): Record<string, string | undefined> {
   const name = (option: string) => `PGBACKREST_REPO${index}_${option}`;
   return {
     // Static keys only with S3_KEY_TYPE=shared, the Azure key only with its repository (the rules refuse them otherwise).
@@ -151,7 +166,7 @@ function repositoryKeys({ index, settings: env }: Repository): Record<string, st
     [name("S3_KEY_SECRET")]: env.S3_SECRET_KEY,
     ...(env.AZURE_KEY === undefined ? {} : { [name("AZURE_KEY")]: env.AZURE_KEY }),
     // A service account key is read from a file (gcsKeyPath, written at start); a token is the value itself.
-    ...(env.GCS_KEY === undefined ? {} : { [name("GCS_KEY")]: env.GCS_KEY_TYPE === "service" ? gcsKeyPath(index) : env.GCS_KEY }),
+    ...(env.GCS_KEY === undefined ? {} : { [name("GCS_KEY")]: env.GCS_KEY_TYPE === "service" ? gcsKeyPath(keyFile) : env.GCS_KEY }),
     ...(env.REPO_CIPHER_PASS === undefined ? {} : { [name("CIPHER_PASS")]: env.REPO_CIPHER_PASS }),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseEnv, type BackupEnv } from "../env/parse.js";
+import { parseEnv, repositories, type BackupEnv } from "../env/parse.js";
 import { officialHostLine, withHbaBlock } from "./pg-hba.js";
 import { gcsKeyPath, pgbackrestChildEnv, pgbackrestConfPath, renderPgbackrestConf } from "./pgbackrest-conf.js";
 import { includeLine, quote, renderPostgresqlConf, withIncludeLine } from "./postgresql-conf.js";
@@ -438,6 +438,22 @@ describe("two repositories (REPO2_TYPE)", () => {
       PGBACKREST_REPO2_CIPHER_PASS: "second-pass",
     });
     expect(child.PGBACKREST_REPO1_CIPHER_PASS).toBeUndefined();
+  });
+
+  it("writes one repository alone as repo1, with its own keys only, for pushing WAL to it alone", () => {
+    const [, second] = repositories(env);
+    const conf = renderPgbackrestConf(env, second);
+    expect(conf).toContain("repo1-type=s3\nrepo1-path=/pgbackrest\nrepo1-s3-bucket=copy\n");
+    expect(conf).toContain("repo1-cipher-type=aes-256-cbc\nrepo1-retention-full=8\n");
+    expect(conf).not.toMatch(/repo2-|bucket=backups/);
+    const child = pgbackrestChildEnv(env, { ...source, PGBACKREST_REPO2_S3_KMS_KEY_ID: "kms-2", PGBACKREST_REPO1_S3_KMS_KEY_ID: "kms-1" }, second);
+    expect(child).toMatchObject({
+      PGBACKREST_REPO1_S3_KEY: "AKIA-two",
+      PGBACKREST_REPO1_S3_KEY_SECRET: "second-secret",
+      PGBACKREST_REPO1_CIPHER_PASS: "second-pass",
+      PGBACKREST_REPO1_S3_KMS_KEY_ID: "kms-2",
+    });
+    expect(Object.keys(child).filter((k) => k.startsWith("PGBACKREST_REPO2_") && child[k] !== undefined)).toEqual([]);
   });
 
   it("gives a second GCS service key its own file", () => {

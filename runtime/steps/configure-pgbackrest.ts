@@ -2,7 +2,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { backupsEnabled, repositories, repositoryName, repositoryWording, unusedRepositoryVariables } from "../env/parse.js";
 import { exitCodes } from "../lib/exit-codes.js";
-import { gcsKeyPath, pgbackrestConfPath, renderPgbackrestConf } from "../render/pgbackrest-conf.js";
+import { gcsKeyPath, pgbackrestConfPath, renderPgbackrestConf, singleRepositoryConfPath } from "../render/pgbackrest-conf.js";
 import { did, skipped, type Step } from "./step.js";
 import { FatalError } from "../errors.js";
 
@@ -18,6 +18,10 @@ export const configurePgbackrest: Step = {
       );
     }
     writeFileSync(pgbackrestConfPath, renderPgbackrestConf(env), { mode: 0o640 });
+    for (const index of [1, 2] as const) rmSync(singleRepositoryConfPath(index), { force: true });
+    if (env.secondRepository) {
+      for (const r of repositories(env)) writeFileSync(singleRepositoryConfPath(r.index), renderPgbackrestConf(env, r), { mode: 0o640 });
+    }
     // pgBackRest reads a GCS service account key from a file; the secret's own file (compose
     // secrets) is often root's only, so postgres gets a private copy.
     // Removed first in any case: a key from before a switch to a token, auto or another repository does not stay behind.

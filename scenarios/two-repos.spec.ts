@@ -52,7 +52,13 @@ describe("@two-repos two repositories at once: WAL and backups in both, one down
     await before.sql("CREATE TABLE before_copy AS SELECT generate_series(1, 2000) AS id");
     await before.stop();
     // This week: the same data, a second repository added.
-    db = await bed.primary(bucket).withDataVolume(dataVolume).withSecondRepositoryVolume(copyVolume, copyDir).withSchedule(noSchedule).start();
+    db = await bed
+      .primary(bucket)
+      .withDataVolume(dataVolume)
+      .withSecondRepositoryVolume(copyVolume, copyDir)
+      .withEnvironment({ METRICS_PORT: "9187" })
+      .withSchedule(noSchedule)
+      .start();
   });
 
   it.afterAll(async ({ bed }) => {
@@ -91,7 +97,7 @@ describe("@two-repos two repositories at once: WAL and backups in both, one down
     ]);
   });
 
-  it("keeps sending WAL and backups to the directory while S3 is gone, and status names S3 #repo-down", async ({ bed }) => {
+  it("keeps sending WAL and backups to the directory while S3 is gone, and status and metrics name S3 #repo-down", async ({ bed }) => {
     await bed.s3.isolate();
     try {
       await db.sql("CREATE TABLE during_outage AS SELECT generate_series(1, 1500) AS id");
@@ -111,6 +117,16 @@ describe("@two-repos two repositories at once: WAL and backups in both, one down
       expect(status.json.problems.filter((p) => p.startsWith("repository "))).toEqual([
         expect.stringMatching(/^repository 1 \(s3:\/\/two-repos-[0-9a-f]+\/pgbackrest\) unreachable: cannot reach the S3 endpoint/),
       ]);
+      const metrics = await pollUntil(
+        "metrics with repository 1 unreachable",
+        async () => {
+          const text = (await db.execOk(["node", "-e", 'fetch("http://127.0.0.1:9187/metrics").then((r) => r.text()).then(console.log)'])).output;
+          return text.includes('pgbackrest_repo_reachable{stanza="main",repo_key="1"} 0') ? text : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 2000 },
+      );
+      expect(metrics).toContain('pgbackrest_repo_reachable{stanza="main",repo_key="2"} 1');
+      expect(metrics).toMatch(/^pgbackrest_repo_backup_since_last_completion_seconds\{stanza="main",repo_key="2",backup_type="incr"\} \d+$/m);
 
       // Rows only WAL carries (after the last backup): the restore below must replay them from the directory.
       await db.sql("CREATE TABLE after_last_backup AS SELECT generate_series(1, 700) AS id");

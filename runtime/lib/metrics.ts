@@ -37,6 +37,22 @@ export function renderMetrics(s: Status): string {
       "Database size in the newest backup of each type.",
       byType.filter((t) => s.latest[t]!.sizeBytes !== undefined).map((t) => [{ ...stanza, backup_type: t }, s.latest[t]!.sizeBytes!]),
     ),
+    // Each repository on its own (repo_key as pgBackRest numbers them): with two, one that stops working shows while the other works.
+    family(
+      "pgbackrest_repo_reachable",
+      "1 when this repository answered pgbackrest info.",
+      (s.repositories ?? []).map((r) => [{ ...stanza, repo_key: String(r.index) }, r.reachable ? 1 : 0]),
+    ),
+    family(
+      "pgbackrest_repo_backup_since_last_completion_seconds",
+      "Seconds since the newest backup of each type in this repository ended.",
+      (s.repositories ?? []).flatMap((r) =>
+        (["full", "diff", "incr"] as const).flatMap((t): Sample[] => {
+          const b = r.latest[t];
+          return b ? [[{ ...stanza, repo_key: String(r.index), backup_type: t }, b.ageSeconds]] : [];
+        }),
+      ),
+    ),
     family("pgbackrest_wal_archive_failing", "1 while the last WAL archive attempt failed.", [[stanza, s.archiving.failing ? 1 : 0]]),
     family("pgbackrest_wal_segments_waiting", "WAL segments in pg_wal waiting to be archived.", [[stanza, s.archiving.waitingSegments]]),
     family(

@@ -231,8 +231,6 @@ function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean
         );
       } else if (state === "active") {
         log("bootstrap-backups", `skipped: stanza ${env.PGBACKREST_STANZA} is active and its first full backup exists`);
-        // A second repository added since: set up beside the schedule, retried on its own while it fails.
-        if (env.secondRepository) void supervisor.start(newRepositoryService(env));
       } else if (state === "pending") {
         // A failure (S3 down at first start, say) rejects: the supervisor logs it and tries
         // again after 2 s, 4 s, ... at most 5 min, so the first backup follows S3's return.
@@ -240,6 +238,9 @@ function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean
         logBackup("bootstrap-backups", `stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
       }
       if (signal.aborted) return;
+      // Two repositories: one added since, or one that missed the first backup or a promotion, is
+      // brought along beside the schedule, retried on its own while it fails.
+      if (state !== "adopted" && env.secondRepository) void supervisor.start(newRepositoryService(env));
       void supervisor.start(scheduleService(scheduler));
       if (env.RESTORE_DRILL_SCHEDULE) void supervisor.start(restoreDrillService(env, env.RESTORE_DRILL_SCHEDULE));
     },

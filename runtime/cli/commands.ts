@@ -3,7 +3,7 @@
  * container's environment (the one source of configuration) and runs as postgres.
  */
 import { backupsEnabled, parseEnv, pgbackrestOptions, repositories, repositoryWording, type BackupEnv } from "../env/parse.js";
-import { envTable, type EnvVar } from "../env/table.js";
+import { describesRepository, envTable, secondRepositoryName, type EnvVar } from "../env/table.js";
 import { initBackups, takeBackup } from "../lib/backups.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest, type BackupType } from "../lib/pgbackrest.js";
@@ -178,10 +178,15 @@ export const commands: Record<string, Command> = {
     usage: "env",
     summary: "The effective configuration (secrets masked), then the PGBACKREST_* options passed to pgBackRest.",
     async run() {
-      const env = parseEnv(process.env) as Record<string, unknown>;
-      for (const e of envTable as readonly EnvVar[]) {
-        const value = env[e.name];
-        console.log(`${e.name}=${value === undefined ? "" : e.secret ? "<set>" : value === null ? "off" : String(value)}`);
+      const env = parseEnv(process.env);
+      const show = (name: string, e: EnvVar, value: unknown) =>
+        console.log(`${name}=${value === undefined ? "" : e.secret ? "<set>" : value === null ? "off" : String(value)}`);
+      for (const e of envTable as readonly EnvVar[]) show(e.name, e, (env as Record<string, unknown>)[e.name]);
+      // The second repository's settings (REPO2_TYPE's own is above).
+      const second = env.secondRepository as Record<string, unknown> | undefined;
+      if (second) {
+        for (const e of (envTable as readonly EnvVar[]).filter((x) => describesRepository(x) && x.name !== "REPO_TYPE"))
+          show(secondRepositoryName(e.name), e, second[e.name]);
       }
       for (const o of pgbackrestOptions(process.env)) console.log(`${o.variable}=${o.secret ? "<set>" : o.value}  # pgBackRest ${o.option}`);
       return 0;

@@ -727,7 +727,25 @@ describe("a second repository (REPO2_TYPE)", () => {
       name: "the first repository's place",
       env: { ...backup, REPO2_TYPE: "s3", REPO2_S3_BUCKET: "backups", REPO2_S3_ACCESS_KEY: "a", REPO2_S3_SECRET_KEY: "b" },
       message:
-        'REPO2_TYPE="s3": places the second repository where the first one is (s3://backups/pgbackrest): one place is no second copy. Fix: give the second repository another place (REPO2_S3_BUCKET, REPO2_S3_PATH).',
+        'REPO2_TYPE="s3": places the second repository where the first one is (s3://backups/pgbackrest and s3://backups/pgbackrest): the two would share one stanza, and one place is no second copy. Fix: give the second repository another place (REPO2_S3_BUCKET, REPO2_S3_PATH).',
+    },
+    {
+      name: "a directory inside the first repository's",
+      env: { PGBACKREST_STANZA: "main", REPO_TYPE: "posix", REPO_PATH: "/var/lib/r1", REPO2_TYPE: "posix", REPO2_PATH: "/var/lib/r1/copy/" },
+      message:
+        'REPO2_TYPE="posix": places the second repository where the first one is (/var/lib/r1/copy/ and /var/lib/r1): the two would share one stanza, and one place is no second copy. Fix: give the second repository another place (REPO2_PATH).',
+    },
+    {
+      name: "a misspelt secret, shown by length only",
+      env: { ...copy, REPO2_S3_SECRET: "hunter2" },
+      message:
+        "REPO2_S3_SECRET=<secret, 7 characters>: is not a setting of a repository, so the second repository has none of that name. Fix: give it the name of a repository variable with REPO2_ in front and REPO_ dropped (REPO2_PATH, REPO2_S3_BUCKET, REPO2_RETENTION_FULL, ...), or unset REPO2_S3_SECRET.",
+    },
+    {
+      name: "a versioned-bucket time without the repository it applies to",
+      env: { ...copy, RESTORE_FROM_BACKUP: "true", RESTORE_REPO_TARGET_TIME: "2026-12-01 10:00:00+00" },
+      message:
+        "RESTORE_REPO_TARGET_TIME: reads one versioned bucket as it was, but with two repositories (REPO2_TYPE) it would be applied to both. Fix: set RESTORE_REPO to the repository with versioning (1 or 2).",
     },
     {
       name: "another type's setting that places it",
@@ -761,6 +779,18 @@ describe("a second repository (REPO2_TYPE)", () => {
     },
   ])("refuses $name in one line", ({ env, message }) => {
     expect(errorOf(env as Record<string, string>).message).toBe(message);
+  });
+
+  it("takes the same bucket name on another store as another place", () => {
+    const env = parseEnv({
+      ...backup,
+      REPO2_TYPE: "s3",
+      REPO2_S3_BUCKET: "backups",
+      REPO2_S3_ENDPOINT: "r2.example.com",
+      REPO2_S3_ACCESS_KEY: "a",
+      REPO2_S3_SECRET_KEY: "b",
+    });
+    expect(env.secondRepository?.S3_ENDPOINT).toBe("r2.example.com");
   });
 
   it("names its unused settings with their REPO2_ names", () => {

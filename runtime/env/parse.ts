@@ -94,8 +94,10 @@ function parseSecondRepository(env: Env, source: RawEnv, readFile: ReadFile): En
     .sort();
   const unknown = given.find((k) => !secondRepositoryVariables.has(k));
   if (unknown) {
+    // Shown like a secret when its name says it may be one (a misspelt key or passphrase).
+    const value = source[unknown]!;
     throw new ConfigError(
-      `${unknown}=${JSON.stringify(source[unknown])}`,
+      `${unknown}=${/PASS|KEY|SECRET|TOKEN/.test(unknown) ? `<secret, ${value.length} characters>` : JSON.stringify(value)}`,
       "is not a setting of a repository, so the second repository has none of that name",
       `give it the name of a repository variable with REPO2_ in front and REPO_ dropped (REPO2_PATH, REPO2_S3_BUCKET, REPO2_RETENTION_FULL, ...), or unset ${unknown}`,
     );
@@ -130,16 +132,57 @@ function parseSecondRepository(env: Env, source: RawEnv, readFile: ReadFile): En
       "set only REPO2_CIPHER_PASS (it implies aes-256-cbc), or only the PGBACKREST_REPO2_CIPHER_* pair",
     );
   }
-  const place = repositoryName(second as BackupEnv);
-  if (place === repositoryName(env as BackupEnv)) {
+  if (samePlace(env, second)) {
     const variables = secondRepositoryWording(repositoryVariables(second));
     throw new ConfigError(
       `REPO2_TYPE="${env.REPO2_TYPE}"`,
-      `places the second repository where the first one is (${place}): one place is no second copy`,
+      `places the second repository where the first one is (${repositoryName(second as BackupEnv)} and ${repositoryName(env as BackupEnv)}): the two would share one stanza, and one place is no second copy`,
       `give the second repository another place (${variables})`,
     );
   }
+  if (env.RESTORE_REPO_TARGET_TIME !== undefined && env.RESTORE_REPO === undefined) {
+    throw new ConfigError(
+      "RESTORE_REPO_TARGET_TIME",
+      "reads one versioned bucket as it was, but with two repositories (REPO2_TYPE) it would be applied to both",
+      "set RESTORE_REPO to the repository with versioning (1 or 2)",
+    );
+  }
   return second;
+}
+
+/**
+ * Whether two repositories are one place: the same store (endpoint), bucket or container and
+ * path, or directories of which one holds the other (pgBackRest would share, and expire, one stanza).
+ */
+function samePlace(a: Env, b: Env): boolean {
+  if (a.REPO_TYPE !== b.REPO_TYPE) return false;
+  switch (a.REPO_TYPE) {
+    case "posix":
+      return a.REPO_PATH !== undefined && b.REPO_PATH !== undefined && (isWithin(a.REPO_PATH, b.REPO_PATH) || isWithin(b.REPO_PATH, a.REPO_PATH));
+    case "s3":
+      return sameStorePath(s3Endpoint(a), s3Endpoint(b), [a.S3_BUCKET, a.S3_PATH], [b.S3_BUCKET, b.S3_PATH]);
+    case "azure":
+      return sameStorePath(
+        azureEndpoint(a),
+        azureEndpoint(b),
+        [a.AZURE_ACCOUNT, a.AZURE_CONTAINER, a.AZURE_PATH],
+        [b.AZURE_ACCOUNT, b.AZURE_CONTAINER, b.AZURE_PATH],
+      );
+    case "gcs":
+      return sameStorePath(gcsEndpoint(a), gcsEndpoint(b), [a.GCS_BUCKET, a.GCS_PATH], [b.GCS_BUCKET, b.GCS_PATH]);
+  }
+}
+
+/** One endpoint, one holder, and paths of which one holds the other. */
+function sameStorePath(
+  endpointA: { host: string; port: number },
+  endpointB: { host: string; port: number },
+  [holderA, ...restA]: Array<string | undefined>,
+  [holderB, ...restB]: Array<string | undefined>,
+): boolean {
+  if (endpointA.host.toLowerCase() !== endpointB.host.toLowerCase() || endpointA.port !== endpointB.port) return false;
+  const [pathA, pathB] = [restA.pop() ?? "/", restB.pop() ?? "/"];
+  return holderA === holderB && restA.join("/") === restB.join("/") && (isWithin(pathA, pathB) || isWithin(pathB, pathA));
 }
 
 /** The environment as the second repository reads it: its REPO2_* values under the first repository's names. */

@@ -254,7 +254,7 @@ export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySe
       );
     if (unsupported[option]) refuse(`${option} cannot work here: ${unsupported[option]}`, `unset ${variable}`);
     const elsewhere = foreign(option);
-    if (elsewhere) refuse(`${option} does not apply: ${elsewhere}`, `unset ${variable}`);
+    if (elsewhere) refuse(`${option} does not apply: ${wording(elsewhere)}`, `unset ${variable}`);
 
     const isSecret = isSecretOption(option, spec);
     const control = controlCharacter(value);

@@ -5,61 +5,102 @@
 import { writeManagedConf } from "./managed-conf.js";
 import { logBackup } from "./log.js";
 import { repositories, repositoryName, repositoryPathVariable, repositoryWording, type BackupEnv, type Repository } from "../env/parse.js";
-import { failureReason, pgbackrest, type BackupType } from "./pgbackrest.js";
+import { failureReason, inRepository, pgbackrest, pgbackrestIn, type BackupType } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
-import { readStanza } from "./repository.js";
+import { readStanza, type StanzaState } from "./repository.js";
 import { notify, pingAfterBackup } from "./notify.js";
 import { markStanzaActive } from "./state.js";
 import { trustStore, type StoreVerdict } from "./store-probe.js";
 import { BackupError, RepositoryError } from "../errors.js";
 
-/** Creates the stanza, turns archiving on, takes the first full backup, marks the stanza active. */
+/**
+ * Creates the stanza, turns archiving on, takes the first full backup, marks the stanza active.
+ * With two repositories each is prepared on its own: archiving starts once one has the stanza,
+ * the stanza is active once one has its first full backup (from then on WAL is kept, and the
+ * new-repository service brings the other along), and the error names each that failed.
+ */
 export async function initBackups(env: BackupEnv): Promise<void> {
-  await refuseForeignStanza(env);
-  for (const repository of repositories(env)) await refuseUntrustworthyStore(repository);
-  // In every repository at once: a stanza missing from one would make archive-push fail there forever.
-  const created = await pgbackrest(env, ["stanza-create"]);
-  if (created.code !== 0) throw new BackupError(`stanza-create for ${env.PGBACKREST_STANZA} failed: ${failureReason(created)}`);
-  logBackup("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in ${repositoryNames(env)}`);
+  const ours = await systemIdentifier(env);
+  const failures: string[] = [];
+  const ready: Repository[] = [];
+  for (const repository of repositories(env)) {
+    if (await collect(failures, () => prepareRepository(env, repository, ours))) ready.push(repository);
+  }
+  if (ready.length === 0) throw new BackupError(failures.join("; "));
   writeManagedConf(env, "pgbackrest");
   await psql(env, "SELECT pg_reload_conf();");
   logBackup("init-backups", "archive_command now pushes WAL to pgBackRest");
-  await takeBackup(env, "full");
+  let backedUp = false;
+  for (const repository of ready) backedUp = (await collect(failures, () => backupTo(env, repository, "full"))) || backedUp;
+  if (!backedUp) throw new BackupError(failures.join("; "));
   markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
+  if (failures.length) throw new BackupError(`${failures.join("; ")} (the stanza is active: the other repository has its first full backup)`);
+  pingAfterBackup(env);
 }
 
 /**
- * A repository added to an active stanza (REPO2_TYPE set since, or moved) has no stanza yet, so
- * archive-push fails there and WAL piles up in pg_wal: the stanza is created in it (the others
- * are left as they are) and its first full backup taken. Returns the repositories it set up.
+ * A repository new to an active stanza (REPO2_TYPE set since, a promotion, or a first backup that
+ * failed there) has no stanza or no backup yet: archive-push fails there, so WAL piles up in
+ * pg_wal. The stanza is created in it (the other is not touched) and its first full backup taken.
+ * Each repository on its own; the error names each that failed. Returns the repositories it set up.
  */
 export async function initNewRepositories(env: BackupEnv): Promise<Repository[]> {
+  const ours = await systemIdentifier(env);
   const added: Repository[] = [];
+  const failures: string[] = [];
   for (const repository of repositories(env)) {
-    let code: number;
-    try {
-      code = (await readStanza(env, { repo: repository.index })).code;
-    } catch (e) {
-      if (e instanceof RepositoryError) throw new BackupError(e.message);
-      throw e;
-    }
-    // 1: no stanza path; 3: stanza files missing.
-    if (code !== 1 && code !== 3) continue;
-    await refuseUntrustworthyStore(repository);
-    const created = await pgbackrest(env, ["stanza-create"]);
-    if (created.code !== 0) throw new BackupError(`stanza-create for ${env.PGBACKREST_STANZA} failed: ${failureReason(created)}`);
-    logBackup("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in ${repositoryName(repository.settings)}, a repository new to it`);
-    await backupTo(env, repository, "full");
-    added.push(repository);
+    await collect(failures, async () => {
+      // 1: no stanza path, 3: stanza files missing, 2: a stanza without a backup.
+      const code = await prepareRepository(env, repository, ours, [1, 3]);
+      if (code !== 1 && code !== 2 && code !== 3) return;
+      await backupTo(env, repository, "full");
+      added.push(repository);
+    });
   }
+  if (failures.length) throw new BackupError(failures.join("; "));
   return added;
 }
 
-/** Every repository, as log lines name them: "s3://bucket/path and /var/lib/pgbackrest-copy". */
-function repositoryNames(env: BackupEnv): string {
-  return repositories(env)
-    .map((r) => repositoryName(r.settings))
-    .join(" and ");
+/** Runs one repository's step; a BackupError is added to `failures` (the other repository goes on). */
+async function collect(failures: string[], step: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await step();
+    return true;
+  } catch (e) {
+    if (!(e instanceof BackupError)) throw e;
+    failures.push(e.message);
+    return false;
+  }
+}
+
+async function systemIdentifier(env: BackupEnv): Promise<string> {
+  return psql(env, "SELECT system_identifier FROM pg_control_system();");
+}
+
+/**
+ * One repository made ready for the stanza: read (a foreign stanza is refused), its store probed,
+ * the stanza created there (only there: pgbackrestIn) unless `createWhen` leaves it as it is.
+ * Returns pgBackRest's stanza status code there before anything was created.
+ */
+async function prepareRepository(env: BackupEnv, repository: Repository, ours: string, createWhen?: number[]): Promise<number> {
+  let state: StanzaState;
+  try {
+    state = await readStanza(env, { repo: repository.index });
+  } catch (e) {
+    if (e instanceof RepositoryError) throw new BackupError(e.message);
+    throw e;
+  }
+  refuseForeignStanza(env, repository, state.systemIds, ours);
+  if (createWhen && !createWhen.includes(state.code)) return state.code;
+  await refuseUntrustworthyStore(repository);
+  // One repository: as pgBackRest is usually run. Two: each on its own, so one that is down does not stop the other.
+  const created = await (env.secondRepository ? pgbackrestIn(env, repository, ["stanza-create"]) : pgbackrest(env, ["stanza-create"]));
+  if (created.code !== 0) {
+    const where = env.secondRepository ? ` in ${repositoryName(repository.settings)}` : "";
+    throw new BackupError(`stanza-create for ${env.PGBACKREST_STANZA}${where} failed: ${inRepository(repository, failureReason(created))}`);
+  }
+  logBackup("init-backups", `stanza ${env.PGBACKREST_STANZA} ready in ${repositoryName(repository.settings)}`);
+  return state.code;
 }
 
 /**
@@ -131,21 +172,16 @@ async function refuseUntrustworthyStore(repository: Repository): Promise<void> {
 /**
  * A repository path holding another cluster's stanza is never taken over: pgBackRest would
  * refuse too, but only with "backup and archive info files exist but do not match the database".
- * Read-only; nothing in the bucket changes.
+ * Read-only; nothing in the repository changes.
  */
-async function refuseForeignStanza(env: BackupEnv): Promise<void> {
-  const ours = await psql(env, "SELECT system_identifier FROM pg_control_system();");
-  let theirs: string[];
-  try {
-    theirs = (await readStanza(env)).systemIds;
-  } catch (e) {
-    if (e instanceof RepositoryError) throw new BackupError(e.message);
-    throw e;
-  }
+function refuseForeignStanza(env: BackupEnv, repository: Repository, theirs: string[], ours: string): void {
   if (theirs.length > 0 && !theirs.includes(ours)) {
     throw new BackupError(
-      `stanza ${env.PGBACKREST_STANZA} in ${repositoryNames(env)} belongs to another cluster (system id ${theirs.join(", ")}; this database is ${ours}); nothing in the repository was changed. ` +
-        `Fix: give this database its own ${repositoryPathVariable(env)} or PGBACKREST_STANZA, or remove that stanza if it is no longer needed`,
+      repositoryWording(
+        repository,
+        `stanza ${env.PGBACKREST_STANZA} in ${repositoryName(repository.settings)} belongs to another cluster (system id ${theirs.join(", ")}; this database is ${ours}); nothing in the repository was changed. ` +
+          `Fix: give this database its own ${repositoryPathVariable(repository.settings)} or PGBACKREST_STANZA, or remove that stanza if it is no longer needed`,
+      ),
     );
   }
 }

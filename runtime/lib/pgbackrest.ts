@@ -40,6 +40,11 @@ export function pgbackrestIn(env: BackupEnv, repository: Repository, args: reado
   });
 }
 
+/** pgBackRest's words about a repository it ran through pgbackrestIn (as repo1), named by the repository's own index. */
+export function inRepository(repository: Repository, text: string): string {
+  return repository.index === 1 ? text : text.replace(/\brepo1\b/g, `repo${repository.index}`);
+}
+
 /** pgBackRest's own reason for a failure: its ERROR line(s), else the last lines of output. */
 export function failureReason(result: ExecResult): string {
   const text = `${result.stdout}\n${result.stderr}`;

@@ -55,9 +55,15 @@ export async function completePromotion(env: Env): Promise<PromotionRecord> {
         done.push(`stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
       } else {
         const check = await pgbackrest(env, ["check"]);
-        if (check.code !== 0) throw new Error(`pgbackrest check on timeline ${timeline} failed: ${failureReason(check)}`);
+        const checkFailed = check.code === 0 ? undefined : `pgbackrest check on timeline ${timeline} failed: ${failureReason(check)}`;
+        // With two repositories one that is down fails the check; the other still gets its backup (takeBackup names the one that failed).
+        if (checkFailed && !env.secondRepository) throw new Error(checkFailed);
         const label = await takeBackup(env, "full");
-        done.push(`stanza ${env.PGBACKREST_STANZA} accepts timeline ${timeline} (pgbackrest check archived its WAL), full backup ${label} taken`);
+        done.push(
+          checkFailed
+            ? `${checkFailed}; full backup ${label} taken in every repository`
+            : `stanza ${env.PGBACKREST_STANZA} accepts timeline ${timeline} (pgbackrest check archived its WAL), full backup ${label} taken`,
+        );
       }
     }
   } catch (e) {

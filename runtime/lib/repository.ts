@@ -27,7 +27,7 @@ export interface StanzaState {
   /** Archived WAL per cluster: the newest segment name (its first 8 hex digits are the timeline). */
   archives: Array<{ systemId: string; max: string | null }>;
   /** Each repository read, with pgBackRest's status code there; one that could not be read has the line that explains it. */
-  repositories: Array<{ index: 1 | 2; code: number; error?: string }>;
+  repositories: Array<{ index: 1 | 2; code: number; error?: string; encryptionMismatch?: boolean }>;
 }
 
 /** A backup as `info` lists it, with the repository that holds it. */
@@ -66,7 +66,7 @@ async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime
   ];
   // info makes several requests: the whole run may take a few of those timeouts.
   const result = await pgbackrest(env, ["info", "--output=json", ...extra], { timeoutMs: ioTimeoutSeconds ? ioTimeoutSeconds * 4500 : 120_000 });
-  if (result.code !== 0) await throwRepositoryError(env, read[0], failureReason(result));
+  if (result.code !== 0) throw await repositoryFailure(env, read[0], failureReason(result));
   const [stanza] = parseInfoJson(result.stdout) as Array<{
     status: { code: number; message: string };
     backup?: StoredBackup[];
@@ -75,10 +75,13 @@ async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime
     repo?: Array<{ key: number; status: { code: number; message: string } }>;
   }>;
   const statusOf = (r: Repository) => stanza.repo?.find((x) => x.key === r.index)?.status ?? stanza.status;
+  // Each repository that could not be read, explained in its own variables' names.
+  const failures = new Map<number, RepositoryError>();
+  for (const r of read) if (statusOf(r).code === 99) failures.set(r.index, await repositoryFailure(env, r, statusOf(r).message));
   // pgBackRest's 99 for the stanza: no repository could be read.
   if (stanza.status.code === 99) {
-    const failed = read.find((r) => statusOf(r).code === 99) ?? read[0];
-    await throwRepositoryError(env, failed, statusOf(failed).message);
+    const all = [...failures.values()];
+    throw all.find((f) => f instanceof EncryptionMismatchError) ?? (all.length === 1 ? all[0] : new RepositoryError(all.map((f) => f.message).join("; ")));
   }
   const db = stanza.db ?? [];
   const systemIdOf = (id: number, key = 1) => db.find((d) => d.id === id && (d["repo-key"] ?? 1) === key)?.["system-id"] ?? "";
@@ -88,10 +91,10 @@ async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime
     systemIds: [...new Set(db.map((d) => d["system-id"]))],
     archives: (stanza.archive ?? []).map((a) => ({ systemId: systemIdOf(a.database.id, a.database["repo-key"]), max: a.max })),
     repositories: read.map((r) => {
-      const status = statusOf(r);
-      return status.code === 99
-        ? { index: r.index, code: 99, error: repositoryWording(r, explainRepositoryFailure(r.settings, status.message)) }
-        : { index: r.index, code: status.code };
+      const failure = failures.get(r.index);
+      return failure
+        ? { index: r.index, code: 99, error: failure.message, encryptionMismatch: failure instanceof EncryptionMismatchError }
+        : { index: r.index, code: statusOf(r).code };
     }),
   };
 }
@@ -102,15 +105,15 @@ async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime
  * "Salted__"), so the line can name the fix.
  */
 /** `env` is the container's (pgBackRest runs with every repository's keys); `repository` the one that failed. */
-async function throwRepositoryError(env: BackupEnv, repository: Repository, detail: string): Promise<never> {
+async function repositoryFailure(env: BackupEnv, repository: Repository, detail: string): Promise<RepositoryError> {
   // Only pgBackRest's words for content it could not decode: a timeout or an outage while reading
   // backup.info says something else, and must not read as a wrong passphrase.
   if (/CryptoError|FormatError|ChecksumError|is or was the repo encrypted/i.test(detail)) {
     const stored = await storedEncryption(env, repository.index).catch(() => undefined);
     const mismatch = stored && encryptionMismatch(repository.settings, stored, cipherPassVariable(repository));
-    if (mismatch) throw new EncryptionMismatchError(repositoryWording(repository, mismatch));
+    if (mismatch) return new EncryptionMismatchError(repositoryWording(repository, mismatch));
   }
-  throw new RepositoryError(repositoryWording(repository, explainRepositoryFailure(repository.settings, detail)));
+  return new RepositoryError(repositoryWording(repository, explainRepositoryFailure(repository.settings, detail)));
 }
 
 /**

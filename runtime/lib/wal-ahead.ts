@@ -5,15 +5,17 @@
  * repository down, the other would get no WAL past the first segment the failing one lacks, and
  * no backup either, since a backup waits for its last segment to be in its repository. So while
  * segments wait in pg_wal, each repository is given them through its own configuration
- * (pgbackrestIn), each repository on its own, so a slow one does not hold up the other.
+ * (pgbackrestIn), each repository on its own, so a slow one does not hold up the other, and only
+ * while archiving fails (pg_stat_archiver).
  * archive-push accepts a segment a repository already holds with the same checksum, so
  * PostgreSQL's own push later finds it there and moves on.
  */
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { repositories, repositoryName, type BackupEnv, type Repository } from "../env/parse.js";
 import { logBackup } from "./log.js";
-import { failureReason, pgbackrestIn } from "./pgbackrest.js";
+import { failureReason, inRepository, pgbackrestIn } from "./pgbackrest.js";
+import { gatherArchiving } from "./status.js";
 import { sleep, type Service } from "./supervisor.js";
 
 /** How often pg_wal is looked at, and how long a segment waits for PostgreSQL's own push before it is pushed ahead. */
@@ -33,12 +35,16 @@ export function walAheadService(env: BackupEnv): Service {
   const failing = new Map<number, boolean>();
   return {
     name: "wal-ahead",
+    // One loop per repository: a push that hangs on one (an endpoint that does not answer) does not hold up the other.
     async run(signal) {
-      while (!signal.aborted) {
-        const waiting = readWaiting(env.PGDATA);
-        await Promise.all(repositories(env).map((r) => pushAhead(env, r, waiting, given.get(r.index)!, failing)));
-        await sleep(walAheadPolicy.intervalMs, signal);
-      }
+      await Promise.all(
+        repositories(env).map(async (r) => {
+          while (!signal.aborted) {
+            await pushAhead(env, r, given.get(r.index)!, failing);
+            await sleep(walAheadPolicy.intervalMs, signal);
+          }
+        }),
+      );
     },
   };
 }
@@ -55,16 +61,25 @@ function readWaiting(pgdata: string): string[] {
   return waitingFiles(entries, Date.now(), walAheadPolicy.waitingMs);
 }
 
-/** Gives one repository the waiting files it does not have yet, oldest first, until one fails. */
-async function pushAhead(env: BackupEnv, repository: Repository, waiting: string[], given: Set<string>, failing: Map<number, boolean>): Promise<void> {
+/**
+ * Gives one repository the waiting files it does not have yet, oldest first, until one fails;
+ * only while archiving fails (a slow push is PostgreSQL's to finish, not a reason to push twice).
+ */
+async function pushAhead(env: BackupEnv, repository: Repository, given: Set<string>, failing: Map<number, boolean>): Promise<void> {
+  const waiting = readWaiting(env.PGDATA);
   for (const name of given) if (!waiting.includes(name)) given.delete(name);
+  const next = waiting.filter((n) => !given.has(n));
+  if (next.length === 0 || !(await gatherArchiving(env)).failing) return;
   const pushed: string[] = [];
-  for (const name of waiting.filter((n) => !given.has(n))) {
+  const where = `repository ${repository.index} (${repositoryName(repository.settings)})`;
+  for (const name of next) {
+    // Archived and perhaps recycled since it was listed: nothing left to give.
+    if (!existsSync(join(env.PGDATA, "pg_wal", "archive_status", `${name}.ready`))) continue;
     const result = await pgbackrestIn(env, repository, ["--no-archive-async", "archive-push", join(env.PGDATA, "pg_wal", name)], { timeoutMs: 300_000 });
     if (result.code !== 0) {
+      if (!existsSync(join(env.PGDATA, "pg_wal", "archive_status", `${name}.ready`))) continue;
       // Once per outage: the next success says it is over.
-      if (!failing.get(repository.index))
-        logBackup("wal-ahead", `repository ${repository.index} (${repositoryName(repository.settings)}) takes no WAL: ${failureReason(result)}`, true);
+      if (!failing.get(repository.index)) logBackup("wal-ahead", `${where} takes no WAL: ${inRepository(repository, failureReason(result))}`, true);
       failing.set(repository.index, true);
       break;
     }
@@ -73,9 +88,6 @@ async function pushAhead(env: BackupEnv, repository: Repository, waiting: string
   }
   if (pushed.length) {
     failing.set(repository.index, false);
-    logBackup(
-      "wal-ahead",
-      `repository ${repository.index} (${repositoryName(repository.settings)}) has ${pushed.length} more WAL file(s) while archiving waits on another repository, up to ${pushed[pushed.length - 1]}`,
-    );
+    logBackup("wal-ahead", `${where} has ${pushed.length} more WAL file(s) while archiving fails on another repository, up to ${pushed[pushed.length - 1]}`);
   }
 }

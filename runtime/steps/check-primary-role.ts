@@ -34,6 +34,9 @@ export const checkPrimaryRole: Step = {
       if (!(e instanceof RepositoryError)) throw e;
       return skipped(`WARNING: repository not readable (${e.message}); timelines not compared`);
     }
+    // One of two repositories that this passphrase does not fit: archiving would fail there from the first segment.
+    const mismatch = stanza.repositories.find((r) => r.encryptionMismatch);
+    if (mismatch?.error) throw new FatalError(mismatch.error, exitCodes.config);
     const newest = newestArchivedTimeline(stanza.archives, ours.systemId);
     if (newest !== undefined && newest > ours.timeline) {
       throw new FatalError(

@@ -36,7 +36,14 @@ export const restoreFromBackup: Step = {
           `stanza ${env.PGBACKREST_STANZA} does not exist in ${from.map((r) => repositoryName(r.settings)).join(" or ")}`,
           from.map((r) => repositoryWording(r, `check ${repositoryVariables(r.settings)}`)).join(" and ") + " and PGBACKREST_STANZA",
         );
-      plan = planRestore(env, stanza.backups, new Date());
+      // Its lines name the variables of the one repository read (REPO2_* for RESTORE_REPO=2).
+      const planned = from.length === 1 ? from[0] : undefined;
+      try {
+        plan = planRestore(planned ? { ...env, REPO_TYPE: planned.settings.REPO_TYPE } : env, stanza.backups, new Date());
+      } catch (e) {
+        if (e instanceof RestorePlanError && planned) throw new RestorePlanError(repositoryWording(planned, e.problem), repositoryWording(planned, e.fix));
+        throw e;
+      }
     } catch (e) {
       if (e instanceof RestorePlanError || e instanceof RepositoryError) throw new FatalError(`RESTORE_FROM_BACKUP=true: ${e.message}`, exitCodes.repository);
       throw e;

@@ -18,12 +18,19 @@ export class ClusterContainer {
   private replicaCount = 1;
   private bootstrap: "basebackup" | "backup" = "basebackup";
   private schedule = noSchedule;
+  private environment: Record<string, string> = {};
 
   constructor(private readonly bed: StartedBackupTestbed) {}
 
   /** The backup schedule of every member (off by default). */
   withSchedule(schedule: Schedule): this {
     this.schedule = schedule;
+    return this;
+  }
+
+  /** Settings of every member (primary and replicas alike). */
+  withEnvironment(env: Record<string, string>): this {
+    this.environment = { ...this.environment, ...env };
     return this;
   }
 
@@ -41,7 +48,7 @@ export class ClusterContainer {
   async start(): Promise<StartedCluster> {
     const id = randomBytes(4).toString("hex");
     const bucket = await this.bed.s3.createBucket(`cluster-${id}`);
-    const cluster = new StartedCluster(this.bed, bucket, `pgba-ca-${id}`, `pgba-primary-${id}`, `replication-${id}`, this.schedule);
+    const cluster = new StartedCluster(this.bed, bucket, `pgba-ca-${id}`, `pgba-primary-${id}`, `replication-${id}`, this.schedule, this.environment);
     try {
       cluster.primary = await cluster.primaryContainer().start();
       // Replicas start from a cluster whose stanza is active: its first full backup exists.
@@ -69,6 +76,7 @@ export class StartedCluster {
     readonly primaryVolume: string,
     readonly replicationPassword: string,
     private readonly schedule: Schedule = noSchedule,
+    private readonly environment: Record<string, string> = {},
   ) {}
 
   /** The primary as configured (named "primary" on the network), e.g. to start its data again. */
@@ -81,7 +89,8 @@ export class StartedCluster {
       .withServerName("primary")
       .withDataVolume(this.primaryVolume)
       .withReplication(this.caVolume, this.replicationPassword)
-      .withSchedule(this.schedule);
+      .withSchedule(this.schedule)
+      .withEnvironment(this.environment);
   }
 
   /** A replica of `primaryHost` named `name`, not started yet (add a data volume, a bootstrap, ...). */
@@ -95,7 +104,8 @@ export class StartedCluster {
       .withServerName(name)
       .withPrimary(primaryHost)
       .withReplication(this.caVolume, this.replicationPassword)
-      .withSchedule(this.schedule);
+      .withSchedule(this.schedule)
+      .withEnvironment(this.environment);
   }
 
   /** Stops every member and removes the cluster's volumes (the testbed stays). */

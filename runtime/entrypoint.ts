@@ -12,6 +12,7 @@ import { backupsEnabled, parseEnv, repositoryWritable, repositoryWritesOff, type
 import type { Env } from "./env/table.js";
 import { initBackups, initNewRepositories, takeBackup } from "./lib/backups.js";
 import { walAheadService } from "./lib/wal-ahead.js";
+import { standbyServerService } from "./lib/backup-standby.js";
 import { run } from "./lib/exec.js";
 import { log, logBackup, logError } from "./lib/log.js";
 import { serveMetrics } from "./lib/metrics.js";
@@ -161,6 +162,8 @@ async function recoverWithoutTcp(env: Env, serverArgs: string[], childEnv: Recor
  * query fails (the server was restarting, say).
  */
 function readinessService(env: Env, supervisor: Supervisor, standby: boolean): Service {
+  // Outside run(): a retried readiness check does not start the TLS server twice.
+  let serving = false;
   return {
     name: "readiness",
     async run(signal) {
@@ -175,6 +178,11 @@ function readinessService(env: Env, supervisor: Supervisor, standby: boolean): S
       }
       markReady(server.description);
       log("server", server.description);
+      // Any member may be the one a primary copies a backup from (and a primary may be a standby after a failover).
+      if (backupsEnabled(env) && env.BACKUP_FROM_STANDBY !== "off" && !serving) {
+        serving = true;
+        void supervisor.start(standbyServerService(env));
+      }
       if (standby) {
         log(
           "replica",

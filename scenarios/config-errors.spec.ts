@@ -142,10 +142,10 @@ const cases: BadConfig[] = [
     secrets: ["other-secret-key"],
   },
   {
-    what: "a second repository",
+    what: "a second repository's option without REPO2_TYPE",
     env: { PGBACKREST_REPO2_PATH: "/second" },
     names: 'PGBACKREST_REPO2_PATH="/second"',
-    line: /only one repository \(repo1, the one REPO_TYPE places\) is supported\. Fix: use PGBACKREST_REPO1_PATH/,
+    line: /is an option of a second repository, but REPO2_TYPE is not set, so there is none\. Fix: set REPO2_TYPE and the second repository's REPO2_\* variables/,
   },
   {
     what: "a command-line option as a variable",

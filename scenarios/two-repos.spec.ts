@@ -140,6 +140,41 @@ describe("@two-repos two repositories at once: WAL and backups in both, one down
     await pollUntil("status clean with S3 back", async () => (await db.statusJson()).exitCode === 0, { timeoutMs: 60_000, intervalMs: 2000 });
   });
 
+  it("starts backing up to the directory when S3 is down at the first start, and brings S3 along when it answers #repo-down-first-start", async ({ bed }) => {
+    const freshBucket = await bed.s3.createBucket("two-repos-first");
+    const freshCopy = `two-repos-first-${suffix}`;
+    await bed.s3.isolate();
+    let isolated = true;
+    try {
+      await using fresh = await bed.primary(freshBucket).withSecondRepositoryVolume(freshCopy, copyDir).withSchedule(noSchedule).start();
+      // The stanza is active with the directory's first full backup alone.
+      await fresh.waitForLog(/init-backups: stanza main ready in \/var\/lib\/pgbackrest-copy/, 120_000);
+      await fresh.waitForBackupsActive(180_000);
+      expect(inRepository(await fresh.backups(), 2, "full")).toHaveLength(1);
+      await fresh.sql("CREATE TABLE first_start AS SELECT generate_series(1, 300) AS id");
+      const segment = await fresh.sql<{ segment: string }>("SELECT pg_walfile_name(pg_current_wal_lsn()) AS segment");
+      await fresh.sql("SELECT pg_switch_wal()");
+      await pollUntil(
+        "the first start's WAL in the directory",
+        async () =>
+          (await fresh.execOk(["sh", "-c", `ls ${copyDir}/archive/main/18-1/${segment[0].segment.slice(0, 16)}/ 2>/dev/null || true`])).output.includes(
+            segment[0].segment,
+          ),
+        { timeoutMs: 90_000, intervalMs: 1000 },
+      );
+      await bed.s3.reconnect();
+      isolated = false;
+      // S3 back: the new-repository service creates the stanza there and takes its first full backup.
+      await fresh.waitForLog(/new-repository: stanza main created and first full backup taken in repository 1/, 360_000);
+      expect(inRepository(await fresh.backups(), 1, "full")).toHaveLength(1);
+      await fresh.archiveCurrentWal(180_000);
+      expect(await fresh.walWaiting()).toBe(0);
+    } finally {
+      if (isolated) await bed.s3.reconnect();
+      await removeVolume(freshCopy);
+    }
+  });
+
   it("restores every row from the directory alone with RESTORE_REPO=2 while S3 is gone #restore-repo", async ({ bed }) => {
     await bed.s3.isolate();
     try {

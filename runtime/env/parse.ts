@@ -412,6 +412,42 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
       );
     }
   },
+  (env, source) => {
+    if (env.BACKUP_FROM_STANDBY === "off") {
+      if (env.BACKUP_STANDBY_HOST)
+        throw new ConfigError(
+          `BACKUP_STANDBY_HOST=${JSON.stringify(env.BACKUP_STANDBY_HOST)}`,
+          "is set, but BACKUP_FROM_STANDBY is off",
+          "set BACKUP_FROM_STANDBY=prefer or require, or unset BACKUP_STANDBY_HOST",
+        );
+      return;
+    }
+    if (!env.PGBACKREST_STANZA) {
+      throw new ConfigError(
+        `BACKUP_FROM_STANDBY="${env.BACKUP_FROM_STANDBY}"`,
+        "is set, but PGBACKREST_STANZA is not, so there are no backups to take from a standby",
+        "set PGBACKREST_STANZA and the repository's variables, or unset BACKUP_FROM_STANDBY",
+      );
+    }
+    if (env.PG_MODE === "primary" && !env.BACKUP_STANDBY_HOST) {
+      throw new ConfigError(
+        "BACKUP_STANDBY_HOST",
+        `is required because BACKUP_FROM_STANDBY=${env.BACKUP_FROM_STANDBY} on a primary: it names the replica to copy from`,
+        "set BACKUP_STANDBY_HOST to the replica's host name (its SERVER_NAME), or unset BACKUP_FROM_STANDBY",
+      );
+    }
+    const clash = [
+      ["POSTGRES_PORT", env.POSTGRES_PORT],
+      ["METRICS_PORT", env.METRICS_PORT],
+    ].find(([, port]) => port === env.BACKUP_STANDBY_PORT);
+    if (clash) {
+      throw new ConfigError(
+        `BACKUP_STANDBY_PORT="${env.BACKUP_STANDBY_PORT}"${source.BACKUP_STANDBY_PORT ? "" : " (its default)"}`,
+        `is also ${clash[0]}: pgBackRest's TLS server and ${clash[0] === "POSTGRES_PORT" ? "PostgreSQL" : "the metrics server"} cannot listen on one port`,
+        "choose another BACKUP_STANDBY_PORT (default 8432)",
+      );
+    }
+  },
   (env) => {
     if (env.METRICS_PORT !== undefined && env.METRICS_PORT === env.POSTGRES_PORT) {
       throw new ConfigError(

@@ -99,7 +99,7 @@ describe("PGBACKREST_* pass-through", () => {
       /recovery-option is set by the image: the runtime writes the recovery settings/,
     );
     expect(errorOf({ ...backup, PGBACKREST_BACKUP_STANDBY: "prefer" }).message).toMatch(
-      /^PGBACKREST_BACKUP_STANDBY="prefer": backup-standby cannot work here: .*Fix: unset PGBACKREST_BACKUP_STANDBY\.$/,
+      /^PGBACKREST_BACKUP_STANDBY="prefer": backup-standby is set by the image: the runtime adds the standby as pg2 on each backup's command line\. Fix: use BACKUP_FROM_STANDBY \(with BACKUP_STANDBY_HOST\) instead, and unset PGBACKREST_BACKUP_STANDBY\.$/,
     );
   });
 

@@ -63,6 +63,7 @@ const owned: Readonly<Record<string, { use?: string; why?: string }>> = {
   "repo-target-time": { use: "RESTORE_REPO_TARGET_TIME", why: "it would make every command, backups too, read the repository as it was then" },
   "repo1-bundle": { use: "BACKUP_BUNDLE" },
   "repo1-block": { use: "BACKUP_BLOCK_INCREMENTAL" },
+  "backup-standby": { use: "BACKUP_FROM_STANDBY (with BACKUP_STANDBY_HOST)", why: "the runtime adds the standby as pg2 on each backup's command line" },
   "repo1-host": { why: "the repository of this image is REPO_TYPE's (S3, Azure, GCS or a directory), not a repository host" },
   "archive-push-queue-max": { use: "ARCHIVE_PUSH_QUEUE_MAX" },
   "archive-async": { use: "ARCHIVE_ASYNC" },
@@ -85,11 +86,6 @@ const owned: Readonly<Record<string, { use?: string; why?: string }>> = {
     use: "RESTORE_TARGET_* and RESTORE_TARGET_ACTION",
     why: "the runtime writes the recovery settings of restores, replicas and drills on the command line, where an environment value would be ignored",
   },
-};
-
-/** Options that exist but cannot work with one S3 repository and one local PostgreSQL. */
-const unsupported: Readonly<Record<string, string>> = {
-  "backup-standby": "backups from a standby need the standby configured as pg2 beside the primary as pg1; this image configures only its own PostgreSQL (pg1)",
 };
 
 /** Command-line options the runtime sets per command, with the image variable that chooses them. */
@@ -252,7 +248,6 @@ export function pgbackrestPassthrough(source: RawEnv, imageVariables: ReadonlySe
         `${option} is set by the image${own.why ? `: ${wording(own.why)}` : ""}`,
         own.use ? `use ${wording(own.use)} instead, and unset ${variable}` : `unset ${variable}`,
       );
-    if (unsupported[option]) refuse(`${option} cannot work here: ${unsupported[option]}`, `unset ${variable}`);
     const elsewhere = foreign(option);
     if (elsewhere) refuse(`${option} does not apply: ${wording(elsewhere)}`, `unset ${variable}`);
 

@@ -342,6 +342,26 @@ export const envTable = [
     doc: "Receives a GET after every successful backup: a dead man's switch (healthchecks.io and the like alert when the pings stop).",
   }),
   v({
+    name: "BACKUP_FROM_STANDBY",
+    kind: oneOf("off", "prefer", "require"),
+    group: "Backups",
+    default: "off",
+    doc: "Copy a backup's files from a streaming replica instead of the primary (pgBackRest backup-standby); the primary serves only the backup's start and stop. On the primary: from BACKUP_STANDBY_HOST; prefer falls back to the primary when that replica does not answer, require fails the backup. On a replica: serves its files to the primary over pgBackRest's TLS server (BACKUP_STANDBY_PORT), for clients holding a certificate of the cluster CA issued to postgres-ba-pgbackrest (the primary issues its own from CA_DIR's key).",
+  }),
+  v({
+    name: "BACKUP_STANDBY_HOST",
+    kind: pattern(/^[A-Za-z0-9.-]{1,253}$/, "a host name"),
+    group: "Backups",
+    doc: "With BACKUP_FROM_STANDBY on a primary: the replica to copy from, by the name its certificate carries (its SERVER_NAME). Required then.",
+  }),
+  v({
+    name: "BACKUP_STANDBY_PORT",
+    kind: int(1, 65535),
+    group: "Backups",
+    default: "8432",
+    doc: "Port of pgBackRest's TLS server on a replica with BACKUP_FROM_STANDBY (the primary connects to it on BACKUP_STANDBY_HOST).",
+  }),
+  v({
     name: "REPO_CIPHER_PASS",
     eachRepository: true,
     kind: text,

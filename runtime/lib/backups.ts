@@ -2,6 +2,7 @@
  * Backups of a running primary: the one-time bootstrap (stanza-create, archive_command on,
  * first full backup) and single backups. Used by the entrypoint, the schedule and the CLI.
  */
+import { backupStandbyArgs } from "./backup-standby.js";
 import { writeManagedConf } from "./managed-conf.js";
 import { logBackup } from "./log.js";
 import { repositories, repositoryName, repositoryPathVariable, repositoryWording, type BackupEnv, type Repository } from "../env/parse.js";
@@ -132,7 +133,7 @@ async function backupTo(env: BackupEnv, repository: Repository, type: BackupType
   const event = { backupType: type, repository: repository.index };
   logBackup("backup", `${type} backup started${where}`);
   notify(env, { event: "backup.started", ...event });
-  const result = await pgbackrest(env, ["backup", `--type=${type}`, `--repo=${repository.index}`]);
+  const result = await pgbackrest(env, ["backup", `--type=${type}`, `--repo=${repository.index}`, ...backupStandbyArgs(env)]);
   if (result.code !== 0) {
     const error = new BackupError(`${type} backup failed${where}: ${failureReason(result)}`);
     notify(env, { event: "backup.failed", ...event, error: error.message });

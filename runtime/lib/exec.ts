@@ -17,6 +17,8 @@ export interface ExecOptions {
   /** Stream output to the container log instead of capturing it. */
   stream?: boolean;
   cwd?: string;
+  /** Ends the program (SIGTERM) when aborted: a long-running child of a supervised service. */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
@@ -44,6 +46,9 @@ export function run(file: string, args: readonly string[], opts: ExecOptions = {
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     const timer = timeoutMs > 0 ? setTimeout(() => child.kill("SIGTERM"), timeoutMs) : undefined;
+    const stop = () => child.kill("SIGTERM");
+    opts.signal?.addEventListener("abort", stop, { once: true });
+    child.on("exit", () => opts.signal?.removeEventListener("abort", stop));
     child.on("error", (e) => {
       clearTimeout(timer);
       reject(e);

@@ -11,7 +11,8 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { exitCodes } from "../lib/exit-codes.js";
 import { type CertFacts, chainsTo, earliestExpiry, expiryProblem, inspectCert, pemCertificates } from "../lib/tls.js";
-import { tlsPaths } from "../lib/tls-paths.js";
+import { backupClientName, tlsPaths } from "../lib/tls-paths.js";
+import type { Env } from "../env/table.js";
 import { did, type Step } from "./step.js";
 import { FatalError } from "../errors.js";
 
@@ -84,9 +85,33 @@ export const ensureTls: Step = {
       copyFileSync(p.caCert, p.rootCert);
       done.push("root.crt from the CA");
     }
+    const client = await ensureBackupClientCert(env);
+    if (client) done.push(client);
     return did(done.join("; "));
   },
 };
+
+/**
+ * BACKUP_FROM_STANDBY on a primary: the certificate it shows a replica's pgBackRest TLS server,
+ * issued by the cluster CA to backupClientName (kept once issued; any member may become the
+ * primary, so every member with the setting holds one when the CA key is there).
+ */
+async function ensureBackupClientCert(env: Env): Promise<string | undefined> {
+  const p = tlsPaths(env);
+  if (env.BACKUP_FROM_STANDBY === "off" || existsSync(p.backupClientCert)) return undefined;
+  if (!existsSync(p.caKey)) {
+    const problem = `BACKUP_FROM_STANDBY=${env.BACKUP_FROM_STANDBY}: CA_DIR ${env.CA_DIR} has no ca.key, so no certificate for ${backupClientName} can be issued`;
+    if (env.BACKUP_FROM_STANDBY === "require" && env.PG_MODE === "primary") {
+      throw new FatalError(`${problem}. Fix: mount the cluster's CA directory with its key, or BACKUP_FROM_STANDBY=prefer`, exitCodes.config);
+    }
+    return `WARNING: ${problem}; backups are taken from the primary`;
+  }
+  const { generateServerCert } = await import("../lib/certificates.js");
+  const issued = generateServerCert({ cert: readFileSync(p.caCert, "utf8"), key: readFileSync(p.caKey, "utf8") }, [backupClientName], []);
+  writeFileSync(p.backupClientKey, issued.key, { mode: 0o600 });
+  writeFileSync(p.backupClientCert, issued.cert, { mode: 0o644 });
+  return `issued ${p.backupClientCert} to ${backupClientName} (backups from a standby)`;
+}
 
 /** Whether the CA file's certificates anchor the chain in certFile; an unreadable CA file does not. */
 function signs(caFile: string, certFile: string): boolean {

@@ -22,6 +22,7 @@ interface RepositorySummary {
   reachable: boolean;
   error?: string;
   latest: Partial<Record<"full" | "diff" | "incr", { label: string }>>;
+  recoveryPointSeconds?: number | null;
 }
 
 const inRepository = (backups: BackupInfo[], index: number, type: BackupInfo["type"]) =>
@@ -101,7 +102,13 @@ describe("@two-repos two repositories at once: WAL and backups in both, one down
     await bed.s3.isolate();
     try {
       await db.sql("CREATE TABLE during_outage AS SELECT generate_series(1, 1500) AS id");
+      const committedAt = Date.now();
       await archivedInCopy();
+      // Each repository's recovery point: the directory has every commit, S3 lacks the one above.
+      const atLeast = Math.floor((Date.now() - committedAt) / 1000) - 1;
+      const points = await db.statusJson<{ repositories: RepositorySummary[] }>();
+      expect(points.json.repositories.map((r) => r.recoveryPointSeconds)).toEqual([expect.any(Number), 0]);
+      expect(points.json.repositories[0].recoveryPointSeconds).toBeGreaterThanOrEqual(atLeast);
 
       const backup = await db.exec(["postgres-ba", "backup", "incr"]);
       expect(backup.exitCode, backup.output).not.toBe(0);

@@ -46,7 +46,13 @@ describe("renderMetrics: each repository", () => {
       latest: { full: { label: "F2", type: "full", ageSeconds: 60 } },
       repositories: [
         { index: 1, name: "s3://b/pgbackrest", reachable: false, error: "x", latest: {} },
-        { index: 2, name: "/var/lib/pgbackrest-copy", reachable: true, latest: { full: { label: "F2", type: "full", ageSeconds: 60 } } },
+        {
+          index: 2,
+          name: "/var/lib/pgbackrest-copy",
+          reachable: true,
+          latest: { full: { label: "F2", type: "full", ageSeconds: 60 } },
+          recoveryPointSeconds: 0,
+        },
       ],
       archiving: { failedCount: 3, failing: true, waitingSegments: 2 },
       replication: { role: "primary", slots: [], maxWalSizeBytes: 1 },
@@ -58,5 +64,7 @@ describe("renderMetrics: each repository", () => {
     expect(text).toContain('pgbackrest_repo_reachable{stanza="main",repo_key="1"} 0\npgbackrest_repo_reachable{stanza="main",repo_key="2"} 1\n');
     expect(text).toContain('pgbackrest_repo_backup_since_last_completion_seconds{stanza="main",repo_key="2",backup_type="full"} 60\n');
     expect(text).not.toMatch(/repo_key="1",backup_type/);
+    expect(text).toContain('pgbackrest_repo_recovery_point_seconds{stanza="main",repo_key="2"} 0\n');
+    expect(text).not.toContain('pgbackrest_repo_recovery_point_seconds{stanza="main",repo_key="1"}');
   });
 });

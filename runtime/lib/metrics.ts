@@ -53,6 +53,13 @@ export function renderMetrics(s: Status): string {
         }),
       ),
     ),
+    family(
+      "pgbackrest_repo_recovery_point_seconds",
+      "With two repositories: the age of the oldest committed WAL this repository does not have yet.",
+      (s.repositories ?? []).flatMap((r): Sample[] =>
+        typeof r.recoveryPointSeconds === "number" ? [[{ ...stanza, repo_key: String(r.index) }, r.recoveryPointSeconds]] : [],
+      ),
+    ),
     family("pgbackrest_wal_archive_failing", "1 while the last WAL archive attempt failed.", [[stanza, s.archiving.failing ? 1 : 0]]),
     family("pgbackrest_wal_segments_waiting", "WAL segments in pg_wal waiting to be archived.", [[stanza, s.archiving.waitingSegments]]),
     family(

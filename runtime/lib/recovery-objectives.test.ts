@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { archiveEnd, firstCommitTime, lsnText, parseLsn, segmentName } from "./recovery-objectives.js";
+import { archiveEnd, firstCommitTime, lsnText, parseLsn, repositoryArchiveEnd, segmentName } from "./recovery-objectives.js";
 
 const mb16 = 16 * 1048576;
 
@@ -54,5 +54,20 @@ describe("firstCommitTime", () => {
     expect(firstCommitTime(waldump.split("\n")[0])).toBeUndefined();
     expect(firstCommitTime("rmgr: Standby len (rec/tot): 50/50, tx: 0, lsn: 0/06000028, prev 0/05FFFFC8, desc: RUNNING_XACTS nextXid 753")).toBeUndefined();
     expect(firstCommitTime("")).toBeUndefined();
+  });
+});
+
+describe("repositoryArchiveEnd", () => {
+  const size = 16 * 1024 * 1024;
+  const overall = { lsn: 5n * BigInt(size), segment: "000000010000000000000005" };
+
+  it("moves past the repository's newest segment on the current timeline", () => {
+    expect(repositoryArchiveEnd(overall, "000000010000000000000007", size)).toEqual({ lsn: 8n * BigInt(size), segment: "000000010000000000000008" });
+  });
+
+  it("keeps archiving's own end for a repository that is not ahead, has nothing, or only another timeline", () => {
+    expect(repositoryArchiveEnd(overall, "000000010000000000000004", size)).toBe(overall);
+    expect(repositoryArchiveEnd(overall, undefined, size)).toBe(overall);
+    expect(repositoryArchiveEnd(overall, "000000020000000000000009", size)).toBe(overall);
   });
 });

@@ -67,6 +67,23 @@ export function archiveEnd(statusFiles: readonly string[], flushed: bigint, flus
 }
 
 /**
+ * Where one repository's WAL ends when it has more than PostgreSQL counts archived (with two
+ * repositories, archiving waits for the slower one while the other has moved on): after its
+ * newest segment on the current timeline (`newest`, pgBackRest's archive max there, taken as
+ * contiguous: segments reach a repository oldest first), else where archiving as a whole ends.
+ */
+export function repositoryArchiveEnd(
+  overall: { lsn: bigint; segment: string },
+  newest: string | undefined,
+  segmentBytes: number,
+): { lsn: bigint; segment: string } {
+  if (!newest || !/^[0-9A-F]{24}$/.test(newest) || newest.slice(0, 8) !== overall.segment.slice(0, 8)) return overall;
+  const next = segmentNumber(newest, segmentBytes) + 1n;
+  const lsn = next * BigInt(segmentBytes);
+  return lsn > overall.lsn ? { lsn, segment: segmentName(Number.parseInt(newest.slice(0, 8), 16), next, segmentBytes) } : overall;
+}
+
+/**
  * The time of the first commit in pg_waldump's output, as it prints one in UTC:
  * "desc: COMMIT 2026-12-06 10:15:00.510123 UTC". Undefined when there is none (aborts and
  * PostgreSQL's own records are not commits).

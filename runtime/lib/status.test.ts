@@ -294,6 +294,8 @@ describe("statusProblems and renderStatus: two repositories", () => {
       "repository 1 (s3://backups/pgbackrest): reachable; last full 20261125-030000F, 60 min ago, 31.4 MB; last diff none; last incr 20261125-030000F_20261125-033000I, 30 min ago",
     );
     expect(lines).toContain("repository 2 (/var/lib/pgbackrest-copy): UNREACHABLE: cannot be used");
+    const withPoints = renderStatus({ ...both({ recoveryPointSeconds: 0 }), problems: [] });
+    expect(withPoints).toMatch(/^repository 2 \(\/var\/lib\/pgbackrest-copy\): reachable; .*; recovery point 0 s$/m);
     expect(lines.some((l) => l.startsWith("last full:"))).toBe(false);
   });
 });

@@ -7,11 +7,11 @@ import { join } from "node:path";
 import { repositories, repositoryName, type BackupEnv } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { psql } from "./postgres.js";
-import { readStanza } from "./repository.js";
+import { readStanza, type StanzaState } from "./repository.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { nextRun, scheduledJobs } from "./scheduler.js";
 import { backupState, type BackupState } from "./state.js";
-import { archiveEnd, type DrillRecord, oldestUnarchivedCommit, parseLsn, readDrillRecord } from "./recovery-objectives.js";
+import { archiveEnd, type DrillRecord, oldestUnarchivedCommit, parseLsn, readDrillRecord, repositoryArchiveEnd } from "./recovery-objectives.js";
 import { earliestExpiry, expiryProblem } from "./tls.js";
 import { tlsPaths } from "./tls-paths.js";
 import { RepositoryError } from "../errors.js";
@@ -40,6 +40,8 @@ export interface RepositorySummary {
   reachable: boolean;
   error?: string;
   latest: LatestBackups;
+  /** This repository's recovery point (see Status.recovery): it may have WAL the other lacks. */
+  recoveryPointSeconds?: number | null;
 }
 
 export interface Status {
@@ -119,26 +121,30 @@ function latestOf(backups: SizedBackup[], now: Date): LatestBackups {
 }
 
 /** Each repository read on its own (`info --repo`), so one that fails is named with its own cause. */
-async function gatherRepositories(env: BackupEnv, now: Date): Promise<{ summaries: RepositorySummary[]; backups: SizedBackup[] }> {
+async function gatherRepositories(
+  env: BackupEnv,
+  now: Date,
+): Promise<{ summaries: RepositorySummary[]; backups: SizedBackup[]; archives: Map<number, StanzaState["archives"]> }> {
   const read = await Promise.all(
     repositories(env).map(async (r) => {
       const name = repositoryName(r.settings);
       try {
-        const backups: SizedBackup[] = (await readStanza(env, { repo: r.index })).backups;
-        return { summary: { index: r.index, name, reachable: true, latest: latestOf(backups, now) }, backups };
+        const stanza = await readStanza(env, { repo: r.index });
+        const backups: SizedBackup[] = stanza.backups;
+        return { summary: { index: r.index, name, reachable: true, latest: latestOf(backups, now) }, backups, archives: stanza.archives };
       } catch (e) {
         if (!(e instanceof RepositoryError)) throw e;
-        return { summary: { index: r.index, name, reachable: false, error: e.message, latest: {} }, backups: [] };
+        return { summary: { index: r.index, name, reachable: false, error: e.message, latest: {} }, backups: [], archives: [] };
       }
     }),
   );
   const backups = read.flatMap((x) => x.backups).sort((a, b) => a.timestamp.stop - b.timestamp.stop);
-  return { summaries: read.map((x) => x.summary), backups };
+  return { summaries: read.map((x) => x.summary), backups, archives: new Map(read.map((x) => [x.summary.index, x.archives])) };
 }
 
 export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<Status> {
   const state = backupState(env.PGDATA, env.PGBACKREST_STANZA);
-  const { summaries, backups } = await gatherRepositories(env, now);
+  const { summaries, backups, archives } = await gatherRepositories(env, now);
   const failed = summaries.filter((r) => !r.reachable);
   const repository: Status["repository"] = failed.length
     ? { reachable: false, error: failed.map((r) => (summaries.length > 1 ? `repository ${r.index}: ${r.error}` : r.error)).join("; ") }
@@ -146,7 +152,8 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
   const archiving = await gatherArchiving(env, now);
   const replication = await gatherReplication(env);
   const latest = latestOf(backups, now);
-  const point = await gatherRecoveryPoint(env).catch(() => null);
+  const point = await gatherRecoveryPoint(env, summaries.length > 1 ? archives : new Map()).catch(() => null);
+  for (const r of summaries.length > 1 ? summaries : []) r.recoveryPointSeconds = point?.repositories.get(r.index) ?? null;
   const status: Omit<Status, "problems"> = {
     stanza: env.PGBACKREST_STANZA,
     state,
@@ -170,23 +177,49 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
  * The recovery point in seconds (0: the repository has every commit), or null where there is
  * nothing to measure: a standby archives nothing, nor does a server with archive_mode off.
  */
-async function gatherRecoveryPoint(env: BackupEnv): Promise<{ seconds: number; oldest?: Date } | null> {
-  const [standby, archiveMode, flushed, flushedWal, segmentBytes] = (
+async function gatherRecoveryPoint(
+  env: BackupEnv,
+  archivesByRepository: Map<number, StanzaState["archives"]>,
+): Promise<{ seconds: number; oldest?: Date; repositories: Map<number, number | null> } | null> {
+  const [standby, archiveMode, flushed, flushedWal, segmentBytes, systemId] = (
     await psql(
       env,
       "SELECT pg_is_in_recovery(), current_setting('archive_mode'), " +
         "CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_current_wal_flush_lsn()::text END, " +
         "CASE WHEN pg_is_in_recovery() THEN '' ELSE pg_walfile_name(pg_current_wal_flush_lsn()) END, " +
-        "(SELECT setting FROM pg_settings WHERE name = 'wal_segment_size');",
+        "(SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'), (SELECT system_identifier FROM pg_control_system());",
     )
   ).split("|");
   if (standby === "t" || archiveMode === "off") return null;
   const walDir = join(env.PGDATA, "pg_wal");
   const end = archiveEnd(readdirSync(join(walDir, "archive_status")), parseLsn(flushed), flushedWal, Number(segmentBytes));
-  if (parseLsn(flushed) <= end.lsn) return { seconds: 0 };
-  const oldest = await oldestUnarchivedCommit(walDir, end.segment, end.lsn, parseLsn(flushed));
-  // Aged now, not when the status began: reading the repository may have taken a while.
-  return oldest ? { seconds: Math.max(0, Math.round((Date.now() - oldest.getTime()) / 1000)), oldest } : { seconds: 0 };
+  const pointFrom = async (from: { lsn: bigint; segment: string }) => {
+    if (parseLsn(flushed) <= from.lsn) return { seconds: 0 };
+    const oldest = await oldestUnarchivedCommit(walDir, from.segment, from.lsn, parseLsn(flushed));
+    // Aged now, not when the status began: reading the repository may have taken a while.
+    return oldest ? { seconds: Math.max(0, Math.round((Date.now() - oldest.getTime()) / 1000)), oldest } : { seconds: 0 };
+  };
+  const overall = await pointFrom(end);
+  // With two repositories, each one's own: the one archiving waits for may be behind the other.
+  const perRepository = new Map<number, number | null>();
+  for (const [index, archives] of archivesByRepository) {
+    const newest = archives
+      .filter((a) => a.systemId === systemId && a.max !== null)
+      .map((a) => a.max!)
+      .sort()
+      .at(-1);
+    const own = repositoryArchiveEnd(end, newest, Number(segmentBytes));
+    perRepository.set(
+      index,
+      own.lsn === end.lsn
+        ? overall.seconds
+        : await pointFrom(own).then(
+            (p) => p.seconds,
+            () => null,
+          ),
+    );
+  }
+  return { ...overall, repositories: perRepository };
 }
 
 function gatherTls(env: BackupEnv, now: Date): TlsSummary {
@@ -293,7 +326,8 @@ export function renderStatus(s: Status): string {
   if (s.repositories && s.repositories.length > 1) {
     for (const r of s.repositories) {
       const newest = (["full", "diff", "incr"] as const).map((type) => `last ${type} ${backup(r.latest[type])}`).join("; ");
-      lines.push(`repository ${r.index} (${r.name}): ${r.reachable ? `reachable; ${newest}` : `UNREACHABLE: ${r.error}`}`);
+      const point = typeof r.recoveryPointSeconds === "number" ? `; recovery point ${age(r.recoveryPointSeconds)}` : "";
+      lines.push(`repository ${r.index} (${r.name}): ${r.reachable ? `reachable; ${newest}` : `UNREACHABLE: ${r.error}`}${point}`);
     }
   } else {
     lines.push(`repository: ${s.repository.reachable ? "reachable" : `UNREACHABLE: ${s.repository.error}`}`);

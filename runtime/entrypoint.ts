@@ -178,8 +178,8 @@ function readinessService(env: Env, supervisor: Supervisor, standby: boolean): S
       }
       markReady(server.description);
       log("server", server.description);
-      // Any member may be the one a primary copies a backup from (and a primary may be a standby after a failover).
-      if (backupsEnabled(env) && env.BACKUP_FROM_STANDBY !== "off" && !serving) {
+      // A standby serves its files to the primary's backups (a primary that becomes a standby does so through a restart).
+      if (standby && backupsEnabled(env) && env.BACKUP_FROM_STANDBY !== "off" && !serving) {
         serving = true;
         void supervisor.start(standbyServerService(env));
       }
@@ -230,8 +230,10 @@ function startBackupServices(env: Env, supervisor: Supervisor, promoted: boolean
   void supervisor.start({
     name: "bootstrap-backups",
     async run(signal) {
-      // After a promotion completePromotion did the stanza's part (a failure there is retried by the schedule).
-      const state = promoted ? "promoted" : backupState(env.PGDATA, env.PGBACKREST_STANZA);
+      // After a promotion completePromotion did the stanza's part; a first backup that failed there
+      // (still pending) is retried here like any first backup, and adopted data stays as it is.
+      const recorded = backupState(env.PGDATA, env.PGBACKREST_STANZA);
+      const state = promoted && recorded === "active" ? "promoted" : recorded;
       if (state === "adopted") {
         log(
           "bootstrap-backups",

@@ -22,7 +22,7 @@ describe("@backup-from-standby backups copy their files from a streaming replica
     // prefer: the first full backup is taken before any replica exists.
     cluster = await new ClusterContainer(bed).withEnvironment({ BACKUP_FROM_STANDBY: "prefer", BACKUP_STANDBY_HOST: "replica1" }).withReplicas(1).start();
     await cluster.replicas[0].waitForStreaming();
-    await cluster.replicas[0].waitForLog(/pgbackrest-server: serving this member's files for backups from a standby on port 8432/);
+    await cluster.replicas[0].waitForLog(/pgbackrest-server: serving this standby's files for backups from a standby on port 8432/);
   });
 
   it.afterAll(async () => {

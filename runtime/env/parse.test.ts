@@ -798,3 +798,46 @@ describe("a second repository (REPO2_TYPE)", () => {
     expect(unusedRepositoryVariables(parseEnv(source), source)).toEqual(["REPO2_S3_REGION"]);
   });
 });
+
+describe("BACKUP_FROM_STANDBY", () => {
+  it.each([
+    {
+      name: "without a stanza",
+      env: { BACKUP_FROM_STANDBY: "prefer" },
+      message:
+        'BACKUP_FROM_STANDBY="prefer": is set, but PGBACKREST_STANZA is not, so there are no backups to take from a standby. Fix: set PGBACKREST_STANZA and the repository\'s variables, or unset BACKUP_FROM_STANDBY.',
+    },
+    {
+      name: "on a primary without the replica to copy from",
+      env: { ...backup, BACKUP_FROM_STANDBY: "require" },
+      message:
+        "BACKUP_STANDBY_HOST: is required because BACKUP_FROM_STANDBY=require on a primary: it names the replica to copy from. Fix: set BACKUP_STANDBY_HOST to the replica's host name (its SERVER_NAME), or unset BACKUP_FROM_STANDBY.",
+    },
+    {
+      name: "naming the primary itself",
+      env: { ...backup, BACKUP_FROM_STANDBY: "prefer", BACKUP_STANDBY_HOST: "db1", SERVER_NAME: "db1" },
+      message:
+        "BACKUP_STANDBY_HOST=\"db1\": is this primary's own SERVER_NAME: the standby to copy from must be another member. Fix: set BACKUP_STANDBY_HOST to a replica's host name.",
+    },
+    {
+      name: "its port taken by PostgreSQL",
+      env: { ...backup, BACKUP_FROM_STANDBY: "prefer", BACKUP_STANDBY_HOST: "replica1", POSTGRES_PORT: "8432" },
+      message:
+        'BACKUP_STANDBY_PORT="8432" (its default): is also POSTGRES_PORT: pgBackRest\'s TLS server and PostgreSQL cannot listen on one port. Fix: choose another BACKUP_STANDBY_PORT (default 8432).',
+    },
+    {
+      name: "a standby named while it is off",
+      env: { ...backup, BACKUP_STANDBY_HOST: "replica1" },
+      message:
+        'BACKUP_STANDBY_HOST="replica1": is set, but BACKUP_FROM_STANDBY is off. Fix: set BACKUP_FROM_STANDBY=prefer or require, or unset BACKUP_STANDBY_HOST.',
+    },
+  ])("refuses it $name", ({ env, message }) => {
+    expect(errorOf(env as Record<string, string>).message).toBe(message);
+  });
+
+  it("takes a replica without BACKUP_STANDBY_HOST: it serves, the primary names it", () => {
+    const env = parseEnv({ ...backup, PG_MODE: "replica", PRIMARY_HOST: "primary", REPLICATION_PASSWORD: "r", BACKUP_FROM_STANDBY: "require" });
+    expect(env.BACKUP_FROM_STANDBY).toBe("require");
+    expect(env.BACKUP_STANDBY_PORT).toBe(8432);
+  });
+});

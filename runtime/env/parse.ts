@@ -429,6 +429,13 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
         "set PGBACKREST_STANZA and the repository's variables, or unset BACKUP_FROM_STANDBY",
       );
     }
+    if (env.PG_MODE === "primary" && env.BACKUP_STANDBY_HOST?.toLowerCase() === env.SERVER_NAME.toLowerCase()) {
+      throw new ConfigError(
+        `BACKUP_STANDBY_HOST=${JSON.stringify(env.BACKUP_STANDBY_HOST)}`,
+        "is this primary's own SERVER_NAME: the standby to copy from must be another member",
+        "set BACKUP_STANDBY_HOST to a replica's host name",
+      );
+    }
     if (env.PG_MODE === "primary" && !env.BACKUP_STANDBY_HOST) {
       throw new ConfigError(
         "BACKUP_STANDBY_HOST",

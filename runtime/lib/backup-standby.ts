@@ -6,28 +6,50 @@
  * primary issued to backupClientName).
  */
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import type { BackupEnv } from "../env/parse.js";
 import { logBackup } from "./log.js";
 import { pgbackrestBinary } from "./pgbackrest.js";
 import { run } from "./exec.js";
-import { pgbackrestChildEnv } from "../render/pgbackrest-conf.js";
 import type { Service } from "./supervisor.js";
+import { BackupError } from "../errors.js";
 import { backupClientName, tlsPaths } from "./tls-paths.js";
 
 /**
- * The backup command's options for a standby (pg2, the replica, beside pg1, this primary); none
- * when BACKUP_FROM_STANDBY is off or, with prefer, when this member holds no client certificate
- * (warned at start). The replica runs PostgreSQL as this one does: same PGDATA, port and user.
+ * The backup command's options for a standby (pg2, the replica, beside pg1, this primary). The
+ * replica runs PostgreSQL as this one does: same PGDATA, port and superuser. None when
+ * BACKUP_FROM_STANDBY is off, or with prefer when no standby can be asked (no BACKUP_STANDBY_HOST,
+ * one naming this member after a promotion, no client certificate or cluster CA: pgBackRest then
+ * backs up from the primary, as prefer does for a standby that does not answer); with require
+ * those are a BackupError naming the cause.
  */
-export function backupStandbyArgs(env: BackupEnv): string[] {
+export function backupStandbyArgs(env: BackupEnv, mode: BackupEnv["BACKUP_FROM_STANDBY"] = env.BACKUP_FROM_STANDBY): string[] {
+  if (mode === "off") return [];
   const p = tlsPaths(env);
-  if (env.BACKUP_FROM_STANDBY === "off" || !env.BACKUP_STANDBY_HOST || !existsSync(p.backupClientCert)) return [];
+  const host = env.BACKUP_STANDBY_HOST;
+  // pg2 naming this member (a promoted replica with the cluster's common settings) would be a second primary to pgBackRest.
+  const self = host !== undefined && [env.SERVER_NAME, hostname(), "localhost"].some((name) => name.toLowerCase() === host.toLowerCase());
+  const unusable = !host
+    ? "BACKUP_STANDBY_HOST is not set on this member"
+    : self
+      ? `BACKUP_STANDBY_HOST=${host} is this member (promoted since?)`
+      : !existsSync(p.caCert)
+        ? `CA_DIR ${env.CA_DIR} has no ca.crt, the cluster CA the standby's TLS server trusts`
+        : !existsSync(p.backupClientCert) || !existsSync(p.backupClientKey)
+          ? `${p.backupClientCert} was not issued (CA_DIR has no ca.key)`
+          : undefined;
+  if (unusable && mode === "require") {
+    throw new BackupError(
+      `BACKUP_FROM_STANDBY=require, but ${unusable}. Fix: name a streaming replica in BACKUP_STANDBY_HOST, or set BACKUP_FROM_STANDBY=prefer`,
+    );
+  }
+  if (unusable) return [];
   return [
-    `--backup-standby=${env.BACKUP_FROM_STANDBY === "require" ? "y" : "prefer"}`,
-    `--pg2-host=${env.BACKUP_STANDBY_HOST}`,
+    `--backup-standby=${mode === "require" ? "y" : "prefer"}`,
+    `--pg2-host=${host}`,
     "--pg2-host-type=tls",
     `--pg2-host-port=${env.BACKUP_STANDBY_PORT}`,
-    `--pg2-host-ca-file=${existsSync(p.caCert) ? p.caCert : p.rootCert}`,
+    `--pg2-host-ca-file=${p.caCert}`,
     `--pg2-host-cert-file=${p.backupClientCert}`,
     `--pg2-host-key-file=${p.backupClientKey}`,
     `--pg2-path=${env.PGDATA}`,
@@ -38,20 +60,28 @@ export function backupStandbyArgs(env: BackupEnv): string[] {
 }
 
 /**
- * pgBackRest's TLS server on this member, so a primary can copy a backup's files from it. It
- * accepts only clients whose certificate the cluster CA issued to backupClientName, for this
- * stanza. Supervised: restarted with back-off when it exits, stopped with the container.
+ * pgBackRest's TLS server on this standby, so the primary can copy a backup's files from it. It
+ * accepts only clients whose certificate the cluster CA (CA_DIR/ca.crt, never a root.crt brought
+ * along, which may be a public or company root) issued to backupClientName, for this stanza. Such
+ * a client can read and write files here as postgres: the CA key is as powerful as that account.
+ * pgBackRest reads the options a client sends, so the server gets no repository keys or
+ * passphrases. Supervised: restarted with back-off when it exits, stopped with the container.
  */
 export function standbyServerService(env: BackupEnv): Service {
   const p = tlsPaths(env);
   return {
     name: "pgbackrest-server",
     async run(signal) {
-      logBackup(
-        "pgbackrest-server",
-        `serving this member's files for backups from a standby on port ${env.BACKUP_STANDBY_PORT} (TLS, clients of the cluster CA named ${backupClientName})`,
+      if (!existsSync(p.caCert)) {
+        logBackup("pgbackrest-server", `not started: CA_DIR ${env.CA_DIR} has no ca.crt, so no client could be verified as the cluster's`, true);
+        return;
+      }
+      const noKeys = Object.fromEntries(
+        Object.keys(process.env)
+          .filter((k) => k.startsWith("PGBACKREST_"))
+          .map((k) => [k, undefined]),
       );
-      const result = await run(
+      const server = run(
         pgbackrestBinary,
         [
           "server",
@@ -59,11 +89,17 @@ export function standbyServerService(env: BackupEnv): Service {
           `--tls-server-port=${env.BACKUP_STANDBY_PORT}`,
           `--tls-server-cert-file=${p.serverCert}`,
           `--tls-server-key-file=${p.serverKey}`,
-          `--tls-server-ca-file=${existsSync(p.caCert) ? p.caCert : p.rootCert}`,
+          `--tls-server-ca-file=${p.caCert}`,
           `--tls-server-auth=${backupClientName}=${env.PGBACKREST_STANZA}`,
+          "--log-level-console=warn",
         ],
-        { timeoutMs: 0, signal, env: pgbackrestChildEnv(env, process.env) },
+        { timeoutMs: 0, signal, env: noKeys },
       );
+      logBackup(
+        "pgbackrest-server",
+        `serving this standby's files for backups from a standby on port ${env.BACKUP_STANDBY_PORT} (TLS, clients of the cluster CA named ${backupClientName})`,
+      );
+      const result = await server;
       if (!signal.aborted)
         throw new Error(`pgbackrest server exited with ${result.code}: ${(result.stderr || result.stdout).trim().split("\n").slice(-2).join(" | ")}`);
     },

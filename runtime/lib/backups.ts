@@ -32,10 +32,14 @@ export async function initBackups(env: BackupEnv): Promise<void> {
   await psql(env, "SELECT pg_reload_conf();");
   logBackup("init-backups", "archive_command now pushes WAL to pgBackRest");
   let backedUp = false;
-  for (const repository of ready) backedUp = (await collect(failures, () => backupTo(env, repository, "full"))) || backedUp;
+  for (const repository of ready) backedUp = (await collect(failures, () => backupTo(env, repository, "full", { firstFull: true }))) || backedUp;
   if (!backedUp) throw new BackupError(failures.join("; "));
   markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
-  if (failures.length) throw new BackupError(`${failures.join("; ")} (the stanza is active: the other repository has its first full backup)`);
+  if (failures.length) {
+    throw new BackupError(
+      `${failures.join("; ")} (the stanza is active with the other repository's first full backup; a running container brings this one along at its next start)`,
+    );
+  }
   pingAfterBackup(env);
 }
 
@@ -54,7 +58,7 @@ export async function initNewRepositories(env: BackupEnv): Promise<Repository[]>
       // 1: no stanza path, 3: stanza files missing, 2: a stanza without a backup.
       const code = await prepareRepository(env, repository, ours, [1, 3]);
       if (code !== 1 && code !== 2 && code !== 3) return;
-      await backupTo(env, repository, "full");
+      await backupTo(env, repository, "full", { firstFull: true });
       added.push(repository);
     });
   }
@@ -126,14 +130,23 @@ export async function takeBackup(env: BackupEnv, type: BackupType): Promise<stri
   return labels[0];
 }
 
-async function backupTo(env: BackupEnv, repository: Repository, type: BackupType): Promise<string> {
+/** firstFull: a repository's first full backup, taken from the primary when no standby answers even with BACKUP_FROM_STANDBY=require (replicas may wait for it). */
+async function backupTo(env: BackupEnv, repository: Repository, type: BackupType, { firstFull = false } = {}): Promise<string> {
   const started = Date.now();
   // Named only with two repositories: one reads as it always did.
   const where = env.secondRepository ? ` in repository ${repository.index} (${repositoryName(repository.settings)})` : "";
   const event = { backupType: type, repository: repository.index };
   logBackup("backup", `${type} backup started${where}`);
   notify(env, { event: "backup.started", ...event });
-  const result = await pgbackrest(env, ["backup", `--type=${type}`, `--repo=${repository.index}`, ...backupStandbyArgs(env)]);
+  let standby: string[];
+  try {
+    standby = backupStandbyArgs(env, firstFull ? "prefer" : env.BACKUP_FROM_STANDBY);
+  } catch (e) {
+    if (!(e instanceof BackupError)) throw e;
+    notify(env, { event: "backup.failed", ...event, error: e.message });
+    throw e;
+  }
+  const result = await pgbackrest(env, ["backup", `--type=${type}`, `--repo=${repository.index}`, ...standby]);
   if (result.code !== 0) {
     const error = new BackupError(`${type} backup failed${where}: ${failureReason(result)}`);
     notify(env, { event: "backup.failed", ...event, error: error.message });

@@ -40,7 +40,9 @@ export function walAheadService(env: BackupEnv): Service {
       await Promise.all(
         repositories(env).map(async (r) => {
           while (!signal.aborted) {
-            await pushAhead(env, r, given.get(r.index)!, failing);
+            // A round that fails (the server restarting, say) is logged and the loop goes on:
+            // rejecting would restart the service beside the other repository's loop, still running.
+            await pushAhead(env, r, given.get(r.index)!, failing).catch((e: Error) => logBackup("wal-ahead", `repository ${r.index}: ${e.message}`, true));
             await sleep(walAheadPolicy.intervalMs, signal);
           }
         }),

@@ -7,7 +7,7 @@
  * intermediates in server.crt) instead of replaced. Certificates a user brings need no CA key.
  */
 import type { X509Certificate } from "node:crypto";
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { exitCodes } from "../lib/exit-codes.js";
 import { type CertFacts, chainsTo, earliestExpiry, expiryProblem, inspectCert, pemCertificates } from "../lib/tls.js";
@@ -98,7 +98,12 @@ export const ensureTls: Step = {
  */
 async function ensureBackupClientCert(env: Env): Promise<string | undefined> {
   const p = tlsPaths(env);
-  if (env.BACKUP_FROM_STANDBY === "off" || existsSync(p.backupClientCert)) return undefined;
+  if (env.BACKUP_FROM_STANDBY === "off") return undefined;
+  if (existsSync(p.backupClientCert) && existsSync(p.backupClientKey)) {
+    // pgBackRest refuses a key others may read: kept private whatever a copy did to it.
+    chmodSync(p.backupClientKey, 0o600);
+    return undefined;
+  }
   if (!existsSync(p.caKey)) {
     const problem = `BACKUP_FROM_STANDBY=${env.BACKUP_FROM_STANDBY}: CA_DIR ${env.CA_DIR} has no ca.key, so no certificate for ${backupClientName} can be issued`;
     if (env.BACKUP_FROM_STANDBY === "require" && env.PG_MODE === "primary") {
@@ -108,7 +113,9 @@ async function ensureBackupClientCert(env: Env): Promise<string | undefined> {
   }
   const { generateServerCert } = await import("../lib/certificates.js");
   const issued = generateServerCert({ cert: readFileSync(p.caCert, "utf8"), key: readFileSync(p.caKey, "utf8") }, [backupClientName], []);
-  writeFileSync(p.backupClientKey, issued.key, { mode: 0o600 });
+  // Both anew: half a pair (a key without its certificate) is never used.
+  rmSync(p.backupClientKey, { force: true });
+  writeFileSync(p.backupClientKey, issued.key, { mode: 0o600, flag: "wx" });
   writeFileSync(p.backupClientCert, issued.cert, { mode: 0o644 });
   return `issued ${p.backupClientCert} to ${backupClientName} (backups from a standby)`;
 }

@@ -39,6 +39,7 @@ describe("backupStandbyArgs", () => {
       "--backup-standby=y",
       "--pg2-host=replica1",
       "--pg2-host-type=tls",
+      "--pg2-host-config=/etc/pgbackrest/standby-server.conf",
       "--pg2-host-port=8432",
       `--pg2-host-ca-file=${ca}/ca.crt`,
       `--pg2-host-cert-file=${ssl}/pgbackrest-client.crt`,

@@ -10,6 +10,7 @@ import { hostname } from "node:os";
 import type { BackupEnv } from "../env/parse.js";
 import { logBackup } from "./log.js";
 import { pgbackrestBinary } from "./pgbackrest.js";
+import { standbyServerConfPath } from "../render/pgbackrest-conf.js";
 import { run } from "./exec.js";
 import type { Service } from "./supervisor.js";
 import { BackupError } from "../errors.js";
@@ -48,6 +49,7 @@ export function backupStandbyArgs(env: BackupEnv, mode: BackupEnv["BACKUP_FROM_S
     `--backup-standby=${mode === "require" ? "y" : "prefer"}`,
     `--pg2-host=${host}`,
     "--pg2-host-type=tls",
+    `--pg2-host-config=${standbyServerConfPath}`,
     `--pg2-host-port=${env.BACKUP_STANDBY_PORT}`,
     `--pg2-host-ca-file=${p.caCert}`,
     `--pg2-host-cert-file=${p.backupClientCert}`,
@@ -64,8 +66,8 @@ export function backupStandbyArgs(env: BackupEnv, mode: BackupEnv["BACKUP_FROM_S
  * accepts only clients whose certificate the cluster CA (CA_DIR/ca.crt, never a root.crt brought
  * along, which may be a public or company root) issued to backupClientName, for this stanza. Such
  * a client can read and write files here as postgres: the CA key is as powerful as that account.
- * pgBackRest reads the options a client sends, so the server gets no repository keys or
- * passphrases. Supervised: restarted with back-off when it exits, stopped with the container.
+ * pgBackRest reads the options a client sends, so the server gets no repository, keys or
+ * passphrases (standbyServerConfPath, and an environment without PGBACKREST_*). Supervised: restarted with back-off when it exits, stopped with the container.
  */
 export function standbyServerService(env: BackupEnv): Service {
   const p = tlsPaths(env);
@@ -85,13 +87,13 @@ export function standbyServerService(env: BackupEnv): Service {
         pgbackrestBinary,
         [
           "server",
+          `--config=${standbyServerConfPath}`,
           "--tls-server-address=*",
           `--tls-server-port=${env.BACKUP_STANDBY_PORT}`,
           `--tls-server-cert-file=${p.serverCert}`,
           `--tls-server-key-file=${p.serverKey}`,
           `--tls-server-ca-file=${p.caCert}`,
           `--tls-server-auth=${backupClientName}=${env.PGBACKREST_STANZA}`,
-          "--log-level-console=warn",
         ],
         { timeoutMs: 0, signal, env: noKeys },
       );

@@ -20,6 +20,21 @@ const yn = (b: boolean) => (b ? "y" : "n");
  */
 export const singleRepositoryConfPath = (index: 1 | 2) => `/etc/pgbackrest/repo${index}-only.conf`;
 
+/** The configuration of pgBackRest's TLS server on a standby (BACKUP_FROM_STANDBY): this PostgreSQL, no repository. */
+export const standbyServerConfPath = "/etc/pgbackrest/standby-server.conf";
+
+/**
+ * No repository and no keys: the server and the remotes it starts for a primary's backup only
+ * read this PostgreSQL's files (the primary names this file as pg2's configuration).
+ */
+export function renderStandbyServerConf(env: BackupEnv): string {
+  return `${[
+    "# Managed by postgres-ba: pgBackRest's TLS server for backups from this standby. No repository here.",
+    `[global]\nlog-path=${logPath}\nlog-level-file=detail\nlog-level-console=warn`,
+    `[${env.PGBACKREST_STANZA}]\npg1-path=${env.PGDATA}\npg1-port=${env.POSTGRES_PORT}\npg1-socket-path=/var/run/postgresql`,
+  ].join("\n\n")}\n`;
+}
+
 /** pgbackrest.conf with every repository, or with `only` that one, written as repo1. */
 export function renderPgbackrestConf(env: BackupEnv, only?: Repository): string {
   const global: Array<[string, string | number | undefined]> = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv, repositories, type BackupEnv } from "../env/parse.js";
 import { officialHostLine, withHbaBlock } from "./pg-hba.js";
-import { gcsKeyPath, pgbackrestChildEnv, pgbackrestConfPath, renderPgbackrestConf } from "./pgbackrest-conf.js";
+import { gcsKeyPath, pgbackrestChildEnv, pgbackrestConfPath, renderPgbackrestConf, renderStandbyServerConf } from "./pgbackrest-conf.js";
 import { includeLine, quote, renderPostgresqlConf, withIncludeLine } from "./postgresql-conf.js";
 
 const backupSource = {
@@ -460,5 +460,13 @@ describe("two repositories (REPO2_TYPE)", () => {
     const gcs = parseEnv({ ...backupSource, REPO2_TYPE: "gcs", REPO2_GCS_BUCKET: "copy", REPO2_GCS_KEY: "{}" }) as BackupEnv;
     expect(pgbackrestChildEnv(gcs, {}).PGBACKREST_REPO2_GCS_KEY).toBe(gcsKeyPath(2));
     expect(gcsKeyPath(2)).not.toBe(gcsKeyPath(1));
+  });
+});
+
+describe("renderStandbyServerConf", () => {
+  it("names this PostgreSQL and no repository: the TLS server of a standby reads nothing else", () => {
+    const conf = renderStandbyServerConf(parseEnv({ ...backupSource, BACKUP_FROM_STANDBY: "prefer", BACKUP_STANDBY_HOST: "replica1" }) as BackupEnv);
+    expect(conf).toContain("[main]\npg1-path=/var/lib/postgresql/18/docker\npg1-port=5432\npg1-socket-path=/var/run/postgresql\n");
+    expect(conf).not.toMatch(/repo\d|s3|backups/);
   });
 });

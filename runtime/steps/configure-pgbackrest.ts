@@ -2,7 +2,14 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { backupsEnabled, repositories, repositoryName, repositoryWording, unusedRepositoryVariables } from "../env/parse.js";
 import { exitCodes } from "../lib/exit-codes.js";
-import { gcsKeyPath, pgbackrestConfPath, renderPgbackrestConf, singleRepositoryConfPath } from "../render/pgbackrest-conf.js";
+import {
+  gcsKeyPath,
+  pgbackrestConfPath,
+  renderPgbackrestConf,
+  renderStandbyServerConf,
+  singleRepositoryConfPath,
+  standbyServerConfPath,
+} from "../render/pgbackrest-conf.js";
 import { did, skipped, type Step } from "./step.js";
 import { FatalError } from "../errors.js";
 
@@ -19,6 +26,8 @@ export const configurePgbackrest: Step = {
     }
     writeFileSync(pgbackrestConfPath, renderPgbackrestConf(env), { mode: 0o640 });
     for (const index of [1, 2] as const) rmSync(singleRepositoryConfPath(index), { force: true });
+    rmSync(standbyServerConfPath, { force: true });
+    if (env.BACKUP_FROM_STANDBY !== "off") writeFileSync(standbyServerConfPath, renderStandbyServerConf(env), { mode: 0o640 });
     if (env.secondRepository) {
       for (const r of repositories(env)) writeFileSync(singleRepositoryConfPath(r.index), renderPgbackrestConf(env, r), { mode: 0o640 });
     }

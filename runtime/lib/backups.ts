@@ -117,14 +117,7 @@ async function prepareRepository(env: BackupEnv, repository: Repository, ours: s
 export async function takeBackup(env: BackupEnv, type: BackupType): Promise<string> {
   const labels: string[] = [];
   const failures: string[] = [];
-  for (const repository of repositories(env)) {
-    try {
-      labels.push(await backupTo(env, repository, type));
-    } catch (e) {
-      if (!(e instanceof BackupError)) throw e;
-      failures.push(e.message);
-    }
-  }
+  for (const repository of repositories(env)) await collect(failures, async () => labels.push(await backupTo(env, repository, type)));
   if (failures.length) throw new BackupError(failures.join("; "));
   pingAfterBackup(env);
   return labels[0];

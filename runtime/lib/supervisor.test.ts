@@ -20,6 +20,27 @@ describe("Supervisor", () => {
     expect(reports).toEqual(["metrics|true|failed (attempt 1): EADDRINUSE; retrying in 0 s", "metrics|true|failed (attempt 2): EADDRINUSE; retrying in 0 s"]);
   });
 
+  it("starts the back-off over for a service that ran at least maxMs before it failed", async () => {
+    const reports: string[] = [];
+    let clock = 0;
+    const supervisor = new Supervisor(
+      (_, message) => reports.push(message),
+      quick,
+      () => clock,
+    );
+    let attempts = 0;
+    await supervisor.start({
+      name: "server",
+      run: async () => {
+        attempts++;
+        // The second run lasts maxMs (weeks, in production) before it fails.
+        if (attempts === 2) clock += quick.maxMs;
+        if (attempts < 4) throw new Error("gone");
+      },
+    });
+    expect(reports.map((r) => r.match(/attempt (\d+)/)?.[1])).toEqual(["1", "1", "2"]);
+  });
+
   it("never rethrows, even when the report itself throws", async () => {
     const supervisor = new Supervisor(() => {
       throw new Error("log closed");

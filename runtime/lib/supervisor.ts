@@ -27,6 +27,7 @@ export class Supervisor {
   constructor(
     private readonly report: ServiceReport,
     private readonly backoff: Backoff = { firstMs: 2000, maxMs: 300_000 },
+    private readonly now: () => number = Date.now,
   ) {}
 
   get signal(): AbortSignal {
@@ -57,12 +58,16 @@ export class Supervisor {
   }
 
   private async runWithRetries(service: Service): Promise<void> {
-    for (let attempt = 1; !this.signal.aborted; attempt++) {
+    let attempt = 0;
+    while (!this.signal.aborted) {
+      const started = this.now();
       try {
         await service.run(this.signal);
         return;
       } catch (e) {
         if (this.signal.aborted) return;
+        // A service that ran for a while before it failed (a server up for weeks) starts its back-off over.
+        attempt = this.now() - started >= this.backoff.maxMs ? 1 : attempt + 1;
         const delay = this.delayAfter(attempt);
         this.safeReport(service.name, `failed (attempt ${attempt}): ${describe(e)}; retrying in ${Math.round(delay / 1000)} s`);
         await sleep(delay, this.signal);

@@ -15,6 +15,7 @@ const longestFirst = [
   "scenarios/alerts.spec.ts",
   "scenarios/compose.spec.ts",
   "scenarios/pitr.spec.ts",
+  "scenarios/two-repos.spec.ts",
   "scenarios/recovery-objectives.spec.ts",
   "scenarios/replica-errors.spec.ts",
   "scenarios/failover.spec.ts",

@@ -665,6 +665,16 @@ describe("secret files", () => {
     expect(() => parseEnv({ POSTGRES_USER_FILE: join(dir, "missing") })).toThrow(/^POSTGRES_USER_FILE=".*missing": cannot be read \(ENOENT\)/);
   });
 
+  it("of the second repository are read ahead too", () => {
+    const dir = mkdtempSync(join(tmpdir(), "secrets-"));
+    const file = join(dir, "key");
+    writeFileSync(file, "second-secret\n");
+    const source = { ...backup, REPO2_TYPE: "s3", REPO2_S3_BUCKET: "copy", REPO2_S3_ACCESS_KEY: "a", REPO2_S3_SECRET_KEY_FILE: file };
+    prereadSecretFiles(source);
+    rmSync(dir, { recursive: true });
+    expect(parseEnv(source).secondRepository?.S3_SECRET_KEY).toBe("second-secret");
+  });
+
   it("not read ahead are read when parsed", () => {
     const dir = mkdtempSync(join(tmpdir(), "secrets-"));
     writeFileSync(join(dir, "pw"), "read-now\n");

@@ -59,8 +59,11 @@ const prereadFiles = new Map<string, string>();
  * parseEnv to report.
  */
 export function prereadSecretFiles(source: RawEnv): void {
-  for (const spec of envTable as readonly EnvVar[]) {
-    const file = spec.fileForm ? source[`${spec.name}_FILE`] : undefined;
+  const fileVariables = (envTable as readonly EnvVar[])
+    .filter((spec) => spec.fileForm)
+    .flatMap((spec) => [`${spec.name}_FILE`, ...(describesRepository(spec) ? [`${secondRepositoryName(spec.name)}_FILE`] : [])]);
+  for (const variable of fileVariables) {
+    const file = source[variable];
     if (!file) continue;
     try {
       prereadFiles.set(file, readFileSync(file, "utf8"));

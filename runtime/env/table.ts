@@ -209,7 +209,7 @@ export const envTable = [
     name: "RESTORE_REPO",
     kind: int(1, 2),
     group: "Restore",
-    doc: "With two repositories (REPO2_TYPE): restore from repository 1 (REPO_TYPE's) or 2 (REPO2_TYPE's). Unset: the newest backup fitting the target, from whichever repository holds it.",
+    doc: "With two repositories (REPO2_TYPE): restore from repository 1 (REPO_TYPE's) or 2 (REPO2_TYPE's). Unset: the newest backup fitting the target, from whichever repository holds it. Required with RESTORE_REPO_TARGET_TIME when there are two.",
   }),
   v({
     name: "RESTORE_DELTA",
@@ -346,7 +346,7 @@ export const envTable = [
     kind: oneOf("off", "prefer", "require"),
     group: "Backups",
     default: "off",
-    doc: "Copy a backup's files from a streaming replica instead of the primary (pgBackRest backup-standby); the primary serves only the backup's start and stop. On the primary: from BACKUP_STANDBY_HOST; prefer falls back to the primary when that replica does not answer, require fails the backup. On a replica: serves its files to the primary over pgBackRest's TLS server (BACKUP_STANDBY_PORT), for clients holding a certificate of the cluster CA issued to postgres-ba-pgbackrest (the primary issues its own from CA_DIR's key).",
+    doc: "Copy a backup's data files from a streaming replica (pgBackRest backup-standby); the primary still sends the backup label and pg_control. Set it on every member; on a primary, BACKUP_STANDBY_HOST names the replica. prefer: back up from the primary when the replica does not answer. require: fail the backup instead. A repository's first full backup may come from the primary either way. A replica serves its files over pgBackRest's TLS server (BACKUP_STANDBY_PORT) to certificates of the cluster CA issued to postgres-ba-pgbackrest (each member issues itself one from CA_DIR's key). README: Backups from a standby.",
   }),
   v({
     name: "BACKUP_STANDBY_HOST",
@@ -437,7 +437,7 @@ export const envTable = [
     name: "REPO2_TYPE",
     kind: oneOf(...repositoryTypes),
     group: "Repository",
-    doc: "A second repository, of this type, beside the first (REPO_TYPE's): WAL goes to both, every backup is taken in both, each keeps its own retention, and with one down the other still receives WAL and backups. Its settings are the repository variables with REPO2_ in front (REPO_ dropped): REPO2_PATH, REPO2_S3_BUCKET, REPO2_S3_ACCESS_KEY_FILE, REPO2_AZURE_CONTAINER, REPO2_RETENTION_FULL, REPO2_CIPHER_PASS, ...; defaults as for the first. Unset: one repository.",
+    doc: "A second repository, of this type, beside the first (REPO_TYPE's): WAL goes to both, every backup is taken in both, each keeps its own retention, and with one down the other still receives WAL and backups. Its settings are the repository variables with REPO2_ in front (REPO_ dropped): REPO2_PATH, REPO2_S3_BUCKET, REPO2_S3_ACCESS_KEY_FILE, REPO2_AZURE_CONTAINER, REPO2_RETENTION_FULL, REPO2_CIPHER_PASS, ...; each with the table's default, not the first repository's value. Unset: one repository. README: Two repositories at once.",
   }),
   v({
     name: "REPO_PATH",

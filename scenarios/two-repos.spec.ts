@@ -106,9 +106,21 @@ describe("@two-repos two repositories at once: WAL and backups in both, one down
       await archivedInCopy();
       // Each repository's recovery point: the directory has every commit, S3 lacks the one above.
       const atLeast = Math.floor((Date.now() - committedAt) / 1000) - 1;
-      const points = await db.statusJson<{ repositories: RepositorySummary[] }>();
-      expect(points.json.repositories.map((r) => r.recoveryPointSeconds)).toEqual([expect.any(Number), 0]);
-      expect(points.json.repositories[0].recoveryPointSeconds).toBeGreaterThanOrEqual(atLeast);
+      // Measured once pg_waldump has read pg_wal (a full suite once saw it fail right after the switch: status says why).
+      let recovery: unknown;
+      const points = await pollUntil(
+        "each repository's recovery point measured",
+        async () => {
+          const { json } = await db.statusJson<{ repositories: RepositorySummary[]; recovery: unknown }>();
+          recovery = json.recovery;
+          return json.repositories.every((r) => typeof r.recoveryPointSeconds === "number") ? json.repositories.map((r) => r.recoveryPointSeconds) : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 2000 },
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}: ${JSON.stringify(recovery)}`);
+      });
+      expect(points).toEqual([expect.any(Number), 0]);
+      expect(points[0]).toBeGreaterThanOrEqual(atLeast);
 
       const backup = await db.exec(["postgres-ba", "backup", "incr"]);
       expect(backup.exitCode, backup.output).not.toBe(0);

@@ -294,6 +294,8 @@ describe("statusProblems and renderStatus: two repositories", () => {
       "repository 1 (s3://backups/pgbackrest): reachable; last full 20261125-030000F, 60 min ago, 31.4 MB; last diff none; last incr 20261125-030000F_20261125-033000I, 30 min ago",
     );
     expect(lines).toContain("repository 2 (/var/lib/pgbackrest-copy): UNREACHABLE: cannot be used");
+    const unmeasured = renderStatus({ ...healthy, recovery: { ...healthy.recovery, pointSeconds: null, error: "pg_waldump exited 1: x" }, problems: [] });
+    expect(unmeasured).toMatch(/^recovery point: UNKNOWN \(pg_waldump exited 1: x\); last restore drill: none$/m);
     const withPoints = renderStatus({ ...both({ recoveryPointSeconds: 0 }), problems: [] });
     expect(withPoints).toMatch(/^repository 2 \(\/var\/lib\/pgbackrest-copy\): reachable; .*; recovery point 0 s$/m);
     expect(lines.some((l) => l.startsWith("last full:"))).toBe(false);

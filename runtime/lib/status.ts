@@ -67,6 +67,8 @@ export interface Status {
     pointSeconds: number | null;
     oldestUnarchivedCommit: string | null;
     lastDrill: DrillRecord | null;
+    /** Why the recovery point could not be measured (pg_wal or pg_waldump failed), when it could not. */
+    error?: string;
   };
   schedule: Array<{ type: string; expression: string; next: string | null }>;
   replication: { role: "primary" | "standby"; slots: SlotSummary[]; maxWalSizeBytes: number };
@@ -152,7 +154,11 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
   const archiving = await gatherArchiving(env, now);
   const replication = await gatherReplication(env);
   const latest = latestOf(backups, now);
-  const point = await gatherRecoveryPoint(env, summaries.length > 1 ? archives : new Map()).catch(() => null);
+  let pointError: string | undefined;
+  const point = await gatherRecoveryPoint(env, summaries.length > 1 ? archives : new Map()).catch((e: Error) => {
+    pointError = e.message;
+    return null;
+  });
   for (const r of summaries.length > 1 ? summaries : []) r.recoveryPointSeconds = point?.repositories.get(r.index) ?? null;
   const status: Omit<Status, "problems"> = {
     stanza: env.PGBACKREST_STANZA,
@@ -167,6 +173,7 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
       pointSeconds: point?.seconds ?? null,
       oldestUnarchivedCommit: point?.oldest?.toISOString() ?? null,
       lastDrill: readDrillRecord(env.PGDATA) ?? null,
+      ...(pointError === undefined ? {} : { error: pointError }),
     },
     tls: gatherTls(env, now),
   };
@@ -347,7 +354,7 @@ export function renderStatus(s: Status): string {
   const r = s.recovery;
   const drill = r.lastDrill;
   lines.push(
-    `recovery point: ${r.pointSeconds === null ? "not measured here" : r.oldestUnarchivedCommit === null ? "every commit is in the repository" : `the oldest commit not in the repository is ${age(r.pointSeconds)} old`}; ` +
+    `recovery point: ${r.error !== undefined ? `UNKNOWN (${r.error})` : r.pointSeconds === null ? "not measured here" : r.oldestUnarchivedCommit === null ? "every commit is in the repository" : `the oldest commit not in the repository is ${age(r.pointSeconds)} old`}; ` +
       `last restore drill: ${drill ? `${drill.ok ? `${age(Math.round(drill.seconds))} to a queryable server${drill.bytes === undefined ? "" : `, ${(drill.bytes / 1e6).toFixed(1)} MB`}` : "FAILED"}, ${drill.finishedAt}` : "none"}`,
   );
   for (const p of s.problems) lines.push(`problem: ${p}`);

@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import type { BackupEnv } from "../env/parse.js";
 import { logBackup } from "./log.js";
 import { pgbackrestBinary } from "./pgbackrest.js";
-import { standbyServerConfPath } from "../render/pgbackrest-conf.js";
+import { standbyServerConfPath, withoutPgbackrestVariables } from "../render/pgbackrest-conf.js";
 import { run } from "./exec.js";
 import type { Service } from "./supervisor.js";
 import { BackupError } from "../errors.js";
@@ -78,11 +78,6 @@ export function standbyServerService(env: BackupEnv): Service {
         logBackup("pgbackrest-server", `not started: CA_DIR ${env.CA_DIR} has no ca.crt, so no client could be verified as the cluster's`, true);
         return;
       }
-      const noKeys = Object.fromEntries(
-        Object.keys(process.env)
-          .filter((k) => k.startsWith("PGBACKREST_"))
-          .map((k) => [k, undefined]),
-      );
       const server = run(
         pgbackrestBinary,
         [
@@ -95,7 +90,7 @@ export function standbyServerService(env: BackupEnv): Service {
           `--tls-server-ca-file=${p.caCert}`,
           `--tls-server-auth=${backupClientName}=${env.PGBACKREST_STANZA}`,
         ],
-        { timeoutMs: 0, signal, env: noKeys },
+        { timeoutMs: 0, signal, env: withoutPgbackrestVariables(process.env) },
       );
       logBackup(
         "pgbackrest-server",

@@ -100,11 +100,12 @@ async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime
 }
 
 /**
+ * The error for a repository pgBackRest could not read, as one line in its own variables' names.
  * pgBackRest says only "unable to load info file" (or "is or was the repo encrypted?") when the
- * passphrase and the repository do not match; the first bytes of backup.info tell which way (encrypted files start with OpenSSL's
- * "Salted__"), so the line can name the fix.
+ * passphrase and the repository do not match; the first bytes of backup.info tell which way
+ * (encrypted files start with OpenSSL's "Salted__"), so the line can name the fix. `env` is the
+ * container's (pgBackRest runs with every repository's keys); `repository` the one that failed.
  */
-/** `env` is the container's (pgBackRest runs with every repository's keys); `repository` the one that failed. */
 async function repositoryFailure(env: BackupEnv, repository: Repository, detail: string): Promise<RepositoryError> {
   // Only pgBackRest's words for content it could not decode: a timeout or an outage while reading
   // backup.info says something else, and must not read as a wrong passphrase.

@@ -149,11 +149,7 @@ function repositoryOptions(env: BackupEnv): Array<[string, string | number | und
  * inherited environment.
  */
 export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv, only?: Repository): Record<string, string | undefined> {
-  const cleared = Object.fromEntries(
-    Object.keys(inherited)
-      .filter((k) => k.startsWith("PGBACKREST_"))
-      .map((k) => [k, undefined]),
-  );
+  const cleared = withoutPgbackrestVariables(inherited);
   // With `only` (its configuration, as repo1): its own options renamed to repo1's, the other repository's dropped.
   const passed = Object.fromEntries(
     pgbackrestOptions(inherited).flatMap((o) => {
@@ -170,6 +166,15 @@ export function pgbackrestChildEnv(env: BackupEnv, inherited: NodeJS.ProcessEnv,
     // or trailing spaces (the official image accepts one) arrives intact only this way.
     PGBACKREST_PG1_USER: env.POSTGRES_USER,
   };
+}
+
+/** Every PGBACKREST_* variable of `inherited` mapped to undefined: removed from a child's environment (see exec.ts mergeEnv). */
+export function withoutPgbackrestVariables(inherited: NodeJS.ProcessEnv): Record<string, undefined> {
+  return Object.fromEntries(
+    Object.keys(inherited)
+      .filter((k) => k.startsWith("PGBACKREST_"))
+      .map((k) => [k, undefined]),
+  );
 }
 
 /** One repository's keys and passphrase, as PGBACKREST_REPO<n>_* variables; `keyFile` names its GCS key file when it is written as another index. */

@@ -60,6 +60,7 @@ export function contentHash(seed: string, files: string[]): string {
 }
 
 let cached: Promise<string> | undefined;
+let cachedHa: Promise<string> | undefined;
 
 /** Resolves the image reference to run, building it only when its content changed. */
 export function productImage(): Promise<string> {
@@ -79,4 +80,30 @@ export function productImage(): Promise<string> {
     return tag;
   })();
   return cached;
+}
+
+/**
+ * The high-availability variant (the Dockerfile's `ha` target: Patroni and etcd on top of the
+ * product), built on first use from the same content, so only the scenarios that need it pay for
+ * it. POSTGRES_BA_HA_IMAGE names an image built elsewhere.
+ */
+export function haImage(): Promise<string> {
+  cachedHa ??= (async () => {
+    if (process.env.POSTGRES_BA_HA_IMAGE) return process.env.POSTGRES_BA_HA_IMAGE;
+    const product = await productImage();
+    const tag = `${product}-ha`;
+    if (await imageExists(tag)) return tag;
+    const started = Date.now();
+    const base = await baseImage();
+    // The bundle of the runtime the tag's hash covers (a warm product image may predate the file on disk).
+    await bundleRuntime();
+    const build = await buildCommand();
+    await $({
+      quiet: true,
+      env: build.env,
+    })`${build.command} ${build.flags} --target ha --build-arg ${`BASE_IMAGE=${base}`} -t ${tag} ${imageDir}`;
+    console.log(`[image] built ${tag} (target ha) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return tag;
+  })();
+  return cachedHa;
 }

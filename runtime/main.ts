@@ -6,6 +6,7 @@
 import { commands } from "./cli/commands.js";
 import { ensureInitdb } from "./ensure-initdb.js";
 import { entrypoint } from "./entrypoint.js";
+import { etcdMember } from "./etcd-member.js";
 import { prereadSecretFiles } from "./env/parse.js";
 import { exitCodes } from "./lib/exit-codes.js";
 import { logError } from "./lib/log.js";
@@ -19,6 +20,10 @@ function usage(): string {
     { usage: "entrypoint [postgres args]", summary: "Run the container lifecycle (the image's entrypoint)." },
     { usage: "ensure-initdb [postgres args]", summary: "Initialize an empty PGDATA as the entrypoint would, then exit (docker-ensure-initdb.sh)." },
     { usage: "enforce-initdb [postgres args]", summary: "The same, but refuse a PGDATA that already holds a database (docker-enforce-initdb.sh)." },
+    {
+      usage: "etcd [etcd flags]",
+      summary: "Run an etcd member for HA_MODE=patroni (the ha target): TLS with the cluster CA, data in /var/lib/postgresql/etcd.",
+    },
   ];
   return `usage:\n${all.map((c) => `  postgres-ba ${c.usage.padEnd(36)} ${c.summary}`).join("\n")}\n`;
 }
@@ -27,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === "entrypoint") return entrypoint(args);
   if (name === "ensure-initdb" || name === "enforce-initdb") return ensureInitdb(name, args);
+  // Starts as root like the entrypoint: it prepares its directories before dropping to postgres.
+  if (name === "etcd") return etcdMember(args);
   const command = name ? commands[name] : undefined;
   if (!command) {
     process.stderr.write(name && !["help", "--help", "-h"].includes(name) ? `postgres-ba: unknown command ${JSON.stringify(name)}\n${usage()}` : usage());

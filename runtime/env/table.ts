@@ -27,7 +27,7 @@ import {
   type Kind,
 } from "./kinds.js";
 
-export type Group = "PostgreSQL (official image)" | "Mode" | "Restore" | "Backups" | "Schedule" | "Repository" | "Replication" | "TLS";
+export type Group = "PostgreSQL (official image)" | "Mode" | "Restore" | "Backups" | "Schedule" | "Repository" | "Replication" | "TLS" | "High availability";
 
 /** Raw values already read, for defaults that depend on another variable. */
 export type RawLookup = (name: string) => string | undefined;
@@ -738,6 +738,104 @@ export const envTable = [
     default: () => hostname(),
     defaultDoc: "container host name",
     doc: "Common name and first subject alternative name of a generated server certificate.",
+  }),
+
+  // --- high availability (HA_MODE=patroni, the image's ha target) ---
+  v({
+    name: "HA_MODE",
+    kind: oneOf("off", "patroni"),
+    group: "High availability",
+    default: "off",
+    doc: "patroni: Patroni (in the image's `ha` target) runs PostgreSQL, elects a leader through etcd and fails over by itself; the runtime keeps TLS, pgBackRest, backups (on the leader only), status and metrics. off: one server, failover by `postgres-ba promote`.",
+  }),
+  v({
+    name: "HA_ETCD_HOSTS",
+    kind: pattern(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, "host:port pairs separated by commas, such as etcd1:2379,etcd2:2379"),
+    group: "High availability",
+    doc: "The etcd v3 members Patroni keeps the cluster's state in (required with HA_MODE=patroni). `postgres-ba etcd` runs one from this image.",
+  }),
+  v({
+    name: "HA_ETCD_PROTOCOL",
+    kind: oneOf("https", "http"),
+    group: "High availability",
+    default: "https",
+    doc: "https: etcd's certificate is checked against CA_DIR/ca.crt and this member signs in with its server certificate (what `postgres-ba etcd` expects). http: a store on a network you trust, without TLS.",
+  }),
+  v({
+    name: "HA_SCOPE",
+    kind: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "a cluster name of letters, digits, '_', '.', '-'"),
+    group: "High availability",
+    default: (raw) => raw("PGBACKREST_STANZA") ?? "postgres",
+    defaultDoc: "PGBACKREST_STANZA, else postgres",
+    doc: "The cluster's name in etcd (Patroni's scope): the same on every member, different for every cluster sharing a store.",
+  }),
+  v({
+    name: "HA_MEMBER_NAME",
+    kind: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "a member name of letters, digits, '_', '.', '-'"),
+    group: "High availability",
+    default: (raw) => raw("SERVER_NAME"),
+    defaultDoc: "SERVER_NAME",
+    doc: "This member's name in the cluster (Patroni's name); unique within the scope.",
+  }),
+  v({
+    name: "HA_ADVERTISE_ADDRESS",
+    kind: pattern(/^[A-Za-z0-9.-]{1,253}$/, "a host name or IP address"),
+    group: "High availability",
+    default: (raw) => raw("SERVER_NAME"),
+    defaultDoc: "SERVER_NAME",
+    doc: "The name other members reach this one at, for PostgreSQL and Patroni's REST API. A name the server certificate holds: members verify each other's certificates.",
+  }),
+  v({
+    name: "HA_REST_PORT",
+    kind: int(1, 65535),
+    group: "High availability",
+    default: "8008",
+    doc: "Port of Patroni's REST API (TLS with the server certificate): role and health checks, switchover.",
+  }),
+  v({
+    name: "HA_REST_PASSWORD",
+    kind: text,
+    group: "High availability",
+    fileForm: true,
+    secret: true,
+    default: (raw) => raw("REPLICATION_PASSWORD"),
+    defaultDoc: "REPLICATION_PASSWORD",
+    doc: "Password (user patroni) for the REST API's requests that change something (switchover, restart, reload); the same on every member.",
+  }),
+  v({
+    name: "HA_TTL",
+    kind: int(20, 86400),
+    group: "High availability",
+    default: "30",
+    doc: "Seconds a leader's lock lives without renewal before another member may take over (Patroni's ttl). Applies when the cluster is first bootstrapped; later through Patroni's dynamic configuration.",
+  }),
+  v({
+    name: "HA_LOOP_WAIT",
+    kind: int(1, 86400),
+    group: "High availability",
+    default: "10",
+    doc: "Seconds between Patroni's checks (loop_wait). HA_LOOP_WAIT + 2 x HA_RETRY_TIMEOUT must not exceed HA_TTL.",
+  }),
+  v({
+    name: "HA_RETRY_TIMEOUT",
+    kind: int(3, 86400),
+    group: "High availability",
+    default: "10",
+    doc: "Seconds Patroni retries etcd and PostgreSQL before it demotes a leader (retry_timeout).",
+  }),
+  v({
+    name: "HA_SYNCHRONOUS_MODE",
+    kind: oneOf("off", "on", "strict"),
+    group: "High availability",
+    default: "off",
+    doc: "on: a commit returns once a replica has it, and only such a replica may take over (no acknowledged commit lost in a failover). strict: also no commits while no replica is there. off: asynchronous, faster, a failover can lose the last commits.",
+  }),
+  v({
+    name: "HA_FAILSAFE_MODE",
+    kind: bool,
+    group: "High availability",
+    default: "true",
+    doc: "While etcd cannot be reached, the leader keeps serving as long as every other member answers it (Patroni's failsafe_mode); false: it steps down to read-only.",
   }),
 ] as const;
 

@@ -4,7 +4,7 @@
  * Idempotent: mkdir -p and chown of what is not postgres' yet.
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { backupsEnabled, repositoryDirectories, repositoryWritable } from "../env/parse.js";
 import { runtimeDir } from "../lib/state.js";
 import { isRoot, type Account } from "../lib/user.js";
@@ -22,6 +22,8 @@ export const prepareDirectories: Step = {
       [runtimeDir(env.PGDATA), 0o700],
     ];
     if (env.POSTGRES_INITDB_WALDIR) owned.push([env.POSTGRES_INITDB_WALDIR, 0o700]);
+    // Patroni renames a data directory it failed to bootstrap and recreates one it reinitializes.
+    if (env.HA_MODE === "patroni") owned.push([dirname(env.PGDATA), 0o700]);
     if (backupsEnabled(env)) owned.push([logPath, 0o770], [spoolPath, 0o750], ["/etc/pgbackrest", 0o750]);
     for (const [dir, mode] of owned) {
       mkdirSync(dir, { recursive: true });

@@ -1,0 +1,168 @@
+/**
+ * HA_MODE=patroni: the container is one member of a Patroni cluster. Patroni decides what the
+ * data directory becomes (the first member bootstraps it with `postgres-ba ha-bootstrap`, the
+ * others clone it from the repository or the leader, an old leader rejoins with pg_rewind) and
+ * owns PostgreSQL's start, stop and promotion. The runtime keeps what it owns in the single-server
+ * path: the lock, directories, pgBackRest's configuration and TLS before Patroni starts; then,
+ * under one supervisor, a watch of Patroni's role that runs the backup services on the leader only.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { backupsEnabled, prereadSecretFileContents, prereadSecretFiles } from "./env/parse.js";
+import type { Env } from "./env/table.js";
+import { run } from "./lib/exec.js";
+import { exitCodes } from "./lib/exit-codes.js";
+import { log, logError } from "./lib/log.js";
+import { isLeader, patroniMember, readLeaderTimeline, recordLeaderTimeline } from "./lib/patroni.js";
+import { isReady } from "./lib/postgres.js";
+import { completePromotion, currentTimeline } from "./lib/promotion.js";
+import { clearReady, markReady } from "./lib/readiness.js";
+import { runPatroni } from "./lib/server.js";
+import { writeJsonAtomic } from "./lib/state.js";
+import { type Service, Supervisor, sleep } from "./lib/supervisor.js";
+import { becomeAccount, isRoot } from "./lib/user.js";
+import { pgbackrestChildEnv } from "./render/pgbackrest-conf.js";
+import { entrypointEnvPath, patroniConfPath, renderPatroniConf } from "./render/patroni-conf.js";
+import { describeServer, startBackupServices } from "./services.js";
+import { configurePgbackrest } from "./steps/configure-pgbackrest.js";
+import { ensureTls } from "./steps/ensure-tls.js";
+import { prepareDirectories } from "./steps/prepare-directories.js";
+import { type Context, did, runStep, type Step } from "./steps/step.js";
+import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
+import { FatalError } from "./errors.js";
+
+/** How often the member asks Patroni for its role. */
+const roleIntervalMs = 1000;
+
+export async function haMember(ctx: Context): Promise<number> {
+  const { env } = ctx;
+  if (!(await hasPatroni())) {
+    throw new FatalError(
+      "HA_MODE=patroni, but this image has no patroni. Fix: use the image's ha target (docker build --target ha -t postgres-pgbackrest:ha image/), or unset HA_MODE",
+      exitCodes.config,
+      "ha",
+    );
+  }
+  const conf = patroniConfFor(ctx);
+  // Any member may be the one that initializes the cluster: the official image's check first.
+  if (!ctx.hasDatabase()) await runStep(verifyMinimumEnv, ctx);
+  // Read while still root: Patroni's children get copies (secretFileCopies).
+  prereadSecretFiles(process.env);
+  await runStep(prepareDirectories, ctx);
+  if (isRoot()) becomeAccount(ctx.account);
+  for (const step of [configurePgbackrest, ensureTls, configurePatroni(conf)]) await runStep(step, ctx);
+
+  process.on("unhandledRejection", (e) => logError("runtime", `unhandled rejection: ${e instanceof Error ? e.message : String(e)}`));
+  process.on("uncaughtException", (e) => logError("runtime", `uncaught exception: ${e.message}`));
+
+  clearReady();
+  writeJsonAtomic(entrypointEnvPath, { ...process.env, ...secretFileCopies() });
+  const childEnv = backupsEnabled(env) ? pgbackrestChildEnv(env, process.env) : {};
+  const patroni = runPatroni(env, patroniConfPath, childEnv);
+  const supervisor = new Supervisor((name, message, isError) => (isError ? logError : log)(name, message));
+  void supervisor.start(roleWatchService(env));
+  const status = await patroni.exited;
+  supervisor.stop();
+  log("entrypoint", `Patroni exited with status ${status}`);
+  return status;
+}
+
+async function hasPatroni(): Promise<boolean> {
+  return (await run("patroni", ["--version"], { timeoutMs: 30_000 }).catch(() => ({ code: 127 }))).code === 0;
+}
+
+/** Writes patroni.yml (rendered before anything was touched, so bad input is refused first). */
+function configurePatroni(conf: string): Step {
+  return {
+    name: "configure-patroni",
+    run({ env }) {
+      writeFileSync(patroniConfPath, conf, { mode: 0o600 });
+      return did(
+        `${patroniConfPath} written: member ${env.HA_MEMBER_NAME} of ${env.HA_SCOPE}, etcd ${env.HA_ETCD_HOSTS} over ${env.HA_ETCD_PROTOCOL}, ` +
+          `ttl ${env.HA_TTL} s, synchronous mode ${env.HA_SYNCHRONOUS_MODE}, failsafe ${env.HA_FAILSAFE_MODE ? "on" : "off"}`,
+      );
+    },
+  };
+}
+
+/** patroni.yml, or one line on server arguments Patroni cannot pass on. */
+function patroniConfFor({ env, serverArgs }: Context): string {
+  try {
+    return renderPatroniConf(env, serverArgs);
+  } catch (e) {
+    throw new FatalError(`${(e as Error).message}. Fix: pass settings as -c name=value, or set them with ALTER SYSTEM`, exitCodes.config, "configure-patroni");
+  }
+}
+
+/**
+ * Secrets given as files only root may read (compose secrets): `postgres-ba ha-bootstrap`, which
+ * Patroni runs as postgres, reads them again, so it gets copies only postgres can read, in the
+ * configuration's own directory, and _FILE variables pointing at them.
+ */
+function secretFileCopies(): Record<string, string> {
+  const copies: Record<string, string> = {};
+  for (const [variable, content] of prereadSecretFileContents(process.env)) {
+    const copy = join(patroniConfPath, "..", variable.toLowerCase());
+    writeFileSync(copy, content, { mode: 0o600 });
+    copies[variable] = copy;
+  }
+  return copies;
+}
+
+/**
+ * Follows Patroni's role: the ready marker once PostgreSQL serves in any role, and the leader's
+ * services (first backup, schedule, drills, metrics, alerts) only while this member leads; they
+ * stop when it is demoted. A leader on a timeline it has not led before was promoted by a
+ * failover or switchover: `pgbackrest check` and a full backup on the same stanza come first.
+ */
+function roleWatchService(env: Env): Service {
+  let leading: Supervisor | undefined;
+  let lastRole: string | undefined;
+  return {
+    name: "ha-role",
+    async run(signal) {
+      try {
+        while (!signal.aborted) {
+          const member = await patroniMember(env).catch(() => undefined);
+          const role = member?.state === "running" ? (isLeader(member) ? "leader" : member.role) : undefined;
+          if (role && role !== lastRole && (await isReady(env))) {
+            const server = await describeServer(env);
+            markReady(server.description);
+            log("ha", `this member is the ${role} on timeline ${member?.timeline ?? "?"}`);
+            lastRole = role;
+          }
+          if (role === "leader" && !leading) {
+            leading = new Supervisor((name, message, isError) => (isError ? logError : log)(name, message));
+            void leading.start(leaderService(env, leading));
+          } else if (role && role !== "leader" && leading) {
+            leading.stop();
+            leading = undefined;
+            log("ha", "no longer the leader: backups, schedule and metrics stopped here");
+          }
+          await sleep(roleIntervalMs, signal);
+        }
+      } finally {
+        leading?.stop();
+      }
+    },
+  };
+}
+
+function leaderService(env: Env, leading: Supervisor): Service {
+  return {
+    name: "ha-leader",
+    async run() {
+      const timeline = await currentTimeline(env);
+      const ledBefore = readLeaderTimeline(env.PGDATA);
+      // Only the member that bootstrapped the cluster leads timeline 1 without having led before:
+      // it takes the first backup as any new database does. Any other leader on a timeline it has
+      // not led was promoted (a failover or switchover): CHECKPOINT, `pgbackrest check` and a full
+      // backup on the same stanza, or the stanza's bootstrap if it was cloned before the first backup.
+      const bootstrapped = ledBefore === undefined && timeline === 1;
+      const promoted = !bootstrapped && ledBefore !== timeline;
+      if (promoted) await completePromotion(env);
+      recordLeaderTimeline(env.PGDATA, timeline);
+      startBackupServices(env, leading, promoted);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Patroni as seen through its REST API on this member (TLS with the server certificate, checked
+ * against the cluster CA): its role and state for the runtime's leader-only services and for
+ * `postgres-ba status`.
+ */
+import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import { join } from "node:path";
+import type { Env } from "../env/table.js";
+import { readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
+import { tlsPaths } from "./tls-paths.js";
+
+/** The fields of GET /patroni the runtime reads. */
+export interface PatroniMember {
+  /** primary, replica, standby_leader, ... (Patroni 4's names). */
+  role: string;
+  /** running, starting, stopped, ... */
+  state: string;
+  timeline?: number;
+  patroni?: { version: string; scope: string; name: string };
+  replication_state?: string;
+  dcs_last_seen?: number;
+  xlog?: { location?: number; received_location?: number; replayed_location?: number };
+}
+
+/** One answer of this member's REST API; rejects when it does not answer within the timeout. */
+export function patroniGet<T>(env: Env, path: string, timeoutMs = 3000): Promise<{ status: number; body: T | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port: env.HA_REST_PORT, path, method: "GET", ca: readFileSync(tlsPaths(env).caCert), timeout: timeoutMs },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => {
+          let body: T | undefined;
+          try {
+            body = JSON.parse(text) as T;
+          } catch {
+            body = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`Patroni's REST API on port ${env.HA_REST_PORT} did not answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+export async function patroniMember(env: Env): Promise<PatroniMember> {
+  const { body } = await patroniGet<PatroniMember>(env, "/patroni");
+  if (!body?.role) throw new Error("Patroni's REST API answered /patroni without a role");
+  return body;
+}
+
+/** Leader of a running cluster: holds the lock and runs a writable primary. */
+export function isLeader(member: PatroniMember): boolean {
+  return member.role === "primary" && member.state === "running";
+}
+
+/**
+ * The last timeline this member led, beside PGDATA (not in it: clones and rewinds copy PGDATA
+ * from another member). A leader on another timeline was promoted since.
+ */
+function leaderRecordPath(pgdata: string): string {
+  return join(runtimeDir(pgdata), "ha-leader.json");
+}
+
+export function readLeaderTimeline(pgdata: string): number | undefined {
+  return readJsonIfExists<{ timeline: number }>(leaderRecordPath(pgdata))?.timeline;
+}
+
+export function recordLeaderTimeline(pgdata: string, timeline: number): void {
+  writeJsonAtomic(leaderRecordPath(pgdata), { timeline, at: new Date().toISOString() });
+}

@@ -1,0 +1,154 @@
+/**
+ * patroni.yml for HA_MODE=patroni, rendered from the variable table at every start. Patroni owns
+ * PostgreSQL's start, stop, promotion, demotion and recovery settings; this file hands it what
+ * the runtime owns elsewhere: TLS files, pgBackRest's archive and restore commands, the
+ * official image's initialization (a custom bootstrap method that runs `postgres-ba
+ * ha-bootstrap`), replicas cloned from the repository first, and etcd over TLS with the cluster
+ * CA. Written as JSON, which YAML reads as it is: no YAML library for one file.
+ */
+import { backupsEnabled, repositoryWritable } from "../env/parse.js";
+import type { Env } from "../env/table.js";
+import { archiveGetCommand, pgbackrestBinary } from "../lib/pgbackrest.js";
+import { runtimeDir } from "../lib/state.js";
+import { tlsPaths } from "../lib/tls-paths.js";
+
+/** Created by the image's ha target, 0700 postgres: the file holds the members' passwords. */
+export const patroniConfPath = "/etc/patroni/patroni.yml";
+
+/**
+ * The entrypoint's environment, for `postgres-ba ha-bootstrap`: Patroni runs it with its own
+ * environment, which holds pgBackRest's options as the runtime sets them, not the user's settings.
+ */
+export const entrypointEnvPath = "/etc/patroni/entrypoint-env.json";
+
+/** The REST API's user for requests that change something (HA_REST_PASSWORD is its password). */
+export const patroniRestUser = "patroni";
+
+/** The name of the custom bootstrap method (Patroni runs its command on the member that initializes the cluster). */
+const bootstrapMethod = "postgres_ba";
+
+export function renderPatroniConf(env: Env, serverArgs: string[] = []): string {
+  return `# Managed by postgres-ba: rewritten from environment variables at every start. Do not edit.\n${JSON.stringify(patroniConf(env, serverArgs), null, 2)}\n`;
+}
+
+/**
+ * `docker run image -c shared_buffers=1GB` (or `--shared_buffers=1GB`): Patroni starts PostgreSQL
+ * itself, so the server's arguments become this member's parameters. Anything else is refused:
+ * Patroni would not pass it on.
+ */
+export function serverArgsAsParameters(serverArgs: string[]): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (let i = 0; i < serverArgs.length; i++) {
+    const arg = serverArgs[i];
+    const setting = arg === "-c" ? serverArgs[++i] : arg.startsWith("-c") ? arg.slice(2) : arg.startsWith("--") ? arg.slice(2) : undefined;
+    const match = setting?.match(/^([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/s);
+    if (!match) {
+      throw new Error(
+        `the server argument ${JSON.stringify(arg)} cannot be passed on under HA_MODE=patroni (Patroni starts PostgreSQL); only settings as -c name=value or --name=value are`,
+      );
+    }
+    parameters[match[1].replace(/-/g, "_")] = match[2];
+  }
+  return parameters;
+}
+
+export function patroniConf(env: Env, serverArgs: string[] = []) {
+  const tls = tlsPaths(env);
+  const withBackups = backupsEnabled(env);
+  const address = env.HA_ADVERTISE_ADDRESS;
+  // Members verify each other's certificates against the cluster CA; the names need not match
+  // (verify-ca), as for replicas outside HA mode (REPLICATION_SSLMODE's default). libpq ignores
+  // sslmode on the unix socket Patroni uses for its own superuser connection; pg_rewind's to the
+  // leader (as the superuser) is verified.
+  const verified = { sslmode: "verify-ca", sslrootcert: tls.caCert };
+  const superuser = { username: env.POSTGRES_USER, ...(env.POSTGRES_PASSWORD ? { password: env.POSTGRES_PASSWORD } : {}), ...verified };
+  return {
+    scope: env.HA_SCOPE,
+    name: env.HA_MEMBER_NAME,
+    log: { level: "INFO" },
+    restapi: {
+      listen: `0.0.0.0:${env.HA_REST_PORT}`,
+      connect_address: `${address}:${env.HA_REST_PORT}`,
+      certfile: tls.serverCert,
+      keyfile: tls.serverKey,
+      cafile: tls.caCert,
+      // Reads (role, health) are open, as probes need; a change asks for the password.
+      authentication: { username: patroniRestUser, password: env.HA_REST_PASSWORD },
+    },
+    ctl: { cacert: tls.caCert },
+    etcd3: {
+      hosts: env.HA_ETCD_HOSTS?.split(","),
+      protocol: env.HA_ETCD_PROTOCOL,
+      ...(env.HA_ETCD_PROTOCOL === "https" ? { cacert: tls.caCert, cert: tls.serverCert, key: tls.serverKey } : {}),
+    },
+    bootstrap: {
+      dcs: {
+        ttl: env.HA_TTL,
+        loop_wait: env.HA_LOOP_WAIT,
+        retry_timeout: env.HA_RETRY_TIMEOUT,
+        maximum_lag_on_failover: 1048576,
+        synchronous_mode: env.HA_SYNCHRONOUS_MODE !== "off",
+        synchronous_mode_strict: env.HA_SYNCHRONOUS_MODE === "strict",
+        failsafe_mode: env.HA_FAILSAFE_MODE,
+        postgresql: {
+          use_pg_rewind: true,
+          use_slots: true,
+          // Settings every member must share live in etcd; these are the first values.
+          parameters: {
+            wal_level: "replica",
+            hot_standby: "on",
+            wal_log_hints: "on",
+            max_wal_senders: env.MAX_WAL_SENDERS,
+            max_replication_slots: env.MAX_REPLICATION_SLOTS,
+          },
+        },
+      },
+      method: bootstrapMethod,
+      // The official image's initialization (initdb, POSTGRES_DB, /docker-entrypoint-initdb.d);
+      // Patroni then sets the superuser's password and creates the replication role itself.
+      [bootstrapMethod]: { command: "postgres-ba ha-bootstrap", no_params: true },
+    },
+    postgresql: {
+      listen: `*:${env.POSTGRES_PORT}`,
+      connect_address: `${address}:${env.POSTGRES_PORT}`,
+      data_dir: env.PGDATA,
+      pgpass: `${runtimeDir(env.PGDATA)}/patroni.pgpass`,
+      use_unix_socket: true,
+      authentication: {
+        superuser,
+        replication: { username: env.REPLICATION_USER, password: env.REPLICATION_PASSWORD, ...verified },
+      },
+      parameters: {
+        ssl: "on",
+        ssl_cert_file: tls.serverCert,
+        ssl_key_file: tls.serverKey,
+        ssl_ca_file: tls.rootCert,
+        ...(repositoryWritable(env)
+          ? {
+              archive_mode: "on",
+              archive_timeout: env.ARCHIVE_TIMEOUT,
+              archive_command: `${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} archive-push %p`,
+            }
+          : {}),
+        ...serverArgsAsParameters(serverArgs),
+      },
+      // A replica (and pg_rewind --restore-target-wal) reads what it misses from the repository.
+      ...(withBackups ? { recovery_conf: { restore_command: archiveGetCommand(env) } } : {}),
+      pg_hba: [
+        "local all all trust",
+        `hostssl replication ${env.REPLICATION_USER} all scram-sha-256`,
+        "hostnossl replication all all reject",
+        `host all all all ${env.POSTGRES_HOST_AUTH_METHOD ?? "scram-sha-256"}`,
+      ],
+      // A new member restores the latest backup when there is one (no load on the leader), else
+      // copies the leader with pg_basebackup.
+      create_replica_methods: withBackups ? ["pgbackrest", "basebackup"] : ["basebackup"],
+      ...(withBackups
+        ? { pgbackrest: { command: `${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} --delta restore`, keep_data: true, no_params: true } }
+        : {}),
+      basebackup: [{ checkpoint: "fast" }],
+    },
+    // Containers have no /dev/watchdog; Patroni would warn at every loop.
+    watchdog: { mode: "off" },
+  };
+}

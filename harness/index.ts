@@ -1,7 +1,7 @@
 /** The harness's public API: fixtures downstream teams import. */
 export { containerEngine, type ContainerEngine } from "./engine.js";
 export { baseImage, officialBaseImage } from "./base-image.js";
-export { productImage, imageName } from "./image.js";
+export { haImage, productImage, imageName } from "./image.js";
 export { S3Container, StartedS3Container, type BucketConfig } from "./s3.js";
 export { AzuriteContainer, StartedAzuriteContainer, type BlobContainerConfig } from "./azurite.js";
 export {
@@ -20,6 +20,7 @@ export {
 } from "./primary.js";
 export { ReplicaContainer, StartedReplicaContainer } from "./replica.js";
 export { ClusterContainer, StartedCluster, clusterCredentials } from "./cluster.js";
+export { HaClusterContainer, StartedHaCluster, haCredentials } from "./ha-cluster.js";
 export { pollUntil } from "./poll.js";
 export { containerLogText, DetachedContainer, OneShotContainer, type OneShotResult } from "./one-shot.js";
 export { connectVerified, queryVerified, rootCertOf, type Credentials } from "./pg-client.js";

@@ -34,15 +34,24 @@ import { FatalError } from "./errors.js";
 /** How often the member asks Patroni for its role. */
 const roleIntervalMs = 1000;
 
+/** Before anything is written: Patroni is installed, and the server's arguments can reach it. */
+export const checkPatroni: Step = {
+  name: "check-patroni",
+  async run(ctx) {
+    const version = await run("patroni", ["--version"], { timeoutMs: 30_000 }).catch(() => undefined);
+    if (version?.code !== 0) {
+      throw new FatalError(
+        "HA_MODE=patroni, but this image has no patroni. Fix: use the image's ha target (docker build --target ha -t postgres-pgbackrest:ha image/), or unset HA_MODE",
+        exitCodes.config,
+      );
+    }
+    patroniConfFor(ctx);
+    return did(version.stdout.trim());
+  },
+};
+
 export async function haMember(ctx: Context): Promise<number> {
   const { env } = ctx;
-  if (!(await hasPatroni())) {
-    throw new FatalError(
-      "HA_MODE=patroni, but this image has no patroni. Fix: use the image's ha target (docker build --target ha -t postgres-pgbackrest:ha image/), or unset HA_MODE",
-      exitCodes.config,
-      "ha",
-    );
-  }
   const conf = patroniConfFor(ctx);
   // Any member may be the one that initializes the cluster: the official image's check first.
   if (!ctx.hasDatabase()) await runStep(verifyMinimumEnv, ctx);
@@ -65,10 +74,6 @@ export async function haMember(ctx: Context): Promise<number> {
   supervisor.stop();
   log("entrypoint", `Patroni exited with status ${status}`);
   return status;
-}
-
-async function hasPatroni(): Promise<boolean> {
-  return (await run("patroni", ["--version"], { timeoutMs: 30_000 }).catch(() => ({ code: 127 }))).code === 0;
 }
 
 /** Writes patroni.yml (rendered before anything was touched, so bad input is refused first). */

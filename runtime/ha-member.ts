@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { backupsEnabled, prereadSecretFileContents, prereadSecretFiles } from "./env/parse.js";
 import type { Env } from "./env/table.js";
 import { run } from "./lib/exec.js";
-import { exitCodes } from "./lib/exit-codes.js";
 import { log, logError } from "./lib/log.js";
 import { isLeader, patroniMember, readLeaderTimeline, recordLeaderTimeline } from "./lib/patroni.js";
 import { isReady } from "./lib/postgres.js";
@@ -29,7 +28,7 @@ import { ensureTls } from "./steps/ensure-tls.js";
 import { prepareDirectories } from "./steps/prepare-directories.js";
 import { type Context, did, runStep, type Step } from "./steps/step.js";
 import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
-import { FatalError } from "./errors.js";
+import { ConfigError } from "./errors.js";
 
 /** How often the member asks Patroni for its role. */
 const roleIntervalMs = 1000;
@@ -40,9 +39,10 @@ export const checkPatroni: Step = {
   async run(ctx) {
     const version = await run("patroni", ["--version"], { timeoutMs: 30_000 }).catch(() => undefined);
     if (version?.code !== 0) {
-      throw new FatalError(
-        "HA_MODE=patroni, but this image has no patroni. Fix: use the image's ha target (docker build --target ha -t postgres-pgbackrest:ha image/), or unset HA_MODE",
-        exitCodes.config,
+      throw new ConfigError(
+        "HA_MODE=patroni",
+        "needs Patroni, which this image does not have",
+        "use the image's ha target (docker build --target ha -t postgres-pgbackrest:ha image/), or unset HA_MODE",
       );
     }
     patroniConfFor(ctx);
@@ -95,7 +95,7 @@ function patroniConfFor({ env, serverArgs }: Context): string {
   try {
     return renderPatroniConf(env, serverArgs);
   } catch (e) {
-    throw new FatalError(`${(e as Error).message}. Fix: pass settings as -c name=value, or set them with ALTER SYSTEM`, exitCodes.config, "configure-patroni");
+    throw new ConfigError("the server's arguments", (e as Error).message, "pass settings as -c name=value, or set them with ALTER SYSTEM");
   }
 }
 

@@ -341,6 +341,40 @@ const cases: BadConfig[] = [
     names: 'BACKUP_SCHEDULE_FULL="0 0 30 2 *"',
     line: /never fires: no date matches it.*Fix: set BACKUP_SCHEDULE_FULL to a cron expression/,
   },
+
+  // --- high availability (HA_MODE=patroni), refused before Patroni or anything else starts ---
+  {
+    what: "HA_MODE=patroni without an etcd to elect through",
+    env: { HA_MODE: "patroni", REPLICATION_PASSWORD: replicationPassword },
+    names: "HA_ETCD_HOSTS",
+    line: /is required because HA_MODE=patroni: Patroni elects the leader through etcd\. Fix: set HA_ETCD_HOSTS/,
+    secrets: [replicationPassword],
+  },
+  {
+    what: "Patroni timings that break its rule",
+    env: {
+      HA_MODE: "patroni",
+      HA_ETCD_HOSTS: "etcd:2379",
+      REPLICATION_PASSWORD: replicationPassword,
+      HA_TTL: "20",
+      HA_LOOP_WAIT: "10",
+      HA_RETRY_TIMEOUT: "10",
+    },
+    names: "HA_LOOP_WAIT=10, HA_RETRY_TIMEOUT=10, HA_TTL=20",
+    line: /break Patroni's rule HA_LOOP_WAIT \+ 2 x HA_RETRY_TIMEOUT <= HA_TTL.*Fix: raise HA_TTL to at least 30/,
+  },
+  {
+    what: "an etcd address left over without HA_MODE",
+    env: { HA_ETCD_HOSTS: "etcd:2379" },
+    names: 'HA_ETCD_HOSTS="etcd:2379"',
+    line: /is set, but HA_MODE is off, so no Patroni runs to use it\. Fix: set HA_MODE=patroni/,
+  },
+  {
+    what: "HA_MODE=patroni on the image without Patroni",
+    env: { HA_MODE: "patroni", HA_ETCD_HOSTS: "etcd:2379", REPLICATION_PASSWORD: replicationPassword },
+    names: "HA_MODE=patroni",
+    line: /needs Patroni, which this image does not have\. Fix: use the image's ha target/,
+  },
 ];
 
 /** The volume: PGDATA, certificates, the runtime's records. */

@@ -326,6 +326,74 @@ const needStanza = {
 
 /** Rules between variables; each throws a ConfigError when broken. */
 const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> = [
+  // High availability first: under Patroni a replica's or a restore's rules below do not apply.
+  (env, source) => {
+    if (env.HA_MODE === "patroni") return;
+    // Set by the user (not by a default): a high-availability setting without HA_MODE would do nothing.
+    const stray = (envTable as readonly EnvVar[]).find((spec) => spec.group === "High availability" && spec.name !== "HA_MODE" && isSet(spec, source));
+    if (stray) {
+      throw new ConfigError(
+        `${stray.name}${source[stray.name] ? `=${shown(stray, source[stray.name] as string)}` : "_FILE"}`,
+        "is set, but HA_MODE is off, so no Patroni runs to use it",
+        `set HA_MODE=patroni (with the image's ha target), or unset ${stray.name}`,
+      );
+    }
+  },
+  (env, source) => {
+    if (env.HA_MODE !== "patroni") return;
+    if (!env.HA_ETCD_HOSTS) {
+      throw new ConfigError(
+        "HA_ETCD_HOSTS",
+        "is required because HA_MODE=patroni: Patroni elects the leader through etcd",
+        "set HA_ETCD_HOSTS to the etcd members' host:port (e.g. HA_ETCD_HOSTS=etcd:2379; `postgres-ba etcd` runs one), or unset HA_MODE",
+      );
+    }
+    if (!env.REPLICATION_PASSWORD) {
+      throw new ConfigError(
+        "REPLICATION_PASSWORD",
+        `is required because HA_MODE=patroni: members clone from and stream from each other as ${env.REPLICATION_USER}`,
+        "set REPLICATION_PASSWORD (or REPLICATION_PASSWORD_FILE) to the same value on every member",
+      );
+    }
+    const refused = [
+      [env.PG_MODE === "replica", "PG_MODE=replica", "Patroni decides which member is the primary", "unset PG_MODE"],
+      [source.PRIMARY_HOST, `PRIMARY_HOST=${source.PRIMARY_HOST}`, "Patroni decides which member replicas follow", "unset PRIMARY_HOST"],
+      [
+        env.RESTORE_FROM_BACKUP,
+        "RESTORE_FROM_BACKUP=true",
+        "a cluster bootstrapped from a backup under Patroni is not built yet",
+        "restore a single server (HA_MODE off) first",
+      ],
+      [
+        env.BACKUP_FROM_STANDBY !== "off",
+        `BACKUP_FROM_STANDBY=${env.BACKUP_FROM_STANDBY}`,
+        "names one standby, while Patroni moves the roles",
+        "unset BACKUP_FROM_STANDBY",
+      ],
+    ] as const;
+    const clash = refused.find(([set]) => set);
+    if (clash) throw new ConfigError(`${clash[1]} with HA_MODE=patroni`, `is refused: ${clash[2]}`, `${clash[3]}, or unset HA_MODE`);
+    if (env.HA_LOOP_WAIT + 2 * env.HA_RETRY_TIMEOUT > env.HA_TTL) {
+      throw new ConfigError(
+        `HA_LOOP_WAIT=${env.HA_LOOP_WAIT}, HA_RETRY_TIMEOUT=${env.HA_RETRY_TIMEOUT}, HA_TTL=${env.HA_TTL}`,
+        "break Patroni's rule HA_LOOP_WAIT + 2 x HA_RETRY_TIMEOUT <= HA_TTL (a leader could lose its lock while still retrying)",
+        `raise HA_TTL to at least ${env.HA_LOOP_WAIT + 2 * env.HA_RETRY_TIMEOUT}, or lower HA_LOOP_WAIT or HA_RETRY_TIMEOUT`,
+      );
+    }
+    const portClash = (
+      [
+        ["POSTGRES_PORT", env.POSTGRES_PORT],
+        ["METRICS_PORT", env.METRICS_PORT],
+      ] as const
+    ).find(([, port]) => port === env.HA_REST_PORT);
+    if (portClash) {
+      throw new ConfigError(
+        `HA_REST_PORT="${env.HA_REST_PORT}"${source.HA_REST_PORT ? "" : " (its default)"}`,
+        `is also ${portClash[0]}: Patroni's REST API and ${portClash[0] === "POSTGRES_PORT" ? "PostgreSQL" : "the metrics server"} cannot listen on one port`,
+        "choose another HA_REST_PORT (default 8008)",
+      );
+    }
+  },
   (env, source) => {
     // One repository: a variable that places another type's repository means the user wanted that one.
     const stray = (envTable as readonly EnvVar[]).find((spec) => spec.places && spec.repository !== env.REPO_TYPE && isSet(spec, source));
@@ -602,73 +670,6 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
         `${placed}=${JSON.stringify(env[placed])}`,
         "is set but PGBACKREST_STANZA is not, so no backup would ever be taken",
         `set PGBACKREST_STANZA (e.g. PGBACKREST_STANZA=main), or unset ${placed} for drop-in mode`,
-      );
-    }
-  },
-  (env, source) => {
-    if (env.HA_MODE === "patroni") return;
-    // Set by the user (not by a default): a high-availability setting without HA_MODE would do nothing.
-    const stray = (envTable as readonly EnvVar[]).find((spec) => spec.group === "High availability" && spec.name !== "HA_MODE" && isSet(spec, source));
-    if (stray) {
-      throw new ConfigError(
-        `${stray.name}${source[stray.name] ? `=${shown(stray, source[stray.name] as string)}` : "_FILE"}`,
-        "is set, but HA_MODE is off, so no Patroni runs to use it",
-        `set HA_MODE=patroni (with the image's ha target), or unset ${stray.name}`,
-      );
-    }
-  },
-  (env, source) => {
-    if (env.HA_MODE !== "patroni") return;
-    if (!env.HA_ETCD_HOSTS) {
-      throw new ConfigError(
-        "HA_ETCD_HOSTS",
-        "is required because HA_MODE=patroni: Patroni elects the leader through etcd",
-        "set HA_ETCD_HOSTS to the etcd members' host:port (e.g. HA_ETCD_HOSTS=etcd:2379; `postgres-ba etcd` runs one), or unset HA_MODE",
-      );
-    }
-    if (!env.REPLICATION_PASSWORD) {
-      throw new ConfigError(
-        "REPLICATION_PASSWORD",
-        `is required because HA_MODE=patroni: members clone from and stream from each other as ${env.REPLICATION_USER}`,
-        "set REPLICATION_PASSWORD (or REPLICATION_PASSWORD_FILE) to the same value on every member",
-      );
-    }
-    const refused = [
-      [env.PG_MODE === "replica", "PG_MODE=replica", "Patroni decides which member is the primary", "unset PG_MODE"],
-      [source.PRIMARY_HOST, `PRIMARY_HOST=${source.PRIMARY_HOST}`, "Patroni decides which member replicas follow", "unset PRIMARY_HOST"],
-      [
-        env.RESTORE_FROM_BACKUP,
-        "RESTORE_FROM_BACKUP=true",
-        "a cluster bootstrapped from a backup under Patroni is not built yet",
-        "restore a single server (HA_MODE off) first",
-      ],
-      [
-        env.BACKUP_FROM_STANDBY !== "off",
-        `BACKUP_FROM_STANDBY=${env.BACKUP_FROM_STANDBY}`,
-        "names one standby, while Patroni moves the roles",
-        "unset BACKUP_FROM_STANDBY",
-      ],
-    ] as const;
-    const clash = refused.find(([set]) => set);
-    if (clash) throw new ConfigError(`${clash[1]} with HA_MODE=patroni`, `is refused: ${clash[2]}`, `${clash[3]}, or unset HA_MODE`);
-    if (env.HA_LOOP_WAIT + 2 * env.HA_RETRY_TIMEOUT > env.HA_TTL) {
-      throw new ConfigError(
-        `HA_LOOP_WAIT=${env.HA_LOOP_WAIT}, HA_RETRY_TIMEOUT=${env.HA_RETRY_TIMEOUT}, HA_TTL=${env.HA_TTL}`,
-        "break Patroni's rule HA_LOOP_WAIT + 2 x HA_RETRY_TIMEOUT <= HA_TTL (a leader could lose its lock while still retrying)",
-        `raise HA_TTL to at least ${env.HA_LOOP_WAIT + 2 * env.HA_RETRY_TIMEOUT}, or lower HA_LOOP_WAIT or HA_RETRY_TIMEOUT`,
-      );
-    }
-    const portClash = (
-      [
-        ["POSTGRES_PORT", env.POSTGRES_PORT],
-        ["METRICS_PORT", env.METRICS_PORT],
-      ] as const
-    ).find(([, port]) => port === env.HA_REST_PORT);
-    if (portClash) {
-      throw new ConfigError(
-        `HA_REST_PORT="${env.HA_REST_PORT}"${source.HA_REST_PORT ? "" : " (its default)"}`,
-        `is also ${portClash[0]}: Patroni's REST API and ${portClash[0] === "POSTGRES_PORT" ? "PostgreSQL" : "the metrics server"} cannot listen on one port`,
-        "choose another HA_REST_PORT (default 8008)",
       );
     }
   },

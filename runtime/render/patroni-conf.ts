@@ -41,11 +41,9 @@ export function serverArgsAsParameters(serverArgs: string[]): Record<string, str
   for (let i = 0; i < serverArgs.length; i++) {
     const arg = serverArgs[i];
     const setting = arg === "-c" ? serverArgs[++i] : arg.startsWith("-c") ? arg.slice(2) : arg.startsWith("--") ? arg.slice(2) : undefined;
-    const match = setting?.match(/^([A-Za-z_][A-Za-z0-9_.]*)=(.*)$/s);
+    const match = setting?.match(/^([A-Za-z_][A-Za-z0-9_.-]*)=(.*)$/s);
     if (!match) {
-      throw new Error(
-        `the server argument ${JSON.stringify(arg)} cannot be passed on under HA_MODE=patroni (Patroni starts PostgreSQL); only settings as -c name=value or --name=value are`,
-      );
+      throw new Error(`${JSON.stringify(arg)} cannot be passed on under HA_MODE=patroni (Patroni starts PostgreSQL); only settings can`);
     }
     parameters[match[1].replace(/-/g, "_")] = match[2];
   }

@@ -1,0 +1,159 @@
+import { describe, expect, it } from "vitest";
+import { parseEnv } from "../env/parse.js";
+import { ConfigError } from "../errors.js";
+import { patroniConf, renderPatroniConf, serverArgsAsParameters } from "./patroni-conf.js";
+import { etcdFlags } from "../etcd-member.js";
+import { tlsPaths } from "../lib/tls-paths.js";
+
+const member = {
+  HA_MODE: "patroni",
+  HA_ETCD_HOSTS: "etcd1:2379,etcd2:2379",
+  SERVER_NAME: "db1",
+  POSTGRES_PASSWORD: "su-secret",
+  REPLICATION_PASSWORD: "repl-secret",
+  PGBACKREST_STANZA: "main",
+  S3_BUCKET: "backups",
+  S3_ACCESS_KEY: "AKIA-id",
+  S3_SECRET_KEY: "s3-secret",
+};
+
+function errorOf(source: Record<string, string>): ConfigError {
+  try {
+    parseEnv(source);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("parseEnv accepted it");
+}
+
+describe("patroniConf", () => {
+  const conf = patroniConf(parseEnv(member));
+
+  it("names the cluster after the stanza and the member after SERVER_NAME, reached at that name", () => {
+    expect(conf.scope).toBe("main");
+    expect(conf.name).toBe("db1");
+    expect(conf.postgresql.connect_address).toBe("db1:5432");
+    expect(conf.restapi.connect_address).toBe("db1:8008");
+  });
+
+  it("talks to etcd over TLS with the cluster CA, signing in with the server certificate", () => {
+    expect(conf.etcd3).toEqual({
+      hosts: ["etcd1:2379", "etcd2:2379"],
+      protocol: "https",
+      cacert: "/var/lib/postgresql/ca/ca.crt",
+      cert: "/var/lib/postgresql/ssl/server.crt",
+      key: "/var/lib/postgresql/ssl/server.key",
+    });
+    expect(patroniConf(parseEnv({ ...member, HA_ETCD_PROTOCOL: "http" })).etcd3).toEqual({ hosts: ["etcd1:2379", "etcd2:2379"], protocol: "http" });
+  });
+
+  it("bootstraps with the official initialization, archives through pgBackRest and clones from the repository first", () => {
+    expect(conf.bootstrap.method).toBe("postgres_ba");
+    expect(conf.bootstrap.postgres_ba).toEqual({ command: "postgres-ba ha-bootstrap", no_params: true });
+    expect(conf.postgresql.parameters.archive_command).toBe("/usr/bin/pgbackrest --stanza=main archive-push %p");
+    expect(conf.postgresql.recovery_conf?.restore_command).toMatch(/^\/usr\/bin\/pgbackrest --stanza=main .*archive-get %f "%p"$/);
+    expect(conf.postgresql.create_replica_methods).toEqual(["pgbackrest", "basebackup"]);
+    expect(conf.postgresql.pgbackrest?.command).toBe("/usr/bin/pgbackrest --stanza=main --delta restore");
+  });
+
+  it("without backups: no archiving, replicas from the leader only", () => {
+    const plain = patroniConf(parseEnv({ HA_MODE: "patroni", HA_ETCD_HOSTS: "etcd:2379", REPLICATION_PASSWORD: "r", SERVER_NAME: "db1" }));
+    expect(plain.scope).toBe("postgres");
+    expect(plain.postgresql.parameters).not.toHaveProperty("archive_command");
+    expect(plain.postgresql.create_replica_methods).toEqual(["basebackup"]);
+    expect(plain.postgresql).not.toHaveProperty("recovery_conf");
+  });
+
+  it("verifies members' certificates against the CA and allows replication only over TLS", () => {
+    expect(conf.postgresql.authentication.replication).toMatchObject({
+      username: "replicator",
+      sslmode: "verify-ca",
+      sslrootcert: "/var/lib/postgresql/ca/ca.crt",
+    });
+    expect(conf.postgresql.pg_hba).toEqual([
+      "local all all trust",
+      "hostssl replication replicator all scram-sha-256",
+      "hostnossl replication all all reject",
+      "host all all all scram-sha-256",
+    ]);
+  });
+
+  it("carries the timings and the synchronous and failsafe modes into the dynamic configuration", () => {
+    const strict = patroniConf(
+      parseEnv({ ...member, HA_TTL: "40", HA_LOOP_WAIT: "5", HA_RETRY_TIMEOUT: "15", HA_SYNCHRONOUS_MODE: "strict", HA_FAILSAFE_MODE: "false" }),
+    );
+    expect(strict.bootstrap.dcs).toMatchObject({
+      ttl: 40,
+      loop_wait: 5,
+      retry_timeout: 15,
+      synchronous_mode: true,
+      synchronous_mode_strict: true,
+      failsafe_mode: false,
+    });
+    expect(conf.bootstrap.dcs).toMatchObject({ ttl: 30, loop_wait: 10, retry_timeout: 10, synchronous_mode: false, failsafe_mode: true });
+  });
+
+  it("protects the REST API's changes with HA_REST_PASSWORD, by default the replication password", () => {
+    expect(conf.restapi.authentication).toEqual({ username: "patroni", password: "repl-secret" });
+    expect(patroniConf(parseEnv({ ...member, HA_REST_PASSWORD: "rest" })).restapi.authentication.password).toBe("rest");
+  });
+
+  it("is YAML-readable JSON under a comment", () => {
+    const text = renderPatroniConf(parseEnv(member));
+    expect(text.split("\n")[0]).toMatch(/^# Managed by postgres-ba/);
+    expect(JSON.parse(text.slice(text.indexOf("\n") + 1)).name).toBe("db1");
+  });
+});
+
+describe("serverArgsAsParameters", () => {
+  it("turns -c name=value and --name=value into parameters", () => {
+    expect(serverArgsAsParameters(["-c", "shared_buffers=256MB", "-cwork_mem=8MB", "--max-connections=50"])).toEqual({
+      shared_buffers: "256MB",
+      work_mem: "8MB",
+      max_connections: "50",
+    });
+  });
+
+  it("refuses what Patroni cannot pass on", () => {
+    expect(() => serverArgsAsParameters(["-D", "/elsewhere"])).toThrow(/"-D" cannot be passed on under HA_MODE=patroni/);
+  });
+});
+
+describe("HA rules", () => {
+  it("needs etcd and a replication password, and refuses a fixed role", () => {
+    expect(errorOf({ ...member, HA_ETCD_HOSTS: "" }).message).toMatch(/^HA_ETCD_HOSTS: is required because HA_MODE=patroni/);
+    expect(errorOf({ ...member, REPLICATION_PASSWORD: "" }).message).toMatch(/^REPLICATION_PASSWORD: is required because HA_MODE=patroni/);
+    expect(errorOf({ ...member, PG_MODE: "replica" }).message).toMatch(/^PG_MODE=replica with HA_MODE=patroni: is refused: Patroni decides/);
+    expect(errorOf({ ...member, RESTORE_FROM_BACKUP: "true" }).message).toMatch(/^RESTORE_FROM_BACKUP=true with HA_MODE=patroni/);
+  });
+
+  it("holds Patroni's timing rule and keeps the REST port its own", () => {
+    expect(errorOf({ ...member, HA_TTL: "20", HA_LOOP_WAIT: "10", HA_RETRY_TIMEOUT: "10" }).message).toMatch(/raise HA_TTL to at least 30/);
+    expect(errorOf({ ...member, HA_REST_PORT: "5432" }).message).toMatch(/^HA_REST_PORT="5432": is also POSTGRES_PORT/);
+    expect(errorOf({ ...member, HA_TTL: "10" }).message).toMatch(/^HA_TTL="10"/);
+  });
+
+  it("refuses high-availability settings without HA_MODE", () => {
+    const { HA_MODE: _, ...off } = member;
+    expect(errorOf(off).message).toMatch(/^HA_ETCD_HOSTS="etcd1:2379,etcd2:2379": is set, but HA_MODE is off/);
+  });
+});
+
+describe("etcdFlags", () => {
+  const tls = tlsPaths({ CA_DIR: "/ca", SSL_CERT_DIR: "/ssl" });
+
+  it("serves clients and peers over TLS with the CA, and requires their certificates", () => {
+    const flags = etcdFlags("etcd", tls, {});
+    expect(flags).toContain("--advertise-client-urls=https://etcd:2379");
+    expect(flags).toContain("--trusted-ca-file=/ca/ca.crt");
+    expect(flags).toContain("--client-cert-auth=true");
+    expect(flags).toContain("--peer-client-cert-auth=true");
+  });
+
+  it("leaves out what an ETCD_* variable sets (etcd refuses both)", () => {
+    const flags = etcdFlags("etcd1", tls, { ETCD_INITIAL_CLUSTER: "etcd1=https://etcd1:2380,etcd2=https://etcd2:2380" });
+    expect(flags.some((f) => f.startsWith("--initial-cluster="))).toBe(false);
+    expect(flags).toContain("--name=etcd1");
+  });
+});

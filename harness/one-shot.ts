@@ -307,6 +307,16 @@ export class DetachedContainer {
     await $({ quiet: true, nothrow: true })`${this.cli} kill ${this.id}`;
   }
 
+  /** Its stop signal, then SIGKILL after `timeoutSeconds`; the container and its volumes stay. */
+  async stop(timeoutSeconds = 10): Promise<void> {
+    await $({ quiet: true })`${this.cli} stop --time ${timeoutSeconds} ${this.id}`;
+  }
+
+  /** Starts it again after stop() or kill(), with the same volumes and network aliases. */
+  async start(): Promise<void> {
+    await $({ quiet: true })`${this.cli} start ${this.id}`;
+  }
+
   async remove(): Promise<void> {
     await $({ quiet: true, nothrow: true })`${this.cli} rm -f ${this.id}`;
   }

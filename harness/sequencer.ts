@@ -11,6 +11,7 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 
 const longestFirst = [
   "scenarios/s3-outage.spec.ts",
+  "scenarios/ha.spec.ts",
   "scenarios/config-errors.spec.ts",
   "scenarios/alerts.spec.ts",
   "scenarios/compose.spec.ts",

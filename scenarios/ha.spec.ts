@@ -4,7 +4,10 @@
  * and records every id the leader acknowledged; the leader is killed with SIGKILL (no shutdown,
  * its lock is not released); another member becomes a writable leader by itself, holding every
  * acknowledged id; it takes a full backup on its new timeline; the old leader comes back as a
- * replica of the new one and takes no backups.
+ * replica of the new one and takes no backups. Then, on the same cluster: `postgres-ba promote` on
+ * a replica is a planned switchover that loses no acknowledged write; and with etcd stopped past
+ * the leader lock's ttl the leader keeps serving (failsafe mode), status says the store is
+ * unreachable, and all is well again when etcd is back.
  */
 import { describe, expect } from "vitest";
 import { scenario } from "../harness/fixtures.js";
@@ -101,6 +104,77 @@ describe("@ha Patroni elects a leader, fails over by itself when it is killed, a
     expect(since).toMatch(/\[postgres-ba\] ha: this member is the replica/);
     expect(since).not.toMatch(/\[postgres-ba\] (backup|bootstrap-backups|schedule):/);
     expect(await cluster.leader(10_000)).toBe(newLeader);
+  });
+});
+
+describe("@ha-switchover postgres-ba promote on a replica hands the leadership over #ha-switchover", () => {
+  it("makes that member the leader with every acknowledged write, and the old leader follows it", async ({ cluster }) => {
+    const leader = await cluster.leader();
+    // In synchronous mode Patroni hands over only to the synchronous standby (and says so otherwise).
+    const syncName = await pollUntil("a synchronous standby", async () => Object.entries(await streaming(leader)).find(([, sync]) => sync === "sync")?.[0]);
+    const names = await Promise.all(cluster.members.map(memberName));
+    const target = cluster.members[names.indexOf(syncName)];
+    const client = await leader.connect();
+    client.on("error", () => undefined);
+    const written: number[] = [];
+    let failedAt: number | undefined;
+    const writer = (async () => {
+      for (let id = 100_000; failedAt === undefined; id++) {
+        try {
+          await client.query("INSERT INTO acked (id) VALUES ($1)", [id]);
+          written.push(id);
+        } catch {
+          failedAt = Date.now();
+        }
+      }
+    })();
+    await pollUntil("writes before the switchover", () => written.length >= 50);
+    const promote = await target.exec(["postgres-ba", "promote"]);
+    expect(promote.exitCode, promote.output).toBe(0);
+    expect(promote.output).toMatch(/Successfully switched over to "?member\d"?/);
+    expect(promote.output).toMatch(/promoted to a primary on timeline \d+: .*full backup (\S+ )?taken/);
+    await Promise.race([writer, new Promise((r) => setTimeout(r, 5000))]);
+    failedAt ??= Date.now();
+    expect(await cluster.leader()).toBe(target);
+    const present = new Set((await target.sql<{ id: number }>("SELECT id FROM acked WHERE id >= 100000")).map((r) => r.id));
+    expect(written.filter((id) => !present.has(id))).toEqual([]);
+    await target.sql("INSERT INTO acked (id) VALUES (-2)");
+    const leaderName = await memberName(leader);
+    await pollUntil("the old leader streaming from the new one", async () => (await streaming(target))[leaderName] !== undefined, { timeoutMs: 60_000 });
+    newLeader = target;
+  });
+});
+
+describe("@ha-store-loss without etcd the leader keeps serving while every member answers it (failsafe) #ha-store-loss", () => {
+  it("serves writes past the lock's ttl with etcd stopped, says so in status, and recovers when etcd returns", async ({ cluster }) => {
+    const leader = await cluster.leader();
+    await cluster.etcd.stop(5);
+    try {
+      const down = await pollUntil(
+        "status naming the unreachable store",
+        async () => {
+          const r = await leader.exec(["postgres-ba", "status", "--json"]);
+          const status = JSON.parse(r.output) as { ha: { store: { reachable: boolean } }; problems: string[] };
+          return r.exitCode === 2 && !status.ha.store.reachable ? status : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 2000 },
+      );
+      expect(down.problems.join("\n")).toMatch(/etcd \(etcd:2379\) last answered \d+ s ago/);
+      // Past the ttl (20 s) without etcd: still the writable leader.
+      await leader.sql("INSERT INTO acked (id) VALUES (-3)");
+      expect((await leader.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(false);
+    } finally {
+      await cluster.etcd.start();
+    }
+    await pollUntil(
+      "status exit 0 with the store back",
+      async () => {
+        const r = await leader.exec(["postgres-ba", "status", "--json"]);
+        return r.exitCode === 0 ? (JSON.parse(r.output) as { ha: { leader: string } }) : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 2000 },
+    );
+    expect(await cluster.leader()).toBe(leader);
   });
 });
 

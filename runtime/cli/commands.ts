@@ -3,11 +3,12 @@
  * container's environment (the one source of configuration) and runs as postgres.
  */
 import { backupsEnabled, parseEnv, pgbackrestOptions, repositories, repositoryWording, type BackupEnv } from "../env/parse.js";
-import { describesRepository, envTable, secondRepositoryName, type EnvVar } from "../env/table.js";
+import { describesRepository, type Env, envTable, secondRepositoryName, type EnvVar } from "../env/table.js";
 import { initBackups, takeBackup } from "../lib/backups.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest, type BackupType } from "../lib/pgbackrest.js";
-import { currentTimeline, readPromotion } from "../lib/promotion.js";
+import { patroniCluster, patroniRequest } from "../lib/patroni.js";
+import { currentTimeline, type PromotionRecord, readPromotion } from "../lib/promotion.js";
 import { inRecovery, psql } from "../lib/postgres.js";
 import { isStandbyData } from "../lib/replication.js";
 import { readStanza } from "../lib/repository.js";
@@ -57,6 +58,38 @@ function writableBackupEnv(): BackupEnv {
   return env;
 }
 
+/** The running container finishes a promotion (it notices any); waits for its record and prints it. */
+async function promotionOutcome(env: Env, ours: (record: PromotionRecord) => boolean): Promise<number> {
+  for (;;) {
+    const record = readPromotion(env.PGDATA);
+    if (record && ours(record)) {
+      (record.ok ? console.log : console.error)(record.detail);
+      return record.ok ? 0 : exitCodes.failure;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/**
+ * HA_MODE=patroni: `promote` asks Patroni to make this member the leader, a switchover when the
+ * cluster has one (it hands over cleanly) or a failover when it has none, then waits for this
+ * container's check and full backup on the new timeline, as outside HA mode.
+ */
+async function switchoverHere(env: Env): Promise<number> {
+  const leader = (await patroniCluster(env)).find((m) => m.role === "leader")?.name;
+  if (leader === env.HA_MEMBER_NAME) {
+    console.log(`${env.HA_MEMBER_NAME} is already the leader of ${env.HA_SCOPE}: nothing to do`);
+    return 0;
+  }
+  const started = Date.now();
+  const action = leader ? "switchover" : "failover";
+  const answer = await patroniRequest(env, "POST", `/${action}`, { ...(leader ? { leader } : {}), candidate: env.HA_MEMBER_NAME }, 120_000);
+  if (answer.status !== 200)
+    throw new FatalError(`Patroni refused the ${action} to ${env.HA_MEMBER_NAME} (HTTP ${answer.status}): ${answer.text}`, exitCodes.failure);
+  console.log(`${answer.text} (${action} in ${((Date.now() - started) / 1000).toFixed(1)} s); the container now checks the stanza and takes a full backup`);
+  return backupsEnabled(env) ? promotionOutcome(env, (record) => Date.parse(record.at) >= started) : 0;
+}
+
 export const commands: Record<string, Command> = {
   "init-backups": {
     usage: "init-backups",
@@ -74,9 +107,11 @@ export const commands: Record<string, Command> = {
   },
   promote: {
     usage: "promote",
-    summary: "Make this replica a writable primary for good; returns once the stanza accepts the new timeline and a full backup is taken.",
+    summary:
+      "Make this replica a writable primary for good (with HA_MODE=patroni: a switchover to this member); returns once the stanza accepts the new timeline and a full backup is taken.",
     async run() {
       const env = parseEnv(process.env);
+      if (env.HA_MODE === "patroni") return switchoverHere(env);
       if (!(await inRecovery(env))) {
         console.log(`already a writable primary on timeline ${await currentTimeline(env)}: nothing to do`);
         return 0;
@@ -91,16 +126,8 @@ export const commands: Record<string, Command> = {
         `promoted in ${((Date.now() - started) / 1000).toFixed(2)} s: writable primary on timeline ${timeline}${watched ? "; the container now checks the stanza and takes a full backup" : ""}`,
       );
       if (!watched) return 0;
-      // The running container does the rest (it notices any promotion); wait for its record.
-      for (;;) {
-        const record = readPromotion(env.PGDATA);
-        // Keyed by timeline; a record written since we started counts too (it failed before reading one).
-        if (record && (record.timeline === timeline || Date.parse(record.at) >= started)) {
-          (record.ok ? console.log : console.error)(record.detail);
-          return record.ok ? 0 : exitCodes.failure;
-        }
-        await new Promise((r) => setTimeout(r, 500));
-      }
+      // Keyed by timeline; a record written since we started counts too (it failed before reading one).
+      return promotionOutcome(env, (record) => record.timeline === timeline || Date.parse(record.at) >= started);
     },
   },
   backup: {

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Env } from "../env/table.js";
 import { readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
 import { tlsPaths } from "./tls-paths.js";
+import { patroniRestUser } from "../render/patroni-conf.js";
 
 /** The fields of GET /patroni the runtime reads. */
 export interface PatroniMember {
@@ -24,28 +25,56 @@ export interface PatroniMember {
 }
 
 /** One answer of this member's REST API; rejects when it does not answer within the timeout. */
-export function patroniGet<T>(env: Env, path: string, timeoutMs = 3000): Promise<{ status: number; body: T | undefined }> {
+export function patroniGet<T>(env: Env, path: string, timeoutMs = 3000): Promise<{ status: number; body: T | undefined; text: string }> {
+  return patroniRequest<T>(env, "GET", path, undefined, timeoutMs);
+}
+
+/**
+ * A request to this member's REST API over TLS, verified against the cluster CA; a body makes it
+ * a change, signed with HA_REST_PASSWORD. The answer's JSON, when it is JSON, and its text.
+ */
+export function patroniRequest<T>(
+  env: Env,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+  timeoutMs = 3000,
+): Promise<{ status: number; body: T | undefined; text: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port: env.HA_REST_PORT, path, method: "GET", ca: readFileSync(tlsPaths(env).caCert), timeout: timeoutMs },
+      {
+        host: "127.0.0.1",
+        port: env.HA_REST_PORT,
+        path,
+        method,
+        ca: readFileSync(tlsPaths(env).caCert),
+        timeout: timeoutMs,
+        ...(payload === undefined
+          ? {}
+          : {
+              auth: `${patroniRestUser}:${env.HA_REST_PASSWORD ?? ""}`,
+              headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+            }),
+      },
       (res) => {
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => (text += chunk));
         res.on("end", () => {
-          let body: T | undefined;
+          let parsed: T | undefined;
           try {
-            body = JSON.parse(text) as T;
+            parsed = JSON.parse(text) as T;
           } catch {
-            body = undefined;
+            parsed = undefined;
           }
-          resolve({ status: res.statusCode ?? 0, body });
+          resolve({ status: res.statusCode ?? 0, body: parsed, text: text.trim() });
         });
       },
     );
     req.on("timeout", () => req.destroy(new Error(`Patroni's REST API on port ${env.HA_REST_PORT} did not answer within ${timeoutMs} ms`)));
     req.on("error", reject);
-    req.end();
+    req.end(payload);
   });
 }
 
@@ -74,4 +103,21 @@ export function readLeaderTimeline(pgdata: string): number | undefined {
 
 export function recordLeaderTimeline(pgdata: string, timeline: number): void {
   writeJsonAtomic(leaderRecordPath(pgdata), { timeline, at: new Date().toISOString() });
+}
+
+/** A member as GET /cluster lists it. */
+export interface ClusterMember {
+  name: string;
+  /** leader, replica, sync_standby, quorum_standby, standby_leader. */
+  role: string;
+  state: string;
+  timeline?: number;
+  /** Bytes behind the leader; "unknown" when Patroni cannot tell. */
+  lag?: number | string;
+}
+
+export async function patroniCluster(env: Env): Promise<ClusterMember[]> {
+  const { body } = await patroniGet<{ members?: ClusterMember[] }>(env, "/cluster");
+  if (!body?.members) throw new Error("Patroni's REST API answered /cluster without members");
+  return body.members;
 }

@@ -13,6 +13,7 @@ import { nextRun, scheduledJobs } from "./scheduler.js";
 import { backupState, type BackupState } from "./state.js";
 import { archiveEnd, type DrillRecord, oldestUnarchivedCommit, parseLsn, readDrillRecord, repositoryArchiveEnd } from "./recovery-objectives.js";
 import { earliestExpiry, expiryProblem } from "./tls.js";
+import { patroniCluster, patroniMember } from "./patroni.js";
 import { tlsPaths } from "./tls-paths.js";
 import { RepositoryError } from "../errors.js";
 
@@ -74,7 +75,22 @@ export interface Status {
   replication: { role: "primary" | "standby"; slots: SlotSummary[]; maxWalSizeBytes: number };
   /** The server certificate (the first-expiring one of the chain in server.crt). */
   tls?: TlsSummary;
+  /** HA_MODE=patroni: this member, the leader, every member and the store, as Patroni sees them. */
+  ha?: HaSummary;
   problems: string[];
+}
+
+export interface HaSummary {
+  scope: string;
+  member: string;
+  /** This member's role in GET /cluster (leader, replica, sync_standby, ...); null when it is not listed. */
+  role: string | null;
+  leader: string | null;
+  /** etcd as this member last reached it: reachable while its last contact is within HA_TTL. */
+  store: { hosts: string; reachable: boolean; lastContactSecondsAgo: number | null };
+  members: Array<{ name: string; role: string; state: string; timeline: number | null; lagBytes: number | null }>;
+  /** Patroni's REST API did not answer. */
+  error?: string;
 }
 
 export interface TlsSummary {
@@ -176,8 +192,39 @@ export async function gatherStatus(env: BackupEnv, now = new Date()): Promise<St
       ...(pointError === undefined ? {} : { error: pointError }),
     },
     tls: gatherTls(env, now),
+    ...(env.HA_MODE === "patroni" ? { ha: await gatherHa(env, now) } : {}),
   };
   return { ...status, problems: statusProblems(status, thresholds(env), now) };
+}
+
+async function gatherHa(env: BackupEnv, now: Date): Promise<HaSummary> {
+  const summary: HaSummary = {
+    scope: env.HA_SCOPE,
+    member: env.HA_MEMBER_NAME,
+    role: null,
+    leader: null,
+    store: { hosts: env.HA_ETCD_HOSTS ?? "", reachable: false, lastContactSecondsAgo: null },
+    members: [],
+  };
+  try {
+    // /cluster is read from etcd: without it, this member's own view is what there is.
+    const [self, members] = await Promise.all([patroniMember(env), patroniCluster(env).catch(() => [])]);
+    const lastContact = self.dcs_last_seen === undefined ? null : Math.max(0, Math.round(now.getTime() / 1000 - self.dcs_last_seen));
+    summary.store = { ...summary.store, reachable: lastContact !== null && lastContact <= env.HA_TTL, lastContactSecondsAgo: lastContact };
+    summary.members = members.map((m) => ({
+      name: m.name,
+      role: m.role,
+      state: m.state,
+      timeline: m.timeline ?? null,
+      lagBytes: typeof m.lag === "number" ? m.lag : null,
+    }));
+    const leading = self.role === "primary";
+    summary.role = members.find((m) => m.name === env.HA_MEMBER_NAME)?.role ?? (leading ? "leader" : self.role);
+    summary.leader = members.find((m) => m.role === "leader")?.name ?? (leading ? env.HA_MEMBER_NAME : null);
+  } catch (e) {
+    summary.error = (e as Error).message;
+  }
+  return summary;
 }
 
 /**
@@ -312,6 +359,14 @@ export function statusProblems(s: Omit<Status, "problems">, limits: StatusLimits
       `the last restore drill (${drill.finishedAt}) took ${drill.seconds} s to a queryable server, more than STATUS_MAX_RTO=${limits.maxRestoreDrill}`,
     );
   if (s.tls?.error !== undefined) problems.push(`server certificate ${s.tls.certificate} cannot be read: ${s.tls.error}`);
+  if (s.ha?.error !== undefined) problems.push(`Patroni's REST API did not answer: ${s.ha.error}`);
+  else if (s.ha) {
+    if (!s.ha.store.reachable)
+      problems.push(
+        `etcd (${s.ha.store.hosts}) ${s.ha.store.lastContactSecondsAgo === null ? "was never reached" : `last answered ${s.ha.store.lastContactSecondsAgo} s ago`}: no failover can happen until it answers`,
+      );
+    if (s.ha.leader === null) problems.push(`cluster ${s.ha.scope} has no leader`);
+  }
   if (s.tls?.notAfter) {
     const expiry = expiryProblem(s.tls.certificate, { subject: s.tls.subject ?? "", serial: s.tls.serial ?? "", notAfter: new Date(s.tls.notAfter) }, now);
     if (expiry) problems.push(expiry);
@@ -357,6 +412,14 @@ export function renderStatus(s: Status): string {
     `recovery point: ${r.error !== undefined ? `UNKNOWN (${r.error})` : r.pointSeconds === null ? "not measured here" : r.oldestUnarchivedCommit === null ? "every commit is in the repository" : `the oldest commit not in the repository is ${age(r.pointSeconds)} old`}; ` +
       `last restore drill: ${drill ? `${drill.ok ? `${age(Math.round(drill.seconds))} to a queryable server${drill.bytes === undefined ? "" : `, ${(drill.bytes / 1e6).toFixed(1)} MB`}` : "FAILED"}, ${drill.finishedAt}` : "none"}`,
   );
+  if (s.ha) lines.push(renderHa(s.ha));
   for (const p of s.problems) lines.push(`problem: ${p}`);
   return lines.join("\n");
+}
+
+function renderHa(ha: HaSummary): string {
+  if (ha.error !== undefined) return `HA: member ${ha.member} of ${ha.scope}: Patroni UNREACHABLE (${ha.error})`;
+  const store = ha.store.reachable ? `etcd reachable (last contact ${ha.store.lastContactSecondsAgo} s ago)` : "etcd UNREACHABLE";
+  const members = ha.members.map((m) => `${m.name} ${m.role} ${m.state}${m.lagBytes === null ? "" : `, ${m.lagBytes} B behind`}`).join("; ");
+  return `HA: member ${ha.member} of ${ha.scope} is ${ha.role ?? "not listed"}; leader ${ha.leader ?? "NONE"}; ${store}; members: ${members}`;
 }

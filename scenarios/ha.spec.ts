@@ -11,7 +11,7 @@
  */
 import { describe, expect } from "vitest";
 import { scenario } from "../harness/fixtures.js";
-import { HaClusterContainer, pollUntil, type StartedPrimaryContainer } from "../harness/index.js";
+import { HaClusterContainer, OneShotContainer, pollUntil, type StartedPrimaryContainer } from "../harness/index.js";
 
 const it = scenario.extend("cluster", { scope: "file" }, async ({ bed }, { onCleanup }) => {
   const cluster = await new HaClusterContainer(bed).withMembers(3).withEnvironment({ HA_SYNCHRONOUS_MODE: "on" }).start();
@@ -70,6 +70,10 @@ describe("@ha Patroni elects a leader, fails over by itself when it is killed, a
       90_000,
       cluster.members.filter((m) => m !== firstLeader),
     );
+    const fence = (await newLeader.logText()).match(/\[postgres-ba\] ha-pre-promote: .*/g) ?? [];
+    expect(fence, "the split-brain fence ran once and let the promotion through").toEqual([
+      expect.stringMatching(/promoting from timeline 1; the repository's newest timeline for this cluster is 1$/),
+    ]);
     const present = new Set((await newLeader.sql<{ id: number }>("SELECT id FROM acked")).map((r) => r.id));
     const lost = acknowledged.filter((id) => !present.has(id));
     expect(lost, `${lost.length} of ${acknowledged.length} acknowledged ids missing on the new leader`).toEqual([]);
@@ -136,6 +140,13 @@ describe("@ha-switchover postgres-ba promote on a replica hands the leadership o
     await Promise.race([writer, new Promise((r) => setTimeout(r, 5000))]);
     failedAt ??= Date.now();
     expect(await cluster.leader()).toBe(target);
+    // The split-brain fence let it through at once (a fence that reads a stale timeline blocks until a restartpoint).
+    const fence = (await target.logText()).match(/\[postgres-ba\] ha-pre-promote: .*/g) ?? [];
+    expect(fence.at(-1), fence.join("\n")).toMatch(/ha-pre-promote: promoting from timeline \d+/);
+    expect(
+      fence.filter((l) => l.includes("ERROR")),
+      fence.join("\n"),
+    ).toEqual([]);
     const present = new Set((await target.sql<{ id: number }>("SELECT id FROM acked WHERE id >= 100000")).map((r) => r.id));
     expect(written.filter((id) => !present.has(id))).toEqual([]);
     await target.sql("INSERT INTO acked (id) VALUES (-2)");
@@ -175,6 +186,32 @@ describe("@ha-store-loss without etcd the leader keeps serving while every membe
       { timeoutMs: 90_000, intervalMs: 2000 },
     );
     expect(await cluster.leader()).toBe(leader);
+  });
+});
+
+describe("@ha-errors a member that would start a second cluster on the stanza is refused #ha-wrong-scope", () => {
+  it("a new member with another HA_SCOPE does not bootstrap a cluster over the stanza's backups, and says why", async ({ bed, cluster }) => {
+    const before = await cluster.members[0].stanzaInfo();
+    const stray = await new OneShotContainer(cluster.image)
+      .withNetwork(bed.network.getName())
+      .withEnvironment({
+        ...cluster.bucket.env,
+        PGBACKREST_STANZA: "main",
+        HA_MODE: "patroni",
+        HA_ETCD_HOSTS: "etcd:2379",
+        HA_SCOPE: "another-cluster",
+        SERVER_NAME: "stray",
+        POSTGRES_PASSWORD: "pw",
+        REPLICATION_PASSWORD: "not-the-clusters",
+      })
+      .withFile(cluster.bucket.caFile.target, cluster.bucket.caFile.content)
+      .withVolume(cluster.caVolume, "/var/lib/postgresql/ca")
+      .run(120_000);
+    expect(stray.exitCode, stray.output).not.toBe(0);
+    expect(stray.output).toMatch(
+      /stanza main already holds the backups of a cluster \(system \d+\): bootstrapping here would start a second cluster writing to it\. Fix: give this member the HA_SCOPE/,
+    );
+    expect((await cluster.members[0].stanzaInfo())?.db).toEqual(before?.db);
   });
 });
 

@@ -13,15 +13,10 @@ import { inRecovery, psql } from "../lib/postgres.js";
 import { isStandbyData } from "../lib/replication.js";
 import { readStanza } from "../lib/repository.js";
 import { restoreDrill } from "../lib/restore-drill.js";
-import { backupState, readJsonIfExists } from "../lib/state.js";
-import { entrypointEnvPath } from "../render/patroni-conf.js";
+import { backupState } from "../lib/state.js";
 import { gatherStatus, renderStatus } from "../lib/status.js";
 import { trustStore } from "../lib/store-probe.js";
-import { hasDatabase } from "../datadir/state.js";
-import { postgresAccount } from "../lib/user.js";
-import { initDatabase } from "../steps/init-database.js";
-import { type Context, runStep } from "../steps/step.js";
-import { verifyMinimumEnv } from "../steps/verify-minimum-env.js";
+import { haCommands } from "./ha-commands.js";
 import { FatalError, RepositoryError } from "../errors.js";
 
 export interface Command {
@@ -207,19 +202,6 @@ export const commands: Record<string, Command> = {
       return result.code;
     },
   },
-  "ha-bootstrap": {
-    usage: "ha-bootstrap",
-    summary: "Run by Patroni (HA_MODE=patroni) on the member that initializes the cluster: the official image's initialization of an empty PGDATA.",
-    async run() {
-      // The container's settings as the entrypoint read them (Patroni's own environment holds pgBackRest's options instead).
-      const env = parseEnv(readJsonIfExists<NodeJS.ProcessEnv>(entrypointEnvPath) ?? process.env);
-      const ctx: Context = { env, serverArgs: [], account: postgresAccount(), hasDatabase: () => hasDatabase(env.PGDATA) };
-      if (ctx.hasDatabase())
-        throw new FatalError(`PGDATA ${env.PGDATA} already holds a database; Patroni bootstraps only an empty one`, exitCodes.dataDirectory);
-      for (const step of [verifyMinimumEnv, initDatabase]) await runStep(step, ctx);
-      return 0;
-    },
-  },
   env: {
     usage: "env",
     summary: "The effective configuration (secrets masked), then the PGBACKREST_* options passed to pgBackRest.",
@@ -238,4 +220,5 @@ export const commands: Record<string, Command> = {
       return 0;
     },
   },
+  ...haCommands,
 };

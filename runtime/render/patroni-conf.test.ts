@@ -1,4 +1,8 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { followedTimeline } from "../cli/ha-commands.js";
 import { parseEnv } from "../env/parse.js";
 import { ConfigError } from "../errors.js";
 import { patroniConf, renderPatroniConf, serverArgsAsParameters } from "./patroni-conf.js";
@@ -155,5 +159,16 @@ describe("etcdFlags", () => {
     const flags = etcdFlags("etcd1", tls, { ETCD_INITIAL_CLUSTER: "etcd1=https://etcd1:2380,etcd2=https://etcd2:2380" });
     expect(flags.some((f) => f.startsWith("--initial-cluster="))).toBe(false);
     expect(flags).toContain("--name=etcd1");
+  });
+});
+
+describe("followedTimeline", () => {
+  it("is the newest timeline whose history file is in pg_wal, or pg_control's", () => {
+    const pgdata = mkdtempSync(join(tmpdir(), "pgdata-"));
+    mkdirSync(join(pgdata, "pg_wal"));
+    expect(followedTimeline(pgdata, 1)).toBe(1);
+    for (const f of ["00000002.history", "0000000A.history", "00000002000000000000000A", "0000000B.partial"]) writeFileSync(join(pgdata, "pg_wal", f), "");
+    expect(followedTimeline(pgdata, 3)).toBe(10);
+    expect(followedTimeline(pgdata, 12)).toBe(12);
   });
 });

@@ -145,6 +145,8 @@ export function patroniConf(env: Env, serverArgs: string[] = []) {
         ? { pgbackrest: { command: `${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} --delta restore`, keep_data: true, no_params: true } }
         : {}),
       basebackup: [{ checkpoint: "fast" }],
+      // The repository's split-brain guard, as a fence before any promotion (cli/ha-commands.ts).
+      pre_promote: "postgres-ba ha-pre-promote",
     },
     // Containers have no /dev/watchdog; Patroni would warn at every loop.
     watchdog: { mode: "off" },

@@ -1,0 +1,110 @@
+/**
+ * Commands Patroni runs in an HA_MODE=patroni member (named in patroni.yml), as postgres, with
+ * Patroni's environment: each reads the container's settings as the entrypoint saw them.
+ * - ha-bootstrap: the official image's initialization of the cluster's first data directory,
+ *   refused when the stanza already holds another cluster's backups (a wrong HA_SCOPE would
+ *   otherwise start a second cluster on the same stanza);
+ * - ha-pre-promote: the repository's split-brain guard as Patroni's fence before a promotion: it
+ *   blocks only on positive evidence (WAL of a newer timeline of this cluster in the stanza),
+ *   never because the repository cannot be read.
+ */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { hasDatabase } from "../datadir/state.js";
+import { parseEnv, repositoryWritable } from "../env/parse.js";
+import type { Env } from "../env/table.js";
+import { controlData } from "../lib/control-data.js";
+import { exitCodes } from "../lib/exit-codes.js";
+import { log, logError } from "../lib/log.js";
+import { newestArchivedTimeline, readStanza } from "../lib/repository.js";
+import { readJsonIfExists } from "../lib/state.js";
+import { postgresAccount } from "../lib/user.js";
+import { entrypointEnvPath } from "../render/patroni-conf.js";
+import { initDatabase } from "../steps/init-database.js";
+import { type Context, runStep } from "../steps/step.js";
+import { verifyMinimumEnv } from "../steps/verify-minimum-env.js";
+import { FatalError, RepositoryError } from "../errors.js";
+import type { Command } from "./commands.js";
+
+/**
+ * The container's settings as the entrypoint read them. Patroni's own environment holds
+ * pgBackRest's options as the runtime sets them for its children (PGBACKREST_PG1_USER, the
+ * keys), which the image refuses from a user: this process takes the container's environment
+ * back before it reads settings or runs pgBackRest.
+ */
+function containerEnv(): Env {
+  const saved = readJsonIfExists<NodeJS.ProcessEnv>(entrypointEnvPath);
+  if (saved) {
+    for (const name of Object.keys(process.env)) delete process.env[name];
+    Object.assign(process.env, saved);
+  }
+  return parseEnv(process.env);
+}
+
+export const haCommands: Record<string, Command> = {
+  "ha-bootstrap": {
+    usage: "ha-bootstrap",
+    summary: "Run by Patroni (HA_MODE=patroni) on the member that initializes the cluster: the official image's initialization of an empty PGDATA.",
+    async run() {
+      const env = containerEnv();
+      const ctx: Context = { env, serverArgs: [], account: postgresAccount(), hasDatabase: () => hasDatabase(env.PGDATA) };
+      if (ctx.hasDatabase())
+        throw new FatalError(`PGDATA ${env.PGDATA} already holds a database; Patroni bootstraps only an empty one`, exitCodes.dataDirectory);
+      if (repositoryWritable(env)) {
+        const stanza = await readStanza(env, { ioTimeoutSeconds: 10 }).catch((e: unknown) => {
+          if (e instanceof RepositoryError) return undefined;
+          throw e;
+        });
+        if (stanza?.systemIds.length) {
+          throw new FatalError(
+            `stanza ${env.PGBACKREST_STANZA} already holds the backups of a cluster (system ${stanza.systemIds.join(", ")}): bootstrapping here would start a second cluster writing to it. ` +
+              `Fix: give this member the HA_SCOPE of the cluster it belongs to (now ${env.HA_SCOPE}), or another PGBACKREST_STANZA for a new cluster`,
+            exitCodes.dataDirectory,
+          );
+        }
+      }
+      for (const step of [verifyMinimumEnv, initDatabase]) await runStep(step, ctx);
+      return 0;
+    },
+  },
+  "ha-pre-promote": {
+    usage: "ha-pre-promote",
+    summary: "Run by Patroni (HA_MODE=patroni) before it promotes this member: refuses when the stanza holds WAL of a newer timeline of this cluster.",
+    async run() {
+      const env = containerEnv();
+      if (!repositoryWritable(env)) return 0;
+      const ours = await controlData(env.PGDATA);
+      const timeline = followedTimeline(env.PGDATA, ours.timeline);
+      let newest: number | undefined;
+      try {
+        newest = newestArchivedTimeline((await readStanza(env, { ioTimeoutSeconds: 10 })).archives, ours.systemId);
+      } catch (e) {
+        if (!(e instanceof RepositoryError)) throw e;
+        log("ha-pre-promote", `WARNING: repository not readable (${e.message}); promoting without comparing timelines`);
+        return 0;
+      }
+      if (newest !== undefined && newest > timeline) {
+        logError(
+          "ha-pre-promote",
+          `stanza ${env.PGBACKREST_STANZA} holds WAL of timeline ${newest} of this cluster, newer than this member's ${timeline}: another server was promoted; not promoting this one`,
+        );
+        return exitCodes.dataDirectory;
+      }
+      log("ha-pre-promote", `promoting from timeline ${timeline}; the repository's newest timeline for this cluster is ${newest ?? "none yet"}`);
+      return 0;
+    },
+  },
+};
+
+/**
+ * The newest timeline a standby has followed: pg_control names only the one of its last
+ * restartpoint, but following a switch (streamed or restored) leaves that timeline's history
+ * file in pg_wal. (A switchover's fence runs with the stream already closed, so the stream's
+ * own timeline cannot be asked.)
+ */
+export function followedTimeline(pgdata: string, controlTimeline: number): number {
+  const histories = readdirSync(join(pgdata, "pg_wal"))
+    .filter((f) => /^[0-9A-F]{8}\.history$/.test(f))
+    .map((f) => parseInt(f.slice(0, 8), 16));
+  return Math.max(controlTimeline, ...histories);
+}

@@ -4,7 +4,7 @@
  * bench/results/<UTC timestamp>.json; a line per phase goes to stderr while it works.
  * `npm run bench -- --quick` shrinks the sizes and run counts to about three minutes and says so
  * in every row it shrank. Environment overrides: SCALE, INCOMPRESSIBLE_MB, SEGMENTS, TPS_SCALE,
- * TPS_SECONDS, TPS_RUNS, RUNS (startup runs).
+ * TPS_SECONDS, TPS_RUNS, RUNS (startup runs), KILLS (H1's leader kills).
  *
  * Order matters: the restore (P2) runs before the archive-lag phase (P3) forces a hundred WAL
  * segments, which a restore would otherwise have to replay; the TPS pair (P4) runs after the
@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { $ } from "zx";
 import { baseImage } from "../harness/base-image.js";
 import { ClusterContainer } from "../harness/cluster.js";
+import { HaClusterContainer, haTimings } from "../harness/ha-cluster.js";
 import { containerEngine } from "../harness/engine.js";
 import { productImage } from "../harness/image.js";
 import { projectRoot } from "../harness/paths.js";
@@ -37,7 +38,7 @@ const only = process.argv
   .find((a) => a.startsWith("--only="))
   ?.slice("--only=".length)
   .split(",");
-const rowIds = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "E1"];
+const rowIds = ["P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "E1", "H1"];
 const unknownRows = only?.filter((id) => !rowIds.includes(id)) ?? [];
 if (unknownRows.length) {
   process.stderr.write(`[bench] --only=${only!.join(",")}: no row ${unknownRows.join(", ")}; the rows are ${rowIds.join(", ")}\n`);
@@ -53,6 +54,7 @@ const sizeSettings = {
   tpsSeconds: { variable: "TPS_SECONDS", full: 30, quick: 5, unit: "s per pgbench run" },
   tpsRuns: { variable: "TPS_RUNS", full: 3, quick: 3, unit: "runs each" },
   startupRuns: { variable: "RUNS", full: 3, quick: 1, unit: "runs" },
+  kills: { variable: "KILLS", full: 5, quick: 2, unit: "leader kills" },
 } as const;
 type SizeName = keyof typeof sizeSettings;
 const size = Object.fromEntries(
@@ -562,6 +564,87 @@ async function encryptionRow(bed: StartedBackupTestbed): Promise<BenchRow> {
   };
 }
 
+/**
+ * H1 (issue 12): automatic failover with HA_MODE=patroni in synchronous mode. Each round a
+ * writer commits numbered rows on the leader; the leader gets SIGKILL; the time to the first
+ * write another member accepts, the acknowledged rows missing there, and the time until a full
+ * backup of the new timeline is in the repository; then the killed member rejoins before the
+ * next round. The baseline is the leader lock's ttl (HA_TTL), which bounds the wait by design.
+ */
+async function failoverRow(bed: StartedBackupTestbed): Promise<BenchRow> {
+  await using cluster = await new HaClusterContainer(bed).withMembers(3).withEnvironment({ HA_SYNCHRONOUS_MODE: "on" }).start();
+  const ttl = Number(haTimings.HA_TTL);
+  await (await cluster.leader()).sql("CREATE TABLE h1 (id bigint PRIMARY KEY)");
+  const times = { firstWrite: [] as number[], backup: [] as number[], lost: [] as number[], acknowledged: [] as number[] };
+  for (let round = 0; round < size.kills; round++) {
+    const leader = await cluster.leader(120_000);
+    const client = await leader.connect();
+    client.on("error", () => undefined);
+    const acknowledged: number[] = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let id = round * 1_000_000 + 1; writing; id++) {
+        await client.query("INSERT INTO h1 (id) VALUES ($1)", [id]);
+        acknowledged.push(id);
+      }
+    })().catch(() => undefined);
+    await pollUntil("H1: acknowledged commits before the kill", () => acknowledged.length >= 100);
+    const killed = performance.now();
+    const killedAt = Date.now();
+    await cluster.kill(leader);
+    writing = false;
+    await Promise.race([writer, sleep(5000)]);
+    const others = cluster.members.filter((m) => m !== leader);
+    const next = await pollUntil(
+      "H1: a write accepted by another member",
+      async () => {
+        for (const member of others) {
+          const accepted = await member.sql(`INSERT INTO h1 (id) VALUES (${-(round + 1)})`).then(
+            () => true,
+            () => false,
+          );
+          if (accepted) return member;
+        }
+        return undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 200 },
+    );
+    times.firstWrite.push(secondsSince(killed));
+    const present = new Set((await next.sql<{ id: string }>("SELECT id FROM h1 WHERE id > 0")).map((r) => Number(r.id)));
+    times.lost.push(acknowledged.filter((id) => !present.has(id)).length);
+    times.acknowledged.push(acknowledged.length);
+    const timeline = (await next.sql<{ tli: string }>("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli"))[0].tli;
+    await pollUntil(
+      "H1: a full backup of the new timeline",
+      async () => (await next.backups()).find((b) => b.type === "full" && b.archive.start.startsWith(timeline) && b.timestamp.start * 1000 >= killedAt - 1000),
+      { timeoutMs: 300_000, intervalMs: 500 },
+    );
+    times.backup.push(secondsSince(killed));
+    say(
+      `H1: kill ${round + 1}/${size.kills}: first write after ${s(times.firstWrite.at(-1)!)}, ${times.lost.at(-1)} of ${acknowledged.length} acknowledged lost, backup of timeline ${parseInt(timeline, 16)} after ${s(times.backup.at(-1)!)}`,
+    );
+    await leader.restart();
+    await pollUntil("H1: the old leader back as a replica", async () => (await leader.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0]?.r === true, {
+      timeoutMs: 180_000,
+    });
+  }
+  const lost = times.lost.reduce((a, b) => a + b, 0);
+  const acknowledged = times.acknowledged.reduce((a, b) => a + b, 0);
+  return {
+    id: "H1",
+    measure: `automatic failover (HA_MODE=patroni, synchronous mode, 3 members, HA_TTL=${ttl} s, HA_LOOP_WAIT=${haTimings.HA_LOOP_WAIT} s, HA_RETRY_TIMEOUT=${haTimings.HA_RETRY_TIMEOUT} s): kill -9 of the leader to the first accepted write, commits lost, new timeline's first backup`,
+    baseline: "the leader lock's ttl (HA_TTL)",
+    goal: "0 acknowledged commits lost (issue 12)",
+    value:
+      `${size.kills} kills: first write on the new leader median ${s(median(times.firstWrite))}, max ${s(Math.max(...times.firstWrite))}; ` +
+      `${lost} of ${acknowledged} acknowledged commits lost; full backup of the new timeline median ${s(median(times.backup))}, max ${s(Math.max(...times.backup))} after the kill`,
+    ratio: `${x(median(times.firstWrite) / ttl)} ttl (median first write)`,
+    met: lost === 0,
+    shrunk: shrunk("kills"),
+    data: { ttlSeconds: ttl, ...times },
+  };
+}
+
 /** P6: the newest suite timing report (harness/summary-reporter.ts writes it); the bench never runs the suite. */
 function suiteTimeRow(): BenchRow {
   const row = { id: "P6", measure: "suite time per scenario file", baseline: "total on a fresh clone", goal: "<= 15 min total" };
@@ -605,7 +688,7 @@ if (wanted("P7")) {
   say("P7: image layers read");
 }
 if (wanted("P5")) rows.push(await startupRow(image, base));
-if (wanted("P1", "P2", "P3", "P4", "P8", "E1")) {
+if (wanted("P1", "P2", "P3", "P4", "P8", "E1", "H1")) {
   await using bed = await new BackupTestbed().start();
   say("testbed (network and S3) started");
   if (wanted("P1", "P2", "P3", "P8")) {
@@ -624,6 +707,7 @@ if (wanted("P1", "P2", "P3", "P4", "P8", "E1")) {
   }
   if (wanted("P4")) rows.push(await tpsRow(bed));
   if (wanted("E1")) rows.push(await encryptionRow(bed));
+  if (wanted("H1")) rows.push(await failoverRow(bed));
 }
 if (wanted("P6")) rows.push(suiteTimeRow());
 

@@ -11,7 +11,7 @@ import { backupsEnabled, parseEnv } from "./env/parse.js";
 import type { Env } from "./env/table.js";
 import { standbyServerService } from "./lib/backup-standby.js";
 import { run } from "./lib/exec.js";
-import { log, logError } from "./lib/log.js";
+import { log, logError, logReport, logStrayErrors } from "./lib/log.js";
 import { inRecovery, isReady } from "./lib/postgres.js";
 import { clearReady, markReady } from "./lib/readiness.js";
 import { runServer } from "./lib/server.js";
@@ -98,8 +98,7 @@ export async function entrypoint(argv: string[]): Promise<number> {
 
   // From here on PostgreSQL runs: a stray rejection or exception in an optional part is logged,
   // never allowed to end the process that holds the server.
-  process.on("unhandledRejection", (e) => logError("runtime", `unhandled rejection: ${e instanceof Error ? e.message : String(e)}`));
-  process.on("uncaughtException", (e) => logError("runtime", `uncaught exception: ${e.message}`));
+  logStrayErrors();
 
   clearReady();
   const childEnv = backupsEnabled(env) ? pgbackrestChildEnv(env, process.env) : {};
@@ -109,7 +108,7 @@ export async function entrypoint(argv: string[]): Promise<number> {
     if (status !== undefined) return status;
   }
   const server = runServer(env, ctx.serverArgs, childEnv);
-  const supervisor = new Supervisor((name, message, isError) => (isError ? logError : log)(name, message));
+  const supervisor = new Supervisor(logReport);
   void supervisor.start(readinessService(env, supervisor, standby));
   const status = await server.exited;
   supervisor.stop();

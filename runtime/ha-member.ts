@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { backupsEnabled, prereadSecretFileContents, prereadSecretFiles } from "./env/parse.js";
 import type { Env } from "./env/table.js";
 import { run } from "./lib/exec.js";
-import { log, logError } from "./lib/log.js";
-import { isLeader, patroniMember, readLeaderTimeline, recordLeaderTimeline } from "./lib/patroni.js";
+import { log, logError, logReport, logStrayErrors } from "./lib/log.js";
+import { type PatroniMember, patroniGet, readLeaderTimeline, recordLeaderTimeline } from "./lib/patroni.js";
 import { isReady } from "./lib/postgres.js";
 import { completePromotion, currentTimeline } from "./lib/promotion.js";
 import { clearReady, markReady } from "./lib/readiness.js";
@@ -61,14 +61,13 @@ export async function haMember(ctx: Context): Promise<number> {
   if (isRoot()) becomeAccount(ctx.account);
   for (const step of [configurePgbackrest, ensureTls, configurePatroni(conf)]) await runStep(step, ctx);
 
-  process.on("unhandledRejection", (e) => logError("runtime", `unhandled rejection: ${e instanceof Error ? e.message : String(e)}`));
-  process.on("uncaughtException", (e) => logError("runtime", `uncaught exception: ${e.message}`));
+  logStrayErrors();
 
   clearReady();
   writeJsonAtomic(entrypointEnvPath, { ...process.env, ...secretFileCopies() });
   const childEnv = backupsEnabled(env) ? pgbackrestChildEnv(env, process.env) : {};
   const patroni = runPatroni(env, patroniConfPath, childEnv);
-  const supervisor = new Supervisor((name, message, isError) => (isError ? logError : log)(name, message));
+  const supervisor = new Supervisor(logReport);
   void supervisor.start(roleWatchService(env));
   const status = await patroni.exited;
   supervisor.stop();
@@ -114,35 +113,49 @@ function secretFileCopies(): Record<string, string> {
   return copies;
 }
 
+/** Consecutive unanswered role checks after which this member stops acting as the leader. */
+const unansweredLimit = 3;
+
 /**
  * Follows Patroni's role: the ready marker once PostgreSQL serves in any role, and the leader's
- * services (first backup, schedule, drills, metrics, alerts) only while this member leads; they
- * stop when it is demoted. A leader on a timeline it has not led before was promoted by a
- * failover or switchover: `pgbackrest check` and a full backup on the same stanza come first.
+ * services (first backup, schedule, drills, metrics, alerts) only while this member holds the
+ * leader lock (GET /primary answers 200, the issue's gate); they stop when it does not, or when
+ * Patroni has not answered three times in a row. A new leader's services start only once the
+ * previous term's have ended (a demotion in the middle of a promotion's backup does not start a
+ * second one beside it).
  */
 function roleWatchService(env: Env): Service {
   let leading: Supervisor | undefined;
+  let previousTerm: Promise<void> = Promise.resolve();
   let lastRole: string | undefined;
+  let unanswered = 0;
   return {
     name: "ha-role",
     async run(signal) {
       try {
         while (!signal.aborted) {
-          const member = await patroniMember(env).catch(() => undefined);
-          const role = member?.state === "running" ? (isLeader(member) ? "leader" : member.role) : undefined;
+          const answer = await patroniGet<PatroniMember>(env, "/primary").catch((e: Error) => {
+            if (++unanswered === unansweredLimit) logError("ha", `Patroni's REST API does not answer: ${e.message}`);
+            return undefined;
+          });
+          if (answer) unanswered = 0;
+          const running = answer?.body?.state === "running";
+          const leads = answer?.status === 200 && running;
+          const role = leads ? "leader" : running ? answer?.body?.role : undefined;
           if (role && role !== lastRole && (await isReady(env))) {
-            const server = await describeServer(env);
-            markReady(server.description);
-            log("ha", `this member is the ${role} on timeline ${member?.timeline ?? "?"}`);
+            markReady((await describeServer(env)).description);
+            log("ha", `this member is the ${role} on timeline ${answer?.body?.timeline ?? "?"}`);
             lastRole = role;
           }
-          if (role === "leader" && !leading) {
-            leading = new Supervisor((name, message, isError) => (isError ? logError : log)(name, message));
-            void leading.start(leaderService(env, leading));
-          } else if (role && role !== "leader" && leading) {
+          if (leads && !leading) {
+            const term = new Supervisor(logReport);
+            leading = term;
+            previousTerm = previousTerm.then(() => (term.signal.aborted ? undefined : term.start(leaderService(env, term))));
+          } else if (!leads && leading && (answer !== undefined || unanswered >= unansweredLimit)) {
             leading.stop();
             leading = undefined;
-            log("ha", "no longer the leader: backups, schedule and metrics stopped here");
+            lastRole = undefined;
+            log("ha", "not the leader now: backups, schedule and metrics stopped here");
           }
           await sleep(roleIntervalMs, signal);
         }
@@ -156,7 +169,7 @@ function roleWatchService(env: Env): Service {
 function leaderService(env: Env, leading: Supervisor): Service {
   return {
     name: "ha-leader",
-    async run() {
+    async run(signal) {
       const timeline = await currentTimeline(env);
       const ledBefore = readLeaderTimeline(env.PGDATA);
       // Only the member that bootstrapped the cluster leads timeline 1 without having led before:
@@ -166,6 +179,8 @@ function leaderService(env: Env, leading: Supervisor): Service {
       const bootstrapped = ledBefore === undefined && timeline === 1;
       const promoted = !bootstrapped && ledBefore !== timeline;
       if (promoted) await completePromotion(env);
+      // Demoted meanwhile: the next term checks again (its timeline is not recorded as led).
+      if (signal.aborted) return;
       recordLeaderTimeline(env.PGDATA, timeline);
       startBackupServices(env, leading, promoted);
     },

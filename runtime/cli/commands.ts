@@ -7,7 +7,7 @@ import { describesRepository, type Env, envTable, secondRepositoryName, type Env
 import { initBackups, takeBackup } from "../lib/backups.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { failureReason, pgbackrest, type BackupType } from "../lib/pgbackrest.js";
-import { patroniCluster, patroniRequest } from "../lib/patroni.js";
+import { patroniCluster, patroniGet, patroniRequest } from "../lib/patroni.js";
 import { currentTimeline, type PromotionRecord, readPromotion } from "../lib/promotion.js";
 import { inRecovery, psql } from "../lib/postgres.js";
 import { isStandbyData } from "../lib/replication.js";
@@ -53,14 +53,19 @@ function writableBackupEnv(): BackupEnv {
   return env;
 }
 
-/** The running container finishes a promotion (it notices any); waits for its record and prints it. */
-async function promotionOutcome(env: Env, ours: (record: PromotionRecord) => boolean): Promise<number> {
+/**
+ * The running container finishes a promotion (it notices any); waits for its record and prints
+ * it, or stops when `gone` names a reason the record will not come.
+ */
+async function promotionOutcome(env: Env, ours: (record: PromotionRecord) => boolean, gone?: () => Promise<string | undefined>): Promise<number> {
   for (;;) {
     const record = readPromotion(env.PGDATA);
     if (record && ours(record)) {
       (record.ok ? console.log : console.error)(record.detail);
       return record.ok ? 0 : exitCodes.failure;
     }
+    const reason = await gone?.();
+    if (reason) throw new FatalError(reason, exitCodes.failure);
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -68,21 +73,41 @@ async function promotionOutcome(env: Env, ours: (record: PromotionRecord) => boo
 /**
  * HA_MODE=patroni: `promote` asks Patroni to make this member the leader, a switchover when the
  * cluster has one (it hands over cleanly) or a failover when it has none, then waits for this
- * container's check and full backup on the new timeline, as outside HA mode.
+ * container's check and full backup on the new timeline, as outside HA mode. In synchronous
+ * mode a failover goes only to the synchronous standby: another could lack acknowledged commits.
  */
 async function switchoverHere(env: Env): Promise<number> {
-  const leader = (await patroniCluster(env)).find((m) => m.role === "leader")?.name;
-  if (leader === env.HA_MEMBER_NAME) {
-    console.log(`${env.HA_MEMBER_NAME} is already the leader of ${env.HA_SCOPE}: nothing to do`);
+  const me = env.HA_MEMBER_NAME;
+  const members = await patroniCluster(env);
+  const leader = members.find((m) => m.role === "leader")?.name;
+  if (leader === me) {
+    console.log(`${me} is already the leader of ${env.HA_SCOPE}: nothing to do`);
     return 0;
+  }
+  if (!leader && env.HA_SYNCHRONOUS_MODE !== "off" && members.find((m) => m.name === me)?.role !== "sync_standby") {
+    throw new FatalError(
+      `cluster ${env.HA_SCOPE} has no leader and ${me} is not its synchronous standby: a failover to it could lose acknowledged commits. ` +
+        "Fix: run postgres-ba promote in the synchronous standby (postgres-ba status lists the members and their roles)",
+      exitCodes.failure,
+    );
   }
   const started = Date.now();
   const action = leader ? "switchover" : "failover";
-  const answer = await patroniRequest(env, "POST", `/${action}`, { ...(leader ? { leader } : {}), candidate: env.HA_MEMBER_NAME }, 120_000);
-  if (answer.status !== 200)
-    throw new FatalError(`Patroni refused the ${action} to ${env.HA_MEMBER_NAME} (HTTP ${answer.status}): ${answer.text}`, exitCodes.failure);
+  const answer = await patroniRequest(env, "POST", `/${action}`, { ...(leader ? { leader } : {}), candidate: me }, 120_000);
+  if (answer.status !== 200) throw new FatalError(`Patroni did not complete the ${action} to ${me} (HTTP ${answer.status}): ${answer.text}`, exitCodes.failure);
+  // "Switched over to "b" instead of "a"": another member took the lead.
+  if (!answer.text.includes(`"${me}"`) || /instead of/.test(answer.text))
+    throw new FatalError(`Patroni answered: ${answer.text}; ${me} is not the leader`, exitCodes.failure);
   console.log(`${answer.text} (${action} in ${((Date.now() - started) / 1000).toFixed(1)} s); the container now checks the stanza and takes a full backup`);
-  return backupsEnabled(env) ? promotionOutcome(env, (record) => Date.parse(record.at) >= started) : 0;
+  if (!backupsEnabled(env)) return 0;
+  return promotionOutcome(
+    env,
+    (record) => Date.parse(record.at) >= started,
+    async () => {
+      const now = await patroniGet(env, "/primary").catch(() => undefined);
+      return now && now.status !== 200 ? `${me} lost the leadership before its check and full backup were done; see the container log` : undefined;
+    },
+  );
 }
 
 export const commands: Record<string, Command> = {

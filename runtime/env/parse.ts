@@ -3,8 +3,9 @@
  * the value and the fix. Pure apart from reading *_FILE secrets (injectable for tests).
  */
 import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { controlCharacter, type RawEnv } from "./raw.js";
-import { isWithin } from "./kinds.js";
+import { isWithin, systemDirectories } from "./kinds.js";
 import { pgbackrestPassthrough, type PassedOption } from "./pgbackrest-env.js";
 import { describesRepository, envTable, secondRepositoryName, secondRepositoryWording, type Env, type EnvName, type EnvVar } from "./table.js";
 import { ConfigError, KindError } from "../errors.js";
@@ -373,6 +374,14 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
     ] as const;
     const clash = refused.find(([set]) => set);
     if (clash) throw new ConfigError(`${clash[1]} with HA_MODE=patroni`, `is refused: ${clash[2]}`, `${clash[3]}, or unset HA_MODE`);
+    const parent = dirname(env.PGDATA);
+    if (parent === "/" || systemDirectories.some((d) => isWithin(parent, d))) {
+      throw new ConfigError(
+        `PGDATA=${JSON.stringify(env.PGDATA)} with HA_MODE=patroni`,
+        `is directly in ${parent}, which Patroni would have to own (it renames and recreates the data directory there)`,
+        "keep PGDATA in a directory of its own, such as the default /var/lib/postgresql/18/docker",
+      );
+    }
     if (env.HA_LOOP_WAIT + 2 * env.HA_RETRY_TIMEOUT > env.HA_TTL) {
       throw new ConfigError(
         `HA_LOOP_WAIT=${env.HA_LOOP_WAIT}, HA_RETRY_TIMEOUT=${env.HA_RETRY_TIMEOUT}, HA_TTL=${env.HA_TTL}`,

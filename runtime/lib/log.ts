@@ -35,3 +35,17 @@ export function logBackup(topic: string, message: string, isError = false): void
     // Not writable (drop-in mode has no pgBackRest directories): stdout still has the line.
   }
 }
+
+/** A supervisor's report (lib/supervisor.ts ServiceReport), as one log line. */
+export function logReport(service: string, message: string, isError: boolean): void {
+  (isError ? logError : log)(service, message);
+}
+
+/**
+ * Once PostgreSQL runs: a stray rejection or exception in an optional part is logged, never
+ * allowed to end the process that holds the server.
+ */
+export function logStrayErrors(): void {
+  process.on("unhandledRejection", (e) => logError("runtime", `unhandled rejection: ${e instanceof Error ? e.message : String(e)}`));
+  process.on("uncaughtException", (e) => logError("runtime", `uncaught exception: ${e.message}`));
+}

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
+import { isIP } from "node:net";
 import { join } from "node:path";
 import type { Env } from "../env/table.js";
 import { readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
@@ -18,10 +19,8 @@ export interface PatroniMember {
   /** running, starting, stopped, ... */
   state: string;
   timeline?: number;
-  patroni?: { version: string; scope: string; name: string };
-  replication_state?: string;
+  /** When this member last reached etcd (seconds since the epoch). */
   dcs_last_seen?: number;
-  xlog?: { location?: number; received_location?: number; replayed_location?: number };
 }
 
 /** One answer of this member's REST API; rejects when it does not answer within the timeout. */
@@ -49,6 +48,9 @@ export function patroniRequest<T>(
         path,
         method,
         ca: readFileSync(tlsPaths(env).caCert),
+        // The name other members reach it at, which its certificate must hold anyway (a
+        // certificate the user brings need not name 127.0.0.1); an IP is checked as the host.
+        ...(isIP(env.HA_ADVERTISE_ADDRESS) ? {} : { servername: env.HA_ADVERTISE_ADDRESS }),
         timeout: timeoutMs,
         ...(payload === undefined
           ? {}
@@ -82,11 +84,6 @@ export async function patroniMember(env: Env): Promise<PatroniMember> {
   const { body } = await patroniGet<PatroniMember>(env, "/patroni");
   if (!body?.role) throw new Error("Patroni's REST API answered /patroni without a role");
   return body;
-}
-
-/** Leader of a running cluster: holds the lock and runs a writable primary. */
-export function isLeader(member: PatroniMember): boolean {
-  return member.role === "primary" && member.state === "running";
 }
 
 /**

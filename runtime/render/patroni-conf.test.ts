@@ -111,16 +111,20 @@ describe("patroniConf", () => {
 });
 
 describe("serverArgsAsParameters", () => {
-  it("turns -c name=value and --name=value into parameters", () => {
+  it("turns -c name=value and --name=value into parameters, the ones every member shares into the cluster's first configuration", () => {
     expect(serverArgsAsParameters(["-c", "shared_buffers=256MB", "-cwork_mem=8MB", "--max-connections=50"])).toEqual({
-      shared_buffers: "256MB",
-      work_mem: "8MB",
-      max_connections: "50",
+      local: { shared_buffers: "256MB", work_mem: "8MB" },
+      shared: { max_connections: "50" },
     });
+    const conf = patroniConf(parseEnv(member), ["-c", "max_connections=50", "-c", "work_mem=8MB"]);
+    expect(conf.bootstrap.dcs.postgresql.parameters).toMatchObject({ max_connections: "50" });
+    expect(conf.postgresql.parameters).toMatchObject({ work_mem: "8MB" });
+    expect(conf.postgresql.parameters).not.toHaveProperty("max_connections");
   });
 
   it("refuses what Patroni cannot pass on", () => {
     expect(() => serverArgsAsParameters(["-D", "/elsewhere"])).toThrow(/"-D" cannot be passed on under HA_MODE=patroni/);
+    expect(() => serverArgsAsParameters(["-c", "port=5433"])).toThrow(/port is set by Patroni/);
   });
 });
 
@@ -170,5 +174,13 @@ describe("followedTimeline", () => {
     for (const f of ["00000002.history", "0000000A.history", "00000002000000000000000A", "0000000B.partial"]) writeFileSync(join(pgdata, "pg_wal", f), "");
     expect(followedTimeline(pgdata, 3)).toBe(10);
     expect(followedTimeline(pgdata, 12)).toBe(12);
+  });
+});
+
+describe("PGDATA under HA", () => {
+  it("is refused directly in / or a system directory, whose owner Patroni would have to be", () => {
+    expect(errorOf({ ...member, PGDATA: "/pgdata" }).message).toMatch(
+      /^PGDATA="\/pgdata" with HA_MODE=patroni: is directly in \/, which Patroni would have to own/,
+    );
   });
 });

@@ -32,25 +32,47 @@ export function renderPatroniConf(env: Env, serverArgs: string[] = []): string {
 }
 
 /**
- * `docker run image -c shared_buffers=1GB` (or `--shared_buffers=1GB`): Patroni starts PostgreSQL
- * itself, so the server's arguments become this member's parameters. Anything else is refused:
- * Patroni would not pass it on.
+ * Settings Patroni takes from the cluster's shared configuration only (its CMDLINE_OPTIONS): a
+ * member's own value would be dropped, so they go to the configuration the cluster is
+ * bootstrapped with. listen_addresses, port and cluster_name are Patroni's own.
  */
-export function serverArgsAsParameters(serverArgs: string[]): Record<string, string> {
-  const parameters: Record<string, string> = {};
+const sharedSettings = new Set([
+  "max_connections",
+  "max_locks_per_transaction",
+  "max_worker_processes",
+  "max_prepared_transactions",
+  "track_commit_timestamp",
+  "wal_keep_size",
+  "max_wal_senders",
+  "max_replication_slots",
+  "wal_level",
+  "hot_standby",
+  "wal_log_hints",
+]);
+const patroniOwnSettings = new Set(["listen_addresses", "port", "cluster_name"]);
+
+/**
+ * `docker run image -c shared_buffers=1GB` (or `--shared_buffers=1GB`): Patroni starts PostgreSQL
+ * itself, so the server's arguments become parameters: this member's own, or, for the settings
+ * every member must share, the cluster's first configuration. Anything else is refused: Patroni
+ * would not pass it on.
+ */
+export function serverArgsAsParameters(serverArgs: string[]): { local: Record<string, string>; shared: Record<string, string> } {
+  const parameters = { local: {} as Record<string, string>, shared: {} as Record<string, string> };
   for (let i = 0; i < serverArgs.length; i++) {
     const arg = serverArgs[i];
     const setting = arg === "-c" ? serverArgs[++i] : arg.startsWith("-c") ? arg.slice(2) : arg.startsWith("--") ? arg.slice(2) : undefined;
     const match = setting?.match(/^([A-Za-z_][A-Za-z0-9_.-]*)=(.*)$/s);
-    if (!match) {
-      throw new Error(`${JSON.stringify(arg)} cannot be passed on under HA_MODE=patroni (Patroni starts PostgreSQL); only settings can`);
-    }
-    parameters[match[1].replace(/-/g, "_")] = match[2];
+    if (!match) throw new Error(`${JSON.stringify(arg)} cannot be passed on under HA_MODE=patroni (Patroni starts PostgreSQL); only settings can`);
+    const name = match[1].replace(/-/g, "_").toLowerCase();
+    if (patroniOwnSettings.has(name)) throw new Error(`${name} is set by Patroni under HA_MODE=patroni (from POSTGRES_PORT, HA_SCOPE)`);
+    parameters[sharedSettings.has(name) ? "shared" : "local"][name] = match[2];
   }
   return parameters;
 }
 
 export function patroniConf(env: Env, serverArgs: string[] = []) {
+  const fromArgs = serverArgsAsParameters(serverArgs);
   const tls = tlsPaths(env);
   const withBackups = backupsEnabled(env);
   const address = env.HA_ADVERTISE_ADDRESS;
@@ -98,6 +120,7 @@ export function patroniConf(env: Env, serverArgs: string[] = []) {
             wal_log_hints: "on",
             max_wal_senders: env.MAX_WAL_SENDERS,
             max_replication_slots: env.MAX_REPLICATION_SLOTS,
+            ...fromArgs.shared,
           },
         },
       },
@@ -128,7 +151,7 @@ export function patroniConf(env: Env, serverArgs: string[] = []) {
               archive_command: `${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} archive-push %p`,
             }
           : {}),
-        ...serverArgsAsParameters(serverArgs),
+        ...fromArgs.local,
       },
       // A replica (and pg_rewind --restore-target-wal) reads what it misses from the repository.
       ...(withBackups ? { recovery_conf: { restore_command: archiveGetCommand(env) } } : {}),

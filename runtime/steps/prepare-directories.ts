@@ -22,8 +22,6 @@ export const prepareDirectories: Step = {
       [runtimeDir(env.PGDATA), 0o700],
     ];
     if (env.POSTGRES_INITDB_WALDIR) owned.push([env.POSTGRES_INITDB_WALDIR, 0o700]);
-    // Patroni renames a data directory it failed to bootstrap and recreates one it reinitializes.
-    if (env.HA_MODE === "patroni") owned.push([dirname(env.PGDATA), 0o700]);
     if (backupsEnabled(env)) owned.push([logPath, 0o770], [spoolPath, 0o750], ["/etc/pgbackrest", 0o750]);
     for (const [dir, mode] of owned) {
       mkdirSync(dir, { recursive: true });
@@ -35,6 +33,9 @@ export const prepareDirectories: Step = {
         // itself reports a data directory with wrong permissions.
       }
     }
+    // Patroni renames a data directory it failed to bootstrap and recreates one it reinitializes,
+    // in PGDATA's parent: that directory itself becomes postgres' (not what else it holds).
+    if (env.HA_MODE === "patroni" && isRoot()) chownSync(dirname(env.PGDATA), account.uid, account.gid);
     // A posix repository: only its top directory (a fresh mount is root's); what pgBackRest
     // writes inside is postgres' already, and walking a large repository at every start is slow.
     const repository = repositoryWritable(env) ? repositoryDirectories(env) : [];

@@ -159,6 +159,22 @@ describe("@ha-switchover postgres-ba promote on a replica hands the leadership o
 describe("@ha-store-loss without etcd the leader keeps serving while every member answers it (failsafe) #ha-store-loss", () => {
   it("serves writes past the lock's ttl with etcd stopped, says so in status, and recovers when etcd returns", async ({ cluster }) => {
     const leader = await cluster.leader();
+    const names = (await Promise.all(cluster.members.map(memberName))).sort();
+    // Failsafe holds only once the leader has every member in Patroni's failsafe topology (it
+    // asks each of them while etcd is gone); after a switchover that takes a loop or two.
+    await pollUntil(
+      "every member running and in the failsafe topology",
+      async () => {
+        const r = await leader.exec(["postgres-ba", "status", "--json"]);
+        const { ha } = JSON.parse(r.output) as { ha: { failsafeMembers: string[] | null; members: Array<{ state: string }> } };
+        return (
+          JSON.stringify(ha.failsafeMembers) === JSON.stringify(names) &&
+          ha.members.length === 3 &&
+          ha.members.every((m) => ["running", "streaming"].includes(m.state))
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
     await cluster.etcd.stop(5);
     try {
       const down = await pollUntil(
@@ -172,7 +188,10 @@ describe("@ha-store-loss without etcd the leader keeps serving while every membe
       );
       expect(down.problems.join("\n")).toMatch(/etcd \(etcd:2379\) last answered \d+ s ago/);
       // Past the ttl (20 s) without etcd: still the writable leader.
-      await leader.sql("INSERT INTO acked (id) VALUES (-3)");
+      await leader.sql("INSERT INTO acked (id) VALUES (-3)").catch(async (e: Error) => {
+        const lines = (await leader.logText()).split("\n").filter((l) => /failsafe|demot|DCS|etcd/i.test(l));
+        throw new Error(`${e.message}; Patroni said:\n${lines.slice(-20).join("\n")}`);
+      });
       expect((await leader.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(false);
     } finally {
       await cluster.etcd.start();

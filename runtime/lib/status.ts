@@ -13,7 +13,7 @@ import { nextRun, scheduledJobs } from "./scheduler.js";
 import { backupState, type BackupState } from "./state.js";
 import { archiveEnd, type DrillRecord, oldestUnarchivedCommit, parseLsn, readDrillRecord, repositoryArchiveEnd } from "./recovery-objectives.js";
 import { earliestExpiry, expiryProblem } from "./tls.js";
-import { patroniCluster, patroniMember } from "./patroni.js";
+import { patroniCluster, patroniGet, patroniMember } from "./patroni.js";
 import { tlsPaths } from "./tls-paths.js";
 import { RepositoryError } from "../errors.js";
 
@@ -89,6 +89,8 @@ export interface HaSummary {
   /** etcd as this member last reached it: reachable while its last contact is within HA_TTL. */
   store: { hosts: string; reachable: boolean; lastContactSecondsAgo: number | null };
   members: Array<{ name: string; role: string; state: string; timeline: number | null; lagBytes: number | null }>;
+  /** HA_FAILSAFE_MODE: the members the leader must reach to keep serving without etcd (Patroni's /failsafe key); null when off or unknown. */
+  failsafeMembers: string[] | null;
   /** Patroni's REST API did not answer. */
   error?: string;
 }
@@ -205,10 +207,16 @@ async function gatherHa(env: BackupEnv, now: Date): Promise<HaSummary> {
     leader: null,
     store: { hosts: env.HA_ETCD_HOSTS ?? "", reachable: false, lastContactSecondsAgo: null },
     members: [],
+    failsafeMembers: null,
   };
   try {
     // /cluster is read from etcd: without it, this member's own view is what there is.
-    const [self, members] = await Promise.all([patroniMember(env), patroniCluster(env).catch(() => [])]);
+    const [self, members, failsafe] = await Promise.all([
+      patroniMember(env),
+      patroniCluster(env).catch(() => []),
+      patroniGet<Record<string, string>>(env, "/failsafe").catch(() => undefined),
+    ]);
+    summary.failsafeMembers = failsafe?.status === 200 && failsafe.body ? Object.keys(failsafe.body).sort() : null;
     const lastContact = self.dcs_last_seen === undefined ? null : Math.max(0, Math.round(now.getTime() / 1000 - self.dcs_last_seen));
     summary.store = { ...summary.store, reachable: lastContact !== null && lastContact <= env.HA_TTL, lastContactSecondsAgo: lastContact };
     summary.members = members.map((m) => ({
@@ -421,5 +429,6 @@ function renderHa(ha: HaSummary): string {
   if (ha.error !== undefined) return `HA: member ${ha.member} of ${ha.scope}: Patroni UNREACHABLE (${ha.error})`;
   const store = ha.store.reachable ? `etcd reachable (last contact ${ha.store.lastContactSecondsAgo} s ago)` : "etcd UNREACHABLE";
   const members = ha.members.map((m) => `${m.name} ${m.role} ${m.state}${m.lagBytes === null ? "" : `, ${m.lagBytes} B behind`}`).join("; ");
-  return `HA: member ${ha.member} of ${ha.scope} is ${ha.role ?? "not listed"}; leader ${ha.leader ?? "NONE"}; ${store}; members: ${members}`;
+  const failsafe = ha.failsafeMembers ? `; failsafe: ${ha.failsafeMembers.join(", ")}` : "";
+  return `HA: member ${ha.member} of ${ha.scope} is ${ha.role ?? "not listed"}; leader ${ha.leader ?? "NONE"}; ${store}; members: ${members}${failsafe}`;
 }

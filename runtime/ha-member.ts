@@ -140,8 +140,11 @@ function roleWatchService(env: Env): Service {
           });
           if (answer) unanswered = 0;
           const running = answer?.body?.state === "running";
-          const leads = answer?.status === 200 && running;
-          const role = leads ? "leader" : running ? answer?.body?.role : undefined;
+          // Patroni answers 200 as soon as it holds the lock, before its fence and pg_ctl promote
+          // have run: a replica with the lock is about to lead, neither started nor stopped yet.
+          const promoting = answer?.status === 200 && answer.body?.role !== "primary";
+          const leads = answer?.status === 200 && running && !promoting;
+          const role = leads ? "leader" : running && !promoting ? answer?.body?.role : undefined;
           if (role && role !== lastRole && (await isReady(env))) {
             markReady((await describeServer(env)).description);
             log("ha", `this member is the ${role} on timeline ${answer?.body?.timeline ?? "?"}`);
@@ -151,7 +154,7 @@ function roleWatchService(env: Env): Service {
             const term = new Supervisor(logReport);
             leading = term;
             previousTerm = previousTerm.then(() => (term.signal.aborted ? undefined : term.start(leaderService(env, term))));
-          } else if (!leads && leading && (answer !== undefined || unanswered >= unansweredLimit)) {
+          } else if (!leads && !promoting && leading && (answer !== undefined || unanswered >= unansweredLimit)) {
             leading.stop();
             leading = undefined;
             lastRole = undefined;
@@ -160,7 +163,10 @@ function roleWatchService(env: Env): Service {
           await sleep(roleIntervalMs, signal);
         }
       } finally {
+        // A restarted watch starts the leader's services again if this member still leads.
         leading?.stop();
+        leading = undefined;
+        lastRole = undefined;
       }
     },
   };
@@ -179,10 +185,10 @@ function leaderService(env: Env, leading: Supervisor): Service {
       const bootstrapped = ledBefore === undefined && timeline === 1;
       const promoted = !bootstrapped && ledBefore !== timeline;
       if (promoted) await completePromotion(env);
-      // Demoted meanwhile: the next term checks again (its timeline is not recorded as led).
-      if (signal.aborted) return;
+      // The promotion's check and backup are done (or recorded as failed, for the schedule to
+      // retry): a next term on this timeline does not repeat them, even after a demotion meanwhile.
       recordLeaderTimeline(env.PGDATA, timeline);
-      startBackupServices(env, leading, promoted);
+      if (!signal.aborted) startBackupServices(env, leading, promoted);
     },
   };
 }

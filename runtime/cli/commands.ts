@@ -84,7 +84,9 @@ async function switchoverHere(env: Env): Promise<number> {
     console.log(`${me} is already the leader of ${env.HA_SCOPE}: nothing to do`);
     return 0;
   }
-  if (!leader && env.HA_SYNCHRONOUS_MODE !== "off" && members.find((m) => m.name === me)?.role !== "sync_standby") {
+  // The live state, not HA_SYNCHRONOUS_MODE (which applies only when the cluster is bootstrapped).
+  const synchronous = members.filter((m) => m.role === "sync_standby").map((m) => m.name);
+  if (!leader && synchronous.length && !synchronous.includes(me)) {
     throw new FatalError(
       `cluster ${env.HA_SCOPE} has no leader and ${me} is not its synchronous standby: a failover to it could lose acknowledged commits. ` +
         "Fix: run postgres-ba promote in the synchronous standby (postgres-ba status lists the members and their roles)",

@@ -325,6 +325,9 @@ const needStanza = {
   REPO_CIPHER_PASS: "there is no repository to encrypt",
 } as const;
 
+/** Directories that hold more than one program's files: PGDATA's parent under Patroni becomes postgres', so it must not be one. */
+const sharedDirectories = ["/var", "/var/lib", "/tmp", "/home", "/root", "/opt", "/srv", "/mnt", "/media", "/run"];
+
 /** Rules between variables; each throws a ConfigError when broken. */
 const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> = [
   // High availability first: under Patroni a replica's or a restore's rules below do not apply.
@@ -375,7 +378,7 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
     const clash = refused.find(([set]) => set);
     if (clash) throw new ConfigError(`${clash[1]} with HA_MODE=patroni`, `is refused: ${clash[2]}`, `${clash[3]}, or unset HA_MODE`);
     const parent = dirname(env.PGDATA);
-    if (parent === "/" || systemDirectories.some((d) => isWithin(parent, d))) {
+    if (parent === "/" || sharedDirectories.includes(parent) || systemDirectories.some((d) => isWithin(parent, d))) {
       throw new ConfigError(
         `PGDATA=${JSON.stringify(env.PGDATA)} with HA_MODE=patroni`,
         `is directly in ${parent}, which Patroni would have to own (it renames and recreates the data directory there)`,

@@ -35,7 +35,14 @@ export const prepareDirectories: Step = {
     }
     // Patroni renames a data directory it failed to bootstrap and recreates one it reinitializes,
     // in PGDATA's parent: that directory itself becomes postgres' (not what else it holds).
-    if (env.HA_MODE === "patroni" && isRoot()) chownSync(dirname(env.PGDATA), account.uid, account.gid);
+    if (env.HA_MODE === "patroni" && isRoot()) {
+      try {
+        chownSync(dirname(env.PGDATA), account.uid, account.gid);
+      } catch (e) {
+        // A root-squashed mount: Patroni says so if it ever needs to rename the data directory.
+        if (!["EPERM", "EROFS", "EACCES"].includes((e as NodeJS.ErrnoException).code ?? "")) throw e;
+      }
+    }
     // A posix repository: only its top directory (a fresh mount is root's); what pgBackRest
     // writes inside is postgres' already, and walking a large repository at every start is slow.
     const repository = repositoryWritable(env) ? repositoryDirectories(env) : [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { archiveEnd, firstCommitTime, lsnText, parseLsn, repositoryArchiveEnd, segmentName } from "./recovery-objectives.js";
+import { archiveEnd, firstCommitTime, lsnText, parseLsn, repositoryArchiveEnd, segmentName, waldumpSegments } from "./recovery-objectives.js";
 
 const mb16 = 16 * 1048576;
 
@@ -69,5 +69,20 @@ describe("repositoryArchiveEnd", () => {
     expect(repositoryArchiveEnd(overall, "000000010000000000000004", size)).toBe(overall);
     expect(repositoryArchiveEnd(overall, undefined, size)).toBe(overall);
     expect(repositoryArchiveEnd(overall, "000000020000000000000009", size)).toBe(overall);
+  });
+});
+
+describe("waldumpSegments", () => {
+  const size = 16 * 1024 * 1024;
+  it("names the segment the flushed position is in as the last, so pg_waldump accepts an end past the first", () => {
+    // Two segments waiting (5 and the one being written, 6): an end in 6 with 5 named alone is refused by pg_waldump.
+    expect(waldumpSegments("000000010000000000000005", parseLsn("0/6000120"), "000000010000000000000006", size)).toEqual([
+      "000000010000000000000005",
+      "000000010000000000000006",
+    ]);
+  });
+
+  it("takes a position at a segment's very end as inside that segment", () => {
+    expect(waldumpSegments("000000010000000000000005", parseLsn("0/6000000"), "000000010000000000000005", size)[1]).toBe("000000010000000000000005");
   });
 });

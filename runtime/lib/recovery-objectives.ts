@@ -97,22 +97,35 @@ export function firstCommitTime(waldump: string): Date | undefined {
 const transactionRecordsRead = 1000;
 
 /**
- * The oldest commit in pg_wal from `from` (the start of `segment`, a file in `walDir`) to
- * `flushed`; undefined when there is none. Throws when pg_waldump cannot read pg_wal, takes more
- * than 10 s, or reads its whole allowance of transaction records without finding a commit.
+ * The segment files pg_waldump reads from `from` (the start of `segment`) to `flushed` (written
+ * on `flushedWal`'s timeline): given the start segment alone, pg_waldump refuses an end past it,
+ * which is the case whenever more than the segment being written waits for the archiver.
  */
-export async function oldestUnarchivedCommit(walDir: string, segment: string, from: bigint, flushed: bigint): Promise<Date | undefined> {
+export function waldumpSegments(segment: string, flushed: bigint, flushedWal: string, segmentBytes: number): [start: string, end: string] {
+  const last = (flushed - 1n) / BigInt(segmentBytes);
+  return [segment, segmentName(Number.parseInt(flushedWal.slice(0, 8), 16), last, segmentBytes)];
+}
+
+/**
+ * The oldest commit in pg_wal from `from` (the start of the first of `segments`, files in
+ * `walDir`) to `flushed`; undefined when there is none. Throws when pg_waldump cannot read
+ * pg_wal, takes more than 10 s, or reads its whole allowance of transaction records without
+ * finding a commit.
+ */
+export async function oldestUnarchivedCommit(walDir: string, segments: [string, string], from: bigint, flushed: bigint): Promise<Date | undefined> {
   const r = await run(
     "pg_waldump",
-    // The start segment named: pg_waldump takes the segment size from it (not from whichever
-    // file it finds first, a preallocated one perhaps) and its timeline.
-    [`--path=${walDir}`, "--rmgr=Transaction", `--start=${lsnText(from)}`, `--end=${lsnText(flushed)}`, `--limit=${transactionRecordsRead}`, segment],
+    // The segments named: pg_waldump takes the segment size from the first (not from whichever
+    // file it finds first, a preallocated one perhaps) and the timeline from them.
+    [`--path=${walDir}`, "--rmgr=Transaction", `--start=${lsnText(from)}`, `--end=${lsnText(flushed)}`, `--limit=${transactionRecordsRead}`, ...segments],
     // Commit times in UTC, whatever TZ the container has; a status probe must not wait long.
     { env: { TZ: "UTC" }, timeoutMs: 10_000 },
   );
   const commit = firstCommitTime(r.stdout);
   if (commit) return commit;
-  if (r.code !== 0) throw new Error(`pg_waldump exited ${r.code}: ${(r.stderr || r.stdout).trim().split("\n").at(-1)}`);
+  // Its error line, not the "Try --help" hint printed after it.
+  const output = (r.stderr || r.stdout).trim().split("\n");
+  if (r.code !== 0) throw new Error(`pg_waldump exited ${r.code}: ${output.find((l) => /error:/.test(l)) ?? output.at(-1)}`);
   if (r.stdout.split("\n").filter((l) => l.startsWith("rmgr:")).length >= transactionRecordsRead)
     throw new Error(`no commit among the first ${transactionRecordsRead} transaction records past ${lsnText(from)}`);
   return undefined;

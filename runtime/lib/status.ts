@@ -11,7 +11,15 @@ import { readStanza, type StanzaState } from "./repository.js";
 import type { RepoBackup } from "./restore-plan.js";
 import { nextRun, scheduledJobs } from "./scheduler.js";
 import { backupState, type BackupState } from "./state.js";
-import { archiveEnd, type DrillRecord, oldestUnarchivedCommit, parseLsn, readDrillRecord, repositoryArchiveEnd, waldumpSegments } from "./recovery-objectives.js";
+import {
+  archiveEnd,
+  type DrillRecord,
+  oldestUnarchivedCommit,
+  parseLsn,
+  readDrillRecord,
+  repositoryArchiveEnd,
+  waldumpSegments,
+} from "./recovery-objectives.js";
 import { earliestExpiry, expiryProblem } from "./tls.js";
 import { patroniCluster, patroniGet, patroniMember } from "./patroni.js";
 import { tlsPaths } from "./tls-paths.js";
@@ -257,7 +265,12 @@ async function gatherRecoveryPoint(
   const end = archiveEnd(readdirSync(join(walDir, "archive_status")), parseLsn(flushed), flushedWal, Number(segmentBytes));
   const pointFrom = async (from: { lsn: bigint; segment: string }) => {
     if (parseLsn(flushed) <= from.lsn) return { seconds: 0 };
-    const oldest = await oldestUnarchivedCommit(walDir, waldumpSegments(from.segment, parseLsn(flushed), flushedWal, Number(segmentBytes)), from.lsn, parseLsn(flushed));
+    const oldest = await oldestUnarchivedCommit(
+      walDir,
+      waldumpSegments(from.segment, parseLsn(flushed), flushedWal, Number(segmentBytes)),
+      from.lsn,
+      parseLsn(flushed),
+    );
     // Aged now, not when the status began: reading the repository may have taken a while.
     return oldest ? { seconds: Math.max(0, Math.round((Date.now() - oldest.getTime()) / 1000)), oldest } : { seconds: 0 };
   };

@@ -69,17 +69,25 @@ export function productImage(): Promise<string> {
     const base = await baseImage();
     const tag = `${imageName}:${contentHash(base, [...filesUnder(imageDir), ...filesUnder(runtimeDir), dependencyPin])}`;
     if (await imageExists(tag)) return tag;
-    const started = Date.now();
-    await bundleRuntime();
-    const build = await buildCommand();
-    await $({
-      quiet: true,
-      env: build.env,
-    })`${build.command} ${build.flags} --build-arg ${`BASE_IMAGE=${base}`} -t ${tag} -t ${`${imageName}:latest`} ${imageDir}`;
-    console.log(`[image] built ${tag} on ${base} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await buildTarget(base, [tag, `${imageName}:latest`]);
     return tag;
   })();
   return cached;
+}
+
+/**
+ * Builds image/ on `base` under `tags`: the Dockerfile's default target, or `target`. The bundle
+ * is made first, so the image holds the runtime the tag's content hash covers (a warm product
+ * image may predate the file on disk).
+ */
+async function buildTarget(base: string, tags: string[], target?: string): Promise<void> {
+  const started = Date.now();
+  await bundleRuntime();
+  const build = await buildCommand();
+  const targetFlags = target ? ["--target", target] : [];
+  const tagFlags = tags.flatMap((t) => ["-t", t]);
+  await $({ quiet: true, env: build.env })`${build.command} ${build.flags} ${targetFlags} --build-arg ${`BASE_IMAGE=${base}`} ${tagFlags} ${imageDir}`;
+  console.log(`[image] built ${tags[0]}${target ? ` (target ${target})` : ""} on ${base} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 /**
@@ -93,16 +101,7 @@ export function haImage(): Promise<string> {
     const product = await productImage();
     const tag = `${product}-ha`;
     if (await imageExists(tag)) return tag;
-    const started = Date.now();
-    const base = await baseImage();
-    // The bundle of the runtime the tag's hash covers (a warm product image may predate the file on disk).
-    await bundleRuntime();
-    const build = await buildCommand();
-    await $({
-      quiet: true,
-      env: build.env,
-    })`${build.command} ${build.flags} --target ha --build-arg ${`BASE_IMAGE=${base}`} -t ${tag} ${imageDir}`;
-    console.log(`[image] built ${tag} (target ha) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    await buildTarget(await baseImage(), [tag], "ha");
     return tag;
   })();
   return cachedHa;

@@ -35,32 +35,28 @@ export const prepareDirectories: Step = {
     }
     // Patroni renames a data directory it failed to bootstrap and recreates one it reinitializes,
     // in PGDATA's parent: that directory itself becomes postgres' (not what else it holds).
-    if (env.HA_MODE === "patroni" && isRoot()) {
-      try {
-        chownSync(dirname(env.PGDATA), account.uid, account.gid);
-      } catch (e) {
-        // A root-squashed mount: Patroni says so if it ever needs to rename the data directory.
-        if (!["EPERM", "EROFS", "EACCES"].includes((e as NodeJS.ErrnoException).code ?? "")) throw e;
-      }
-    }
+    // A root-squashed mount: Patroni says so if it ever needs to rename the data directory.
+    if (env.HA_MODE === "patroni" && isRoot()) chownUnlessForbidden(dirname(env.PGDATA), account);
     // A posix repository: only its top directory (a fresh mount is root's); what pgBackRest
     // writes inside is postgres' already, and walking a large repository at every start is slow.
     const repository = repositoryWritable(env) ? repositoryDirectories(env) : [];
     for (const dir of repository) {
       mkdirSync(dir, { recursive: true });
-      if (isRoot() && lstatSync(dir).uid !== account.uid) {
-        try {
-          chownSync(dir, account.uid, account.gid);
-        } catch (e) {
-          // An NFS export with root squashed: root may not chown there; check-permissions has
-          // already proven postgres can write to it.
-          if (!["EPERM", "EROFS", "EACCES"].includes((e as NodeJS.ErrnoException).code ?? "")) throw e;
-        }
-      }
+      // An NFS export with root squashed: check-permissions has already proven postgres can write to it.
+      if (isRoot() && lstatSync(dir).uid !== account.uid) chownUnlessForbidden(dir, account);
     }
     return did(`${[...owned.map(([d]) => d), ...repository].join(", ")} ready for ${account.name}${isRoot() ? "" : " (not root: ownership left as is)"}`);
   },
 };
+
+/** chown of one directory, left as it is where the mount forbids root to (root squashed, read-only). */
+function chownUnlessForbidden(dir: string, account: Account): void {
+  try {
+    chownSync(dir, account.uid, account.gid);
+  } catch (e) {
+    if (!["EPERM", "EROFS", "EACCES"].includes((e as NodeJS.ErrnoException).code ?? "")) throw e;
+  }
+}
 
 /** chown what is not owned by postgres yet, like `find \! -user postgres -exec chown`. */
 function chownTree(path: string, account: Account): void {

@@ -118,6 +118,22 @@ describe("@ha-switchover postgres-ba promote on a replica hands the leadership o
     const syncName = await pollUntil("a synchronous standby", async () => Object.entries(await streaming(leader)).find(([, sync]) => sync === "sync")?.[0]);
     const names = await Promise.all(cluster.members.map(memberName));
     const target = cluster.members[names.indexOf(syncName)];
+    // Patroni hands over only to a candidate it finds healthy and caught up ("no good candidates"
+    // otherwise): wait, after the rejoin above, until every member streams and the target lags 0.
+    await pollUntil(
+      "every member running or streaming, the synchronous standby caught up",
+      async () => {
+        const { ha } = JSON.parse((await leader.exec(["postgres-ba", "status", "--json"])).output) as {
+          ha: { members: Array<{ name: string; state: string; lagBytes: number | null }> };
+        };
+        return (
+          ha.members.length === 3 &&
+          ha.members.every((m) => ["running", "streaming"].includes(m.state)) &&
+          ha.members.find((m) => m.name === syncName)?.lagBytes === 0
+        );
+      },
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
     const client = await leader.connect();
     client.on("error", () => undefined);
     const written: number[] = [];

@@ -16,7 +16,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["runtime/**/*.test.ts", "harness/**/*.test.ts", "bench/**/*.test.ts"],
+          include: ["runtime/**/*.test.ts", "harness/**/*.test.ts", "bench/**/*.test.ts", "deploy/**/*.test.ts"],
           // Seconds-fast unit tests run (and fail) before any container starts.
           sequence: { groupOrder: 0 },
         },

@@ -12,7 +12,7 @@ import { backupsEnabled, prereadSecretFileContents, prereadSecretFiles } from ".
 import type { Env } from "./env/table.js";
 import { run } from "./lib/exec.js";
 import { log, logError, logReport, logStrayErrors } from "./lib/log.js";
-import { type PatroniMember, patroniGet, readLeaderTimeline, recordLeaderTimeline } from "./lib/patroni.js";
+import { type PatroniMember, patroniGet, readLeaderTimeline, recordLeaderTimeline, storeName } from "./lib/patroni.js";
 import { isReady } from "./lib/postgres.js";
 import { completePromotion, currentTimeline } from "./lib/promotion.js";
 import { clearReady, markReady } from "./lib/readiness.js";
@@ -82,7 +82,7 @@ function configurePatroni(conf: string): Step {
     run({ env }) {
       writeFileSync(patroniConfPath, conf, { mode: 0o600 });
       return did(
-        `${patroniConfPath} written: member ${env.HA_MEMBER_NAME} of ${env.HA_SCOPE}, etcd ${env.HA_ETCD_HOSTS} over ${env.HA_ETCD_PROTOCOL}, ` +
+        `${patroniConfPath} written: member ${env.HA_MEMBER_NAME} of ${env.HA_SCOPE}, store ${storeName(env)}${env.HA_STORE === "etcd3" ? ` over ${env.HA_ETCD_PROTOCOL}` : ""}, ` +
           `ttl ${env.HA_TTL} s, synchronous mode ${env.HA_SYNCHRONOUS_MODE}, failsafe ${env.HA_FAILSAFE_MODE ? "on" : "off"}`,
       );
     },

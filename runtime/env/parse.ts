@@ -345,11 +345,34 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
   },
   (env, source) => {
     if (env.HA_MODE !== "patroni") return;
-    if (!env.HA_ETCD_HOSTS) {
+    // A setting of the other store would do nothing: the user meant that store.
+    const otherStore = (envTable as readonly EnvVar[]).find((spec) => spec.store && spec.store !== env.HA_STORE && isSet(spec, source));
+    if (otherStore) {
+      throw new ConfigError(
+        `${otherStore.name}=${source[otherStore.name]}`,
+        `belongs to HA_STORE=${otherStore.store}, but HA_STORE is ${env.HA_STORE}${source.HA_STORE ? "" : " (its default)"}, so nothing would use it`,
+        `set HA_STORE=${otherStore.store}, or unset ${otherStore.name}`,
+      );
+    }
+    if (env.HA_STORE === "etcd3" && !env.HA_ETCD_HOSTS) {
       throw new ConfigError(
         "HA_ETCD_HOSTS",
-        "is required because HA_MODE=patroni: Patroni elects the leader through etcd",
-        "set HA_ETCD_HOSTS to the etcd members' host:port (e.g. HA_ETCD_HOSTS=etcd:2379; `postgres-ba etcd` runs one), or unset HA_MODE",
+        "is required because HA_MODE=patroni with HA_STORE=etcd3: Patroni elects the leader through etcd",
+        "set HA_ETCD_HOSTS to the etcd members' host:port (e.g. HA_ETCD_HOSTS=etcd:2379; `postgres-ba etcd` runs one), HA_STORE=kubernetes in a Kubernetes pod, or unset HA_MODE",
+      );
+    }
+    if (env.HA_STORE === "kubernetes" && !source.KUBERNETES_SERVICE_HOST) {
+      throw new ConfigError(
+        "HA_STORE=kubernetes",
+        "needs a Kubernetes pod (KUBERNETES_SERVICE_HOST is not set), whose service account Patroni signs in to the API with",
+        "run the member in Kubernetes (deploy/kubernetes), or HA_STORE=etcd3 with HA_ETCD_HOSTS",
+      );
+    }
+    if (env.HA_STORE === "kubernetes" && !/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(env.HA_SCOPE)) {
+      throw new ConfigError(
+        `HA_SCOPE="${env.HA_SCOPE}"${source.HA_SCOPE ? "" : " (its default, from PGBACKREST_STANZA)"}`,
+        "is not a Kubernetes label value (at most 63 characters, starting and ending with a letter or digit), and Patroni labels the cluster's objects with it under HA_STORE=kubernetes",
+        "set HA_SCOPE to such a name",
       );
     }
     if (!env.REPLICATION_PASSWORD) {

@@ -6,6 +6,7 @@
  * messages, `postgres-ba env` and the README's variable table (a unit test fails when the README
  * drifts from this table).
  */
+import { readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import {
   bool,
@@ -26,6 +27,15 @@ import {
   xid,
   type Kind,
 } from "./kinds.js";
+
+/** The pod's namespace as Kubernetes tells its service account; "default" outside a pod, as Patroni assumes. */
+function podNamespace(): string {
+  try {
+    return readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8").trim();
+  } catch {
+    return "default";
+  }
+}
 
 export type Group = "PostgreSQL (official image)" | "Mode" | "Restore" | "Backups" | "Schedule" | "Repository" | "Replication" | "TLS" | "High availability";
 
@@ -51,6 +61,8 @@ export interface EnvVar<T = unknown> {
   readonly repository?: RepositoryType;
   /** Names where that repository is or signs in to it: with another REPO_TYPE it is refused, since the user meant that repository. */
   readonly places?: boolean;
+  /** Belongs to this HA_STORE only: set with the other store it is refused, since it would do nothing. */
+  readonly store?: "etcd3" | "kubernetes";
   /** Describes one repository, like every variable with `repository`: the second repository (REPO2_TYPE) has its own copy (secondRepositoryName). */
   readonly eachRepository?: boolean;
 }
@@ -749,17 +761,36 @@ export const envTable = [
     doc: "patroni: Patroni (in the image's `ha` target) runs PostgreSQL, elects a leader through etcd and fails over by itself; the runtime keeps TLS, pgBackRest, backups (on the leader only), status and metrics. off: one server, failover by `postgres-ba promote`.",
   }),
   v({
+    name: "HA_STORE",
+    kind: oneOf("etcd3", "kubernetes"),
+    group: "High availability",
+    default: (raw) => (!raw("HA_ETCD_HOSTS") && raw("KUBERNETES_SERVICE_HOST") ? "kubernetes" : "etcd3"),
+    defaultDoc: "kubernetes in a Kubernetes pod without HA_ETCD_HOSTS, else etcd3",
+    doc: "Where Patroni keeps the cluster's state and its leader lock. etcd3: etcd v3 at HA_ETCD_HOSTS. kubernetes: the Kubernetes API, as ConfigMaps in the pod's namespace, with the role as a pod label (role=primary|replica) that services select (deploy/kubernetes).",
+  }),
+  v({
     name: "HA_ETCD_HOSTS",
     kind: pattern(/^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/, "host:port pairs separated by commas, such as etcd1:2379,etcd2:2379"),
     group: "High availability",
-    doc: "The etcd v3 members Patroni keeps the cluster's state in (required with HA_MODE=patroni). `postgres-ba etcd` runs one from this image.",
+    store: "etcd3",
+    doc: "The etcd v3 members Patroni keeps the cluster's state in (required with HA_STORE=etcd3). `postgres-ba etcd` runs one from this image.",
   }),
   v({
     name: "HA_ETCD_PROTOCOL",
     kind: oneOf("https", "http"),
     group: "High availability",
     default: "https",
+    store: "etcd3",
     doc: "https: etcd's certificate is checked against CA_DIR/ca.crt and this member signs in with its server certificate (what `postgres-ba etcd` expects). http: a store on a network you trust, without TLS.",
+  }),
+  v({
+    name: "HA_KUBERNETES_NAMESPACE",
+    kind: pattern(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name"),
+    group: "High availability",
+    store: "kubernetes",
+    default: () => podNamespace(),
+    defaultDoc: "the pod's namespace (from its service account)",
+    doc: "The namespace Patroni keeps the cluster's ConfigMaps in and finds its members' pods in (HA_STORE=kubernetes).",
   }),
   v({
     name: "HA_SCOPE",

@@ -19,8 +19,13 @@ export interface PatroniMember {
   /** running, starting, stopped, ... */
   state: string;
   timeline?: number;
-  /** When this member last reached etcd (seconds since the epoch). */
+  /** When this member last reached the store (seconds since the epoch). */
   dcs_last_seen?: number;
+}
+
+/** The store Patroni keeps the cluster's state in, as status and the logs name it. */
+export function storeName(env: Env): string {
+  return env.HA_STORE === "kubernetes" ? `the Kubernetes API (namespace ${env.HA_KUBERNETES_NAMESPACE})` : `etcd (${env.HA_ETCD_HOSTS})`;
 }
 
 /** One answer of this member's REST API; rejects when it does not answer within the timeout. */

@@ -21,7 +21,7 @@ import {
   waldumpSegments,
 } from "./recovery-objectives.js";
 import { earliestExpiry, expiryProblem } from "./tls.js";
-import { patroniCluster, patroniGet, patroniMember } from "./patroni.js";
+import { patroniCluster, patroniGet, patroniMember, storeName } from "./patroni.js";
 import { tlsPaths } from "./tls-paths.js";
 import { RepositoryError } from "../errors.js";
 
@@ -94,10 +94,10 @@ export interface HaSummary {
   /** This member's role in GET /cluster (leader, replica, sync_standby, ...); null when it is not listed. */
   role: string | null;
   leader: string | null;
-  /** etcd as this member last reached it: reachable while its last contact is within HA_TTL. */
-  store: { hosts: string; reachable: boolean; lastContactSecondsAgo: number | null };
+  /** The store (etcd or the Kubernetes API) as this member last reached it: reachable while its last contact is within HA_TTL. */
+  store: { name: string; reachable: boolean; lastContactSecondsAgo: number | null };
   members: Array<{ name: string; role: string; state: string; timeline: number | null; lagBytes: number | null }>;
-  /** HA_FAILSAFE_MODE: the members the leader must reach to keep serving without etcd (Patroni's /failsafe key); null when off or unknown. */
+  /** HA_FAILSAFE_MODE: the members the leader must reach to keep serving without the store (Patroni's /failsafe key); null when off or unknown. */
   failsafeMembers: string[] | null;
   /** Patroni's REST API did not answer. */
   error?: string;
@@ -213,12 +213,12 @@ async function gatherHa(env: BackupEnv, now: Date): Promise<HaSummary> {
     member: env.HA_MEMBER_NAME,
     role: null,
     leader: null,
-    store: { hosts: env.HA_ETCD_HOSTS ?? "", reachable: false, lastContactSecondsAgo: null },
+    store: { name: storeName(env), reachable: false, lastContactSecondsAgo: null },
     members: [],
     failsafeMembers: null,
   };
   try {
-    // /cluster is read from etcd: without it, this member's own view is what there is.
+    // /cluster is read from the store: without it, this member's own view is what there is.
     const [self, members, failsafe] = await Promise.all([
       patroniMember(env),
       patroniCluster(env).catch(() => []),
@@ -384,7 +384,7 @@ export function statusProblems(s: Omit<Status, "problems">, limits: StatusLimits
   else if (s.ha) {
     if (!s.ha.store.reachable)
       problems.push(
-        `etcd (${s.ha.store.hosts}) ${s.ha.store.lastContactSecondsAgo === null ? "was never reached" : `last answered ${s.ha.store.lastContactSecondsAgo} s ago`}: no failover can happen until it answers`,
+        `${s.ha.store.name} ${s.ha.store.lastContactSecondsAgo === null ? "was never reached" : `last answered ${s.ha.store.lastContactSecondsAgo} s ago`}: no failover can happen until it answers`,
       );
     if (s.ha.leader === null) problems.push(`cluster ${s.ha.scope} has no leader`);
   }
@@ -440,7 +440,7 @@ export function renderStatus(s: Status): string {
 
 function renderHa(ha: HaSummary): string {
   if (ha.error !== undefined) return `HA: member ${ha.member} of ${ha.scope}: Patroni UNREACHABLE (${ha.error})`;
-  const store = ha.store.reachable ? `etcd reachable (last contact ${ha.store.lastContactSecondsAgo} s ago)` : "etcd UNREACHABLE";
+  const store = `${ha.store.name} ${ha.store.reachable ? `reachable (last contact ${ha.store.lastContactSecondsAgo} s ago)` : "UNREACHABLE"}`;
   const members = ha.members.map((m) => `${m.name} ${m.role} ${m.state}${m.lagBytes === null ? "" : `, ${m.lagBytes} B behind`}`).join("; ");
   const failsafe = ha.failsafeMembers ? `; failsafe: ${ha.failsafeMembers.join(", ")}` : "";
   return `HA: member ${ha.member} of ${ha.scope} is ${ha.role ?? "not listed"}; leader ${ha.leader ?? "NONE"}; ${store}; members: ${members}${failsafe}`;

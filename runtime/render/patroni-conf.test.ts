@@ -142,6 +142,26 @@ describe("HA rules", () => {
     expect(errorOf({ ...member, HA_TTL: "10" }).message).toMatch(/^HA_TTL="10"/);
   });
 
+  it("in a Kubernetes pod keeps the state in the API unless etcd is named, and refuses the other store's settings", () => {
+    const { HA_ETCD_HOSTS: _, ...noEtcd } = member;
+    const pod = { ...noEtcd, KUBERNETES_SERVICE_HOST: "10.96.0.1", HA_KUBERNETES_NAMESPACE: "db" };
+    expect(patroniConf(parseEnv(pod))).toMatchObject({
+      kubernetes: { namespace: "db", labels: { "app.kubernetes.io/name": "postgres-pgbackrest" }, scope_label: "cluster-name", role_label: "role" },
+    });
+    expect(patroniConf(parseEnv(pod))).not.toHaveProperty("etcd3");
+    expect(parseEnv({ ...member, KUBERNETES_SERVICE_HOST: "10.96.0.1" }).HA_STORE).toBe("etcd3");
+    expect(errorOf({ ...pod, HA_ETCD_HOSTS: "etcd:2379", HA_STORE: "kubernetes" }).message).toBe(
+      "HA_ETCD_HOSTS=etcd:2379: belongs to HA_STORE=etcd3, but HA_STORE is kubernetes, so nothing would use it. Fix: set HA_STORE=etcd3, or unset HA_ETCD_HOSTS.",
+    );
+    expect(errorOf({ ...member, HA_KUBERNETES_NAMESPACE: "db" }).message).toMatch(
+      /^HA_KUBERNETES_NAMESPACE=db: belongs to HA_STORE=kubernetes, but HA_STORE is etcd3 \(its default\)/,
+    );
+    expect(errorOf({ ...noEtcd, HA_STORE: "kubernetes" }).message).toMatch(
+      /^HA_STORE=kubernetes: needs a Kubernetes pod \(KUBERNETES_SERVICE_HOST is not set\)/,
+    );
+    expect(errorOf({ ...pod, HA_SCOPE: "main-" }).message).toMatch(/^HA_SCOPE="main-": is not a Kubernetes label value/);
+  });
+
   it("refuses high-availability settings without HA_MODE", () => {
     const { HA_MODE: _, ...off } = member;
     expect(errorOf(off).message).toMatch(/^HA_ETCD_HOSTS="etcd1:2379,etcd2:2379": is set, but HA_MODE is off/);

@@ -71,6 +71,28 @@ export function serverArgsAsParameters(serverArgs: string[]): { local: Record<st
   return parameters;
 }
 
+/**
+ * Labels Patroni looks its members' pods up by and sets on the objects it creates under
+ * HA_STORE=kubernetes, with the scope under `cluster-name` (Patroni's scope_label) and the role
+ * under `role` (primary or replica): what deploy/kubernetes selects on.
+ */
+export const kubernetesLabels = { "app.kubernetes.io/name": "postgres-pgbackrest" };
+
+/** Where Patroni keeps the cluster's state: etcd over TLS with the cluster CA, or the Kubernetes API as ConfigMaps. */
+function patroniStore(env: Env): { etcd3?: Record<string, unknown>; kubernetes?: Record<string, unknown> } {
+  if (env.HA_STORE === "kubernetes") {
+    return { kubernetes: { namespace: env.HA_KUBERNETES_NAMESPACE, labels: kubernetesLabels, scope_label: "cluster-name", role_label: "role" } };
+  }
+  const tls = tlsPaths(env);
+  return {
+    etcd3: {
+      hosts: env.HA_ETCD_HOSTS?.split(","),
+      protocol: env.HA_ETCD_PROTOCOL,
+      ...(env.HA_ETCD_PROTOCOL === "https" ? { cacert: tls.caCert, cert: tls.serverCert, key: tls.serverKey } : {}),
+    },
+  };
+}
+
 export function patroniConf(env: Env, serverArgs: string[] = []) {
   const fromArgs = serverArgsAsParameters(serverArgs);
   const tls = tlsPaths(env);
@@ -96,11 +118,7 @@ export function patroniConf(env: Env, serverArgs: string[] = []) {
       authentication: { username: patroniRestUser, password: env.HA_REST_PASSWORD },
     },
     ctl: { cacert: tls.caCert },
-    etcd3: {
-      hosts: env.HA_ETCD_HOSTS?.split(","),
-      protocol: env.HA_ETCD_PROTOCOL,
-      ...(env.HA_ETCD_PROTOCOL === "https" ? { cacert: tls.caCert, cert: tls.serverCert, key: tls.serverKey } : {}),
-    },
+    ...patroniStore(env),
     bootstrap: {
       dcs: {
         ttl: env.HA_TTL,

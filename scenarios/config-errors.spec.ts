@@ -347,8 +347,26 @@ const cases: BadConfig[] = [
     what: "HA_MODE=patroni without an etcd to elect through",
     env: { HA_MODE: "patroni", REPLICATION_PASSWORD: replicationPassword },
     names: "HA_ETCD_HOSTS",
-    line: /is required because HA_MODE=patroni: Patroni elects the leader through etcd\. Fix: set HA_ETCD_HOSTS/,
+    line: /is required because HA_MODE=patroni with HA_STORE=etcd3: Patroni elects the leader through etcd\. Fix: set HA_ETCD_HOSTS/,
     secrets: [replicationPassword],
+  },
+  {
+    what: "Patroni's Kubernetes store outside Kubernetes",
+    env: { HA_MODE: "patroni", HA_STORE: "kubernetes", REPLICATION_PASSWORD: replicationPassword },
+    names: "HA_STORE=kubernetes",
+    line: /needs a Kubernetes pod \(KUBERNETES_SERVICE_HOST is not set\).*Fix: run the member in Kubernetes/,
+  },
+  {
+    what: "an etcd address with the Kubernetes store",
+    env: {
+      HA_MODE: "patroni",
+      HA_STORE: "kubernetes",
+      KUBERNETES_SERVICE_HOST: "10.96.0.1",
+      HA_ETCD_HOSTS: "etcd:2379",
+      REPLICATION_PASSWORD: replicationPassword,
+    },
+    names: 'HA_ETCD_HOSTS="etcd:2379"',
+    line: /belongs to HA_STORE=etcd3, but HA_STORE is kubernetes, so nothing would use it\. Fix: set HA_STORE=etcd3, or unset HA_ETCD_HOSTS/,
   },
   {
     what: "Patroni timings that break its rule",

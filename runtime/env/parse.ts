@@ -349,7 +349,7 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
     const otherStore = (envTable as readonly EnvVar[]).find((spec) => spec.store && spec.store !== env.HA_STORE && isSet(spec, source));
     if (otherStore) {
       throw new ConfigError(
-        `${otherStore.name}=${source[otherStore.name]}`,
+        `${otherStore.name}=${shown(otherStore, source[otherStore.name] as string)}`,
         `belongs to HA_STORE=${otherStore.store}, but HA_STORE is ${env.HA_STORE}${source.HA_STORE ? "" : " (its default)"}, so nothing would use it`,
         `set HA_STORE=${otherStore.store}, or unset ${otherStore.name}`,
       );

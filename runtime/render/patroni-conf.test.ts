@@ -151,10 +151,10 @@ describe("HA rules", () => {
     expect(patroniConf(parseEnv(pod))).not.toHaveProperty("etcd3");
     expect(parseEnv({ ...member, KUBERNETES_SERVICE_HOST: "10.96.0.1" }).HA_STORE).toBe("etcd3");
     expect(errorOf({ ...pod, HA_ETCD_HOSTS: "etcd:2379", HA_STORE: "kubernetes" }).message).toBe(
-      "HA_ETCD_HOSTS=etcd:2379: belongs to HA_STORE=etcd3, but HA_STORE is kubernetes, so nothing would use it. Fix: set HA_STORE=etcd3, or unset HA_ETCD_HOSTS.",
+      'HA_ETCD_HOSTS="etcd:2379": belongs to HA_STORE=etcd3, but HA_STORE is kubernetes, so nothing would use it. Fix: set HA_STORE=etcd3, or unset HA_ETCD_HOSTS.',
     );
     expect(errorOf({ ...member, HA_KUBERNETES_NAMESPACE: "db" }).message).toMatch(
-      /^HA_KUBERNETES_NAMESPACE=db: belongs to HA_STORE=kubernetes, but HA_STORE is etcd3 \(its default\)/,
+      /^HA_KUBERNETES_NAMESPACE="db": belongs to HA_STORE=kubernetes, but HA_STORE is etcd3 \(its default\)/,
     );
     expect(errorOf({ ...noEtcd, HA_STORE: "kubernetes" }).message).toMatch(
       /^HA_STORE=kubernetes: needs a Kubernetes pod \(KUBERNETES_SERVICE_HOST is not set\)/,

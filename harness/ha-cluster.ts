@@ -25,11 +25,18 @@ export const haTimings = { HA_TTL: "20", HA_LOOP_WAIT: "2", HA_RETRY_TIMEOUT: "5
 export class HaClusterContainer {
   private memberCount = 3;
   private environment: Record<string, string> = {};
+  private bucket?: BucketConfig;
 
   constructor(private readonly bed: StartedBackupTestbed) {}
 
   withMembers(count: number): this {
     this.memberCount = count;
+    return this;
+  }
+
+  /** An existing bucket (a stanza to bootstrap from, with RESTORE_FROM_BACKUP); by default a new one. */
+  withBucket(bucket: BucketConfig): this {
+    this.bucket = bucket;
     return this;
   }
 
@@ -42,7 +49,7 @@ export class HaClusterContainer {
   async start(): Promise<StartedHaCluster> {
     const id = randomBytes(4).toString("hex");
     const image = await haImage();
-    const bucket = await this.bed.s3.createBucket(`ha-${id}`);
+    const bucket = this.bucket ?? (await this.bed.s3.createBucket(`ha-${id}`));
     const cluster = new StartedHaCluster(this.bed, image, bucket, `pgba-ca-${id}`, `replication-${id}`, this.environment);
     try {
       cluster.etcd = await new OneShotContainer(image)

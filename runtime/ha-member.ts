@@ -6,18 +6,19 @@
  * path: the lock, directories, pgBackRest's configuration and TLS before Patroni starts; then,
  * under one supervisor, a watch of Patroni's role that runs the backup services on the leader only.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backupsEnabled, prereadSecretFileContents, prereadSecretFiles } from "./env/parse.js";
 import type { Env } from "./env/table.js";
 import { run } from "./lib/exec.js";
+import { exitCodes } from "./lib/exit-codes.js";
 import { log, logError, logReport, logStrayErrors } from "./lib/log.js";
 import { type PatroniMember, patroniGet, readLeaderTimeline, recordLeaderTimeline, storeName } from "./lib/patroni.js";
 import { isReady } from "./lib/postgres.js";
 import { completePromotion, currentTimeline } from "./lib/promotion.js";
 import { clearReady, markReady } from "./lib/readiness.js";
 import { runPatroni } from "./lib/server.js";
-import { writeJsonAtomic } from "./lib/state.js";
+import { restoreMarkerPath, writeJsonAtomic } from "./lib/state.js";
 import { type Service, Supervisor, sleep } from "./lib/supervisor.js";
 import { becomeAccount, isRoot } from "./lib/user.js";
 import { pgbackrestChildEnv } from "./render/pgbackrest-conf.js";
@@ -28,12 +29,15 @@ import { ensureTls } from "./steps/ensure-tls.js";
 import { prepareDirectories } from "./steps/prepare-directories.js";
 import { type Context, did, runStep, type Step } from "./steps/step.js";
 import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError, FatalError } from "./errors.js";
+
+/** Where Kubernetes mounts a pod's service account token (Patroni's in-cluster sign-in). */
+const serviceAccountToken = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 /** How often the member asks Patroni for its role. */
 const roleIntervalMs = 1000;
 
-/** Before anything is written: Patroni is installed, and the server's arguments can reach it. */
+/** Before anything is written: Patroni is installed, its store can be signed in to, and the server's arguments can reach it. */
 export const checkPatroni: Step = {
   name: "check-patroni",
   async run(ctx) {
@@ -45,6 +49,13 @@ export const checkPatroni: Step = {
         "use the image's ha target (docker build --target ha -t postgres-pgbackrest:ha image/), or unset HA_MODE",
       );
     }
+    if (ctx.env.HA_STORE === "kubernetes" && !existsSync(serviceAccountToken)) {
+      throw new ConfigError(
+        "HA_STORE=kubernetes",
+        `needs the pod's service account token (${serviceAccountToken}), which Patroni signs in to the Kubernetes API with, and this container has none`,
+        "give the pod a service account with its token mounted (automountServiceAccountToken: true; deploy/kubernetes/base), or HA_STORE=etcd3 with HA_ETCD_HOSTS",
+      );
+    }
     patroniConfFor(ctx);
     return did(version.stdout.trim());
   },
@@ -53,6 +64,16 @@ export const checkPatroni: Step = {
 export async function haMember(ctx: Context): Promise<number> {
   const { env } = ctx;
   const conf = patroniConfFor(ctx);
+  // Patroni would start whatever PGDATA holds: never a restore cut short.
+  const unfinished = restoreMarkerPath(env.PGDATA);
+  if (existsSync(unfinished)) {
+    throw new FatalError(
+      `PGDATA ${env.PGDATA} holds an unfinished restore (${unfinished}): the cluster's bootstrap from a backup was interrupted, and Patroni would start it half restored. ` +
+        `Fix: empty this volume and clear the cluster's half-made state in the store (patronictl -c ${patroniConfPath} remove ${env.HA_SCOPE}), then start again`,
+      exitCodes.dataDirectory,
+      "data-directory",
+    );
+  }
   // Any member may be the one that initializes the cluster: the official image's check first.
   if (!ctx.hasDatabase()) await runStep(verifyMinimumEnv, ctx);
   // Read while still root: Patroni's children get copies (secretFileCopies).

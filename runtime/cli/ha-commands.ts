@@ -3,14 +3,15 @@
  * Patroni's environment: each reads the container's settings as the entrypoint saw them.
  * - ha-bootstrap: the official image's initialization of the cluster's first data directory,
  *   refused when the stanza already holds another cluster's backups (a wrong HA_SCOPE would
- *   otherwise start a second cluster on the same stanza);
+ *   otherwise start a second cluster on the same stanza); with RESTORE_FROM_BACKUP, a restore of
+ *   the stanza's backup instead (RESTORE_TARGET_* as outside HA);
  * - ha-pre-promote: the repository's split-brain guard as Patroni's fence before a promotion: it
  *   blocks only on positive evidence (WAL of a newer timeline of this cluster in the stanza),
  *   never because the repository cannot be read.
  */
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { hasDatabase } from "../datadir/state.js";
+import { hasDatabase, restoreRequest } from "../datadir/state.js";
 import { parseEnv, repositoryWritable } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { controlData } from "../lib/control-data.js";
@@ -21,6 +22,7 @@ import { readJsonIfExists } from "../lib/state.js";
 import { postgresAccount } from "../lib/user.js";
 import { entrypointEnvPath } from "../render/patroni-conf.js";
 import { initDatabase } from "../steps/init-database.js";
+import { restoreFromBackup } from "../steps/restore-from-backup.js";
 import { type Context, runStep } from "../steps/step.js";
 import { verifyMinimumEnv } from "../steps/verify-minimum-env.js";
 import { FatalError, RepositoryError } from "../errors.js";
@@ -44,12 +46,20 @@ function containerEnv(): Env {
 export const haCommands: Record<string, Command> = {
   "ha-bootstrap": {
     usage: "ha-bootstrap",
-    summary: "Run by Patroni (HA_MODE=patroni) on the member that initializes the cluster: the official image's initialization of an empty PGDATA.",
+    summary:
+      "Run by Patroni (HA_MODE=patroni) on the member that initializes the cluster: the official image's initialization of an empty PGDATA, or with RESTORE_FROM_BACKUP a restore.",
     async run() {
       const env = containerEnv();
       const ctx: Context = { env, serverArgs: [], account: postgresAccount(), hasDatabase: () => hasDatabase(env.PGDATA) };
       if (ctx.hasDatabase())
         throw new FatalError(`PGDATA ${env.PGDATA} already holds a database; Patroni bootstraps only an empty one`, exitCodes.dataDirectory);
+      if (env.RESTORE_FROM_BACKUP) {
+        // A new cluster from the stanza's backups (its own cluster's, by request): Patroni starts
+        // the restored server, which replays to the target and promotes onto a new timeline.
+        ctx.path = { kind: "restore", how: "new", request: restoreRequest(env) };
+        await runStep(restoreFromBackup, ctx);
+        return 0;
+      }
       if (repositoryWritable(env)) {
         const stanza = await readStanza(env, { ioTimeoutSeconds: 10 }).catch((e: unknown) => {
           if (e instanceof RepositoryError) return undefined;

@@ -386,10 +386,16 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
       [env.PG_MODE === "replica", "PG_MODE=replica", "Patroni decides which member is the primary", "unset PG_MODE"],
       [source.PRIMARY_HOST, `PRIMARY_HOST=${source.PRIMARY_HOST}`, "Patroni decides which member replicas follow", "unset PRIMARY_HOST"],
       [
-        env.RESTORE_FROM_BACKUP,
-        "RESTORE_FROM_BACKUP=true",
-        "a cluster bootstrapped from a backup under Patroni is not built yet",
-        "restore a single server (HA_MODE off) first",
+        env.RESTORE_FROM_BACKUP && env.RESTORE_TARGET_ACTION !== "promote",
+        `RESTORE_TARGET_ACTION=${env.RESTORE_TARGET_ACTION}`,
+        "Patroni waits for the restored server to promote itself before the cluster exists",
+        "unset RESTORE_TARGET_ACTION (promote)",
+      ],
+      [
+        env.RESTORE_DELTA,
+        "RESTORE_DELTA=true",
+        "Patroni owns the members' data directories; a member with damaged data is rebuilt by emptying its volume (it restores the latest backup)",
+        "unset RESTORE_DELTA",
       ],
       [
         env.BACKUP_FROM_STANDBY !== "off",

@@ -54,7 +54,7 @@ describe("patroniConf", () => {
 
   it("bootstraps with the official initialization, archives through pgBackRest and clones from the repository first", () => {
     expect(conf.bootstrap.method).toBe("postgres_ba");
-    expect(conf.bootstrap.postgres_ba).toEqual({ command: "postgres-ba ha-bootstrap", no_params: true });
+    expect(conf.bootstrap.postgres_ba).toEqual({ command: "postgres-ba ha-bootstrap", no_params: true, keep_existing_recovery_conf: true });
     expect(conf.postgresql.parameters.archive_command).toBe("/usr/bin/pgbackrest --stanza=main archive-push %p");
     expect(conf.postgresql.recovery_conf?.restore_command).toMatch(/^\/usr\/bin\/pgbackrest --stanza=main .*archive-get %f "%p"$/);
     expect(conf.postgresql.create_replica_methods).toEqual(["pgbackrest", "basebackup"]);
@@ -133,7 +133,11 @@ describe("HA rules", () => {
     expect(errorOf({ ...member, HA_ETCD_HOSTS: "" }).message).toMatch(/^HA_ETCD_HOSTS: is required because HA_MODE=patroni/);
     expect(errorOf({ ...member, REPLICATION_PASSWORD: "" }).message).toMatch(/^REPLICATION_PASSWORD: is required because HA_MODE=patroni/);
     expect(errorOf({ ...member, PG_MODE: "replica" }).message).toMatch(/^PG_MODE=replica with HA_MODE=patroni: is refused: Patroni decides/);
-    expect(errorOf({ ...member, RESTORE_FROM_BACKUP: "true" }).message).toMatch(/^RESTORE_FROM_BACKUP=true with HA_MODE=patroni/);
+    expect(parseEnv({ ...member, RESTORE_FROM_BACKUP: "true", RESTORE_TARGET_TIME: "2026-12-01 10:00:00+00" }).RESTORE_FROM_BACKUP).toBe(true);
+    expect(errorOf({ ...member, RESTORE_FROM_BACKUP: "true", RESTORE_TARGET_ACTION: "pause" }).message).toMatch(
+      /^RESTORE_TARGET_ACTION=pause with HA_MODE=patroni: is refused: Patroni waits for the restored server to promote itself/,
+    );
+    expect(errorOf({ ...member, RESTORE_FROM_BACKUP: "true", RESTORE_DELTA: "true" }).message).toMatch(/^RESTORE_DELTA=true with HA_MODE=patroni/);
   });
 
   it("holds Patroni's timing rule and keeps the REST port its own", () => {

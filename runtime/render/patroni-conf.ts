@@ -143,9 +143,11 @@ export function patroniConf(env: Env, serverArgs: string[] = []) {
         },
       },
       method: bootstrapMethod,
-      // The official image's initialization (initdb, POSTGRES_DB, /docker-entrypoint-initdb.d);
-      // Patroni then sets the superuser's password and creates the replication role itself.
-      [bootstrapMethod]: { command: "postgres-ba ha-bootstrap", no_params: true },
+      // The official image's initialization (initdb, POSTGRES_DB, /docker-entrypoint-initdb.d),
+      // or with RESTORE_FROM_BACKUP a restore whose recovery settings pgBackRest wrote (kept:
+      // Patroni waits for that server to promote itself); Patroni then sets the superuser's
+      // password and creates the replication role itself.
+      [bootstrapMethod]: { command: "postgres-ba ha-bootstrap", no_params: true, keep_existing_recovery_conf: true },
     },
     postgresql: {
       listen: `*:${env.POSTGRES_PORT}`,

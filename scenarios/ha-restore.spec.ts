@@ -1,0 +1,74 @@
+/**
+ * HA_MODE=patroni with RESTORE_FROM_BACKUP: a new Patroni cluster bootstrapped from the backup
+ * of a single server (the way from one server to a cluster, or a cluster rebuilt after losing
+ * every member). The first member restores the stanza's backup to a point in time between two
+ * batches of rows; Patroni starts that server, which replays to the target and promotes itself
+ * onto a new timeline; the new leader backs up there; the second member is cloned and streams.
+ */
+import { describe, expect } from "vitest";
+import { scenario as it } from "../harness/fixtures.js";
+import { HaClusterContainer, haCredentials, haImage, noSchedule, OneShotContainer, pollUntil } from "../harness/index.js";
+
+describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point in time #ha-bootstrap-restore", () => {
+  it("the leader holds exactly the rows before the target on a new timeline, backs up there, and its replica streams them", async ({ bed }) => {
+    const bucket = await bed.s3.createBucket("ha-restore");
+    const original = await bed
+      .primary(bucket)
+      .withUsername(haCredentials.user)
+      .withPassword(haCredentials.password)
+      .withDatabase(haCredentials.database)
+      .withSchedule(noSchedule)
+      .start();
+    await original.waitForBackupsActive();
+    await original.sql("CREATE TABLE events (id int PRIMARY KEY, batch int NOT NULL)");
+    await original.sql("INSERT INTO events SELECT g, 1 FROM generate_series(1, 100) g");
+    const [{ at }] = await original.sql<{ at: string }>("SELECT clock_timestamp()::text AS at");
+    // Batch 2 commits after the target.
+    await original.sql("SELECT pg_sleep(1.1)");
+    await original.sql("INSERT INTO events SELECT g, 2 FROM generate_series(101, 200) g");
+    await original.archiveCurrentWal();
+    // The single server is retired before the cluster takes over its stanza.
+    await original.stop({ removeVolumes: true });
+
+    await using cluster = await new HaClusterContainer(bed)
+      .withBucket(bucket)
+      .withMembers(2)
+      .withEnvironment({ RESTORE_FROM_BACKUP: "true", RESTORE_TARGET_TIME: at })
+      .start();
+    const leader = await cluster.leader();
+    const rows = await leader.sql<{ batch: number; n: number }>("SELECT batch, count(*)::int AS n FROM events GROUP BY batch ORDER BY batch");
+    expect(rows).toEqual([{ batch: 1, n: 100 }]);
+    const timeline = (await leader.sql<{ tli: string }>("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli"))[0].tli;
+    expect(timeline).toBe("00000002");
+    expect(await leader.logText()).toMatch(/\[postgres-ba\] restore-from-backup: restored: /);
+
+    const backup = await pollUntil(
+      "a full backup on the new timeline",
+      async () => (await leader.backups()).find((b) => b.type === "full" && b.archive.start.startsWith(timeline)),
+      { timeoutMs: 120_000 },
+    );
+    expect(backup.timestamp.start).toBeGreaterThan(0);
+
+    const replica = cluster.members.find((m) => m !== leader);
+    if (!replica) throw new Error("no second member");
+    await leader.sql("INSERT INTO events VALUES (1000, 3)");
+    await pollUntil("the row written on the leader on the replica", async () => {
+      const [{ n }] = await replica.sql<{ n: number }>("SELECT count(*)::int AS n FROM events");
+      return n === 101;
+    });
+    expect((await replica.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(true);
+  });
+
+  it("a member whose bootstrap restore was cut short is not started half restored, and says how to start over", async () => {
+    const result = await new OneShotContainer(await haImage())
+      .withEnvironment({ HA_MODE: "patroni", HA_ETCD_HOSTS: "etcd:2379", POSTGRES_PASSWORD: "pw", REPLICATION_PASSWORD: "rp", SERVER_NAME: "member1" })
+      // The marker the restore writes beside PGDATA before pgBackRest starts, removed when it succeeds.
+      .withFile("/var/lib/postgresql/18/.postgres-ba/docker.restore-in-progress", '{"startedAt":"2026-12-01T00:00:00Z"}\n')
+      .run();
+    expect(result.exitCode, result.output).toBe(73);
+    expect(result.output).toMatch(
+      /holds an unfinished restore .*the cluster's bootstrap from a backup was interrupted.*Fix: empty this volume and clear the cluster's half-made state in the store \(patronictl -c \/etc\/patroni\/patroni.yml remove postgres\)/,
+    );
+    expect(result.output).not.toMatch(/Starting Patroni|patroni\.yml written/);
+  });
+});

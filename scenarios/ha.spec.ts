@@ -34,7 +34,9 @@ async function streaming(leader: StartedPrimaryContainer): Promise<Record<string
 }
 
 describe("@ha Patroni elects a leader, fails over by itself when it is killed, and the old leader rejoins #ha-failover", () => {
-  it("elects one writable leader, which takes the first full backup; the others stream from it, one synchronously", async ({ cluster }) => {
+  it("elects one writable leader, which takes the first full backup; the others stream from it, one synchronously; Patroni's metrics are open to read #ha-patroni-metrics", async ({
+    cluster,
+  }) => {
     firstLeader = await cluster.leader();
     await firstLeader.waitForBackupsActive();
     expect((await firstLeader.backups()).map((b) => b.type)).toEqual(["full"]);
@@ -45,6 +47,17 @@ describe("@ha Patroni elects a leader, fails over by itself when it is killed, a
     });
     expect(Object.keys(names).sort()).toEqual(await Promise.all(others.map(memberName)).then((n) => n.sort()));
     for (const replica of others) expect((await replica.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(true);
+    // Patroni's own metrics (deploy/kubernetes/monitoring scrapes them): over TLS with the
+    // cluster CA, from another member, without a password.
+    const leaderName = await memberName(firstLeader);
+    const metrics = await others[0].execOk([
+      "python3",
+      "-c",
+      "import ssl, sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], context=ssl.create_default_context(cafile=sys.argv[2])).read().decode())",
+      `https://${leaderName}:8008/metrics`,
+      "/var/lib/postgresql/ca/ca.crt",
+    ]);
+    expect(metrics.output).toContain(`patroni_primary{scope="main",name="${leaderName}"} 1`);
   });
 
   it("after kill -9 of the leader another member becomes a writable leader by itself, with every acknowledged commit", async ({ cluster }) => {

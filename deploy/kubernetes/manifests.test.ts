@@ -142,7 +142,7 @@ describe("deploy/kubernetes: every object is valid against the Kubernetes schema
 
   it("the monitoring overlay is the base plus its own objects", () => {
     for (const object of base) expect(monitoring).toContainEqual(object);
-    expect(monitoring.map((o) => o.kind).sort()).toEqual([...base.map((o) => o.kind), "Service", "ServiceMonitor"].sort());
+    expect(monitoring.map((o) => o.kind).sort()).toEqual([...base.map((o) => o.kind), "Service", "ServiceMonitor", "ServiceMonitor"].sort());
   });
 });
 
@@ -226,15 +226,19 @@ describe("deploy/kubernetes agrees with the runtime and Patroni", () => {
     expect(statefulSet.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 70, fsGroup: 70 });
   });
 
-  it("the ServiceMonitor scrapes the metrics service's port", () => {
-    const monitor = only<{ spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } }>(
-      monitoring,
-      "ServiceMonitor",
-    );
-    const metrics = only<ServiceSpec>(monitoring, "Service", "postgres-ba-metrics");
-    expect(metrics.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);
-    const others = (monitoring.filter((o) => o.kind === "Service") as unknown as ServiceSpec[]).filter((s) => s !== metrics);
-    for (const s of others) expect(s.metadata.labels, `${s.metadata.name} is not scraped`).not.toMatchObject(monitor.spec.selector.matchLabels);
-    expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: "metrics", path: "/metrics" })]);
+  it("one ServiceMonitor scrapes the runtime's metrics from the leader, the other Patroni's from every member", () => {
+    type Monitor = { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string; scheme?: string }> } };
+    const services = monitoring.filter((o) => o.kind === "Service") as unknown as ServiceSpec[];
+    const scraped = (monitor: Monitor) =>
+      services.filter((s) => Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels[k] === v));
+    const runtime = only<Monitor>(monitoring, "ServiceMonitor", "postgres-ba");
+    expect(scraped(runtime).map((s) => s.metadata.name)).toEqual(["postgres-ba-metrics"]);
+    expect(runtime.spec.endpoints).toEqual([expect.objectContaining({ port: "metrics", path: "/metrics" })]);
+    const patroniMonitor = only<Monitor>(monitoring, "ServiceMonitor", "postgres-ba-patroni");
+    expect(scraped(patroniMonitor).map((s) => s.metadata.name)).toEqual([statefulSet.spec.serviceName]);
+    expect(patroniMonitor.spec.endpoints).toEqual([expect.objectContaining({ port: "patroni", path: "/metrics", scheme: "https" })]);
+    for (const monitor of [runtime, patroniMonitor]) {
+      for (const endpoint of monitor.spec.endpoints) expect(scraped(monitor)[0].spec.ports.map((p) => p.name)).toContain(endpoint.port);
+    }
   });
 });

@@ -6,14 +6,14 @@
  * path: the lock, directories, pgBackRest's configuration and TLS before Patroni starts; then,
  * under one supervisor, a watch of Patroni's role that runs the backup services on the leader only.
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backupsEnabled, prereadSecretFileContents, prereadSecretFiles } from "./env/parse.js";
 import type { Env } from "./env/table.js";
 import { run } from "./lib/exec.js";
 import { exitCodes } from "./lib/exit-codes.js";
 import { log, logError, logReport, logStrayErrors } from "./lib/log.js";
-import { type PatroniMember, patroniGet, readLeaderTimeline, recordLeaderTimeline, storeName } from "./lib/patroni.js";
+import { type PatroniMember, patroniGet, podNamespace, readLeaderTimeline, recordLeaderTimeline, storeName } from "./lib/patroni.js";
 import { isReady } from "./lib/postgres.js";
 import { completePromotion, currentTimeline } from "./lib/promotion.js";
 import { clearReady, markReady } from "./lib/readiness.js";
@@ -68,8 +68,8 @@ export async function haMember(ctx: Context): Promise<number> {
   const unfinished = restoreMarkerPath(env.PGDATA);
   if (existsSync(unfinished)) {
     throw new FatalError(
-      `PGDATA ${env.PGDATA} holds an unfinished restore (${unfinished}): the cluster's bootstrap from a backup was interrupted, and Patroni would start it half restored. ` +
-        `Fix: empty this volume and clear the cluster's half-made state in the store (patronictl -c ${patroniConfPath} remove ${env.HA_SCOPE}), then start again`,
+      `${unfinished} is there: this member's bootstrap of the cluster from a backup did not end in a leader (the restore was cut short, or its recovery failed: the previous run's log says which), and Patroni would start what PGDATA ${env.PGDATA} holds. ` +
+        `Fix: empty this volume (or delete its claim) and clear the cluster's half-made state in the store (from any member: patronictl -c ${patroniConfPath} remove ${env.HA_SCOPE}), then start again`,
       exitCodes.dataDirectory,
       "data-directory",
     );
@@ -113,7 +113,7 @@ function configurePatroni(conf: string): Step {
 /** patroni.yml, or one line on server arguments Patroni cannot pass on. */
 function patroniConfFor({ env, serverArgs }: Context): string {
   try {
-    return renderPatroniConf(env, serverArgs);
+    return renderPatroniConf(env, serverArgs, podNamespace());
   } catch (e) {
     throw new ConfigError("the server's arguments", (e as Error).message, "pass settings as -c name=value, or set them with ALTER SYSTEM");
   }
@@ -197,6 +197,8 @@ function leaderService(env: Env, leading: Supervisor): Service {
   return {
     name: "ha-leader",
     async run(signal) {
+      // A bootstrap from a backup has ended in a writable leader: nothing is unfinished now.
+      rmSync(restoreMarkerPath(env.PGDATA), { force: true });
       const timeline = await currentTimeline(env);
       const ledBefore = readLeaderTimeline(env.PGDATA);
       // Only the member that bootstrapped the cluster leads timeline 1 without having led before:

@@ -48,6 +48,8 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
       { timeoutMs: 120_000 },
     );
     expect(backup.timestamp.start).toBeGreaterThan(0);
+    // Leading, the bootstrap is finished: nothing marks it unfinished for a restart to refuse.
+    expect((await leader.exec(["test", "-e", "/var/lib/postgresql/18/.postgres-ba/docker.restore-in-progress"])).exitCode).toBe(1);
 
     const replica = cluster.members.find((m) => m !== leader);
     if (!replica) throw new Error("no second member");
@@ -59,15 +61,15 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
     expect((await replica.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(true);
   });
 
-  it("a member whose bootstrap restore was cut short is not started half restored, and says how to start over", async () => {
+  it("a member whose bootstrap from a backup did not end in a leader is not started again, and says how to start over", async () => {
     const result = await new OneShotContainer(await haImage())
       .withEnvironment({ HA_MODE: "patroni", HA_ETCD_HOSTS: "etcd:2379", POSTGRES_PASSWORD: "pw", REPLICATION_PASSWORD: "rp", SERVER_NAME: "member1" })
-      // The marker the restore writes beside PGDATA before pgBackRest starts, removed when it succeeds.
+      // The marker beside PGDATA: written before pgBackRest starts, kept through recovery, removed once the member leads.
       .withFile("/var/lib/postgresql/18/.postgres-ba/docker.restore-in-progress", '{"startedAt":"2026-12-01T00:00:00Z"}\n')
       .run();
     expect(result.exitCode, result.output).toBe(73);
     expect(result.output).toMatch(
-      /holds an unfinished restore .*the cluster's bootstrap from a backup was interrupted.*Fix: empty this volume and clear the cluster's half-made state in the store \(patronictl -c \/etc\/patroni\/patroni.yml remove postgres\)/,
+      /docker\.restore-in-progress is there: this member's bootstrap of the cluster from a backup did not end in a leader .*Fix: empty this volume \(or delete its claim\) and clear the cluster's half-made state in the store \(from any member: patronictl -c \/etc\/patroni\/patroni.yml remove postgres\)/,
     );
     expect(result.output).not.toMatch(/Starting Patroni|patroni\.yml written/);
   });

@@ -204,6 +204,7 @@ describe("@ha-store-loss without etcd the leader keeps serving while every membe
       },
       { timeoutMs: 60_000, intervalMs: 1000 },
     );
+    const logsBefore = await Promise.all(cluster.members.map(async (m) => (await m.logText()).length));
     await cluster.etcd.stop(5);
     try {
       const down = await pollUntil(
@@ -218,8 +219,14 @@ describe("@ha-store-loss without etcd the leader keeps serving while every membe
       expect(down.problems.join("\n")).toMatch(/etcd \(etcd:2379\) last answered \d+ s ago/);
       // Past the ttl (20 s) without etcd: still the writable leader.
       await leader.sql("INSERT INTO acked (id) VALUES (-3)").catch(async (e: Error) => {
-        const lines = (await leader.logText()).split("\n").filter((l) => /failsafe|demot|DCS|etcd/i.test(l));
-        throw new Error(`${e.message}; Patroni said:\n${lines.slice(-20).join("\n")}`);
+        // Every member's log since etcd stopped: which answer, or lack of one, made the leader step down.
+        const logs = await Promise.all(
+          cluster.members.map(
+            async (m, i) =>
+              `--- ${await memberName(m)}${m === leader ? " (leader)" : ""}\n${(await m.logText()).slice(logsBefore[i]).split("\n").slice(-60).join("\n")}`,
+          ),
+        );
+        throw new Error(`${e.message}; the members said:\n${logs.join("\n")}`);
       });
       expect((await leader.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(false);
     } finally {

@@ -210,7 +210,8 @@ describe("deploy/kubernetes agrees with the runtime and Patroni", () => {
   it("Patroni's service account may keep the state in ConfigMaps and label its pod", () => {
     const role = only<{ rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> }>(base, "Role");
     const allowed = (resource: string) => role.rules.filter((r) => r.resources.includes(resource)).flatMap((r) => r.verbs);
-    expect(allowed("configmaps")).toEqual(expect.arrayContaining(["get", "list", "watch", "create", "update", "patch", "delete"]));
+    // deletecollection: `patronictl remove`, which the runtime names to clear a half-made cluster.
+    expect(allowed("configmaps")).toEqual(expect.arrayContaining(["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]));
     expect(allowed("pods")).toEqual(expect.arrayContaining(["get", "list", "watch", "patch"]));
     const binding = only<{ subjects: Array<{ kind: string; name: string }>; roleRef: { name: string } }>(base, "RoleBinding");
     expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: statefulSet.spec.template.spec.serviceAccountName }]);
@@ -220,6 +221,10 @@ describe("deploy/kubernetes agrees with the runtime and Patroni", () => {
   it("three members, each with its own volume", () => {
     expect(statefulSet.spec.replicas).toBe(3);
     expect(statefulSet.spec.volumeClaimTemplates.map((t) => t.metadata.name)).toEqual(["data"]);
+  });
+
+  it("the namespace's services set no variables in the members (POSTGRES_PORT=tcp://... would be refused)", () => {
+    expect((statefulSet.spec.template.spec as { enableServiceLinks?: boolean }).enableServiceLinks).toBe(false);
   });
 
   it("runs as PostgreSQL's account, never root", () => {

@@ -368,11 +368,11 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
         "run the member in Kubernetes (deploy/kubernetes), or HA_STORE=etcd3 with HA_ETCD_HOSTS",
       );
     }
-    if (env.HA_STORE === "kubernetes" && !/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(env.HA_SCOPE)) {
+    if (env.HA_STORE === "kubernetes" && !/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(env.HA_SCOPE)) {
       throw new ConfigError(
         `HA_SCOPE="${env.HA_SCOPE}"${source.HA_SCOPE ? "" : " (its default, from PGBACKREST_STANZA)"}`,
-        "is not a Kubernetes label value (at most 63 characters, starting and ending with a letter or digit), and Patroni labels the cluster's objects with it under HA_STORE=kubernetes",
-        "set HA_SCOPE to such a name",
+        "cannot name a cluster in the Kubernetes store: Patroni labels the cluster's objects with it and names its ConfigMaps after it (<scope>-config, <scope>-leader), which takes lower-case letters, digits, '-' and '.', at most 63, starting and ending with a letter or digit",
+        "set HA_SCOPE to such a name (the stanza may keep its own)",
       );
     }
     if (!env.REPLICATION_PASSWORD) {

@@ -6,7 +6,6 @@
  * messages, `postgres-ba env` and the README's variable table (a unit test fails when the README
  * drifts from this table).
  */
-import { readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import {
   bool,
@@ -27,15 +26,6 @@ import {
   xid,
   type Kind,
 } from "./kinds.js";
-
-/** The pod's namespace as Kubernetes tells its service account; "default" outside a pod, as Patroni assumes. */
-function podNamespace(): string {
-  try {
-    return readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8").trim();
-  } catch {
-    return "default";
-  }
-}
 
 export type Group = "PostgreSQL (official image)" | "Mode" | "Restore" | "Backups" | "Schedule" | "Repository" | "Replication" | "TLS" | "High availability";
 
@@ -758,7 +748,7 @@ export const envTable = [
     kind: oneOf("off", "patroni"),
     group: "High availability",
     default: "off",
-    doc: "patroni: Patroni (in the image's `ha` target) runs PostgreSQL, elects a leader through etcd and fails over by itself; the runtime keeps TLS, pgBackRest, backups (on the leader only), status and metrics. off: one server, failover by `postgres-ba promote`.",
+    doc: "patroni: Patroni (in the image's `ha` target) runs PostgreSQL, elects a leader through its store (etcd, or the Kubernetes API) and fails over by itself; the runtime keeps TLS, pgBackRest, backups (on the leader only), status and metrics. off: one server, failover by `postgres-ba promote`.",
   }),
   v({
     name: "HA_STORE",
@@ -784,29 +774,20 @@ export const envTable = [
     doc: "https: etcd's certificate is checked against CA_DIR/ca.crt and this member signs in with its server certificate (what `postgres-ba etcd` expects). http: a store on a network you trust, without TLS.",
   }),
   v({
-    name: "HA_KUBERNETES_NAMESPACE",
-    kind: pattern(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "a Kubernetes namespace name"),
-    group: "High availability",
-    store: "kubernetes",
-    default: () => podNamespace(),
-    defaultDoc: "the pod's namespace (from its service account)",
-    doc: "The namespace Patroni keeps the cluster's ConfigMaps in and finds its members' pods in (HA_STORE=kubernetes).",
-  }),
-  v({
     name: "HA_SCOPE",
     kind: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "a cluster name of letters, digits, '_', '.', '-'"),
     group: "High availability",
     default: (raw) => raw("PGBACKREST_STANZA") ?? "postgres",
     defaultDoc: "PGBACKREST_STANZA, else postgres",
-    doc: "The cluster's name in etcd (Patroni's scope): the same on every member, different for every cluster sharing a store.",
+    doc: "The cluster's name in the store (Patroni's scope): the same on every member, different for every cluster sharing a store. With HA_STORE=kubernetes also a label value and part of ConfigMap names: lower case.",
   }),
   v({
     name: "HA_MEMBER_NAME",
     kind: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, "a member name of letters, digits, '_', '.', '-'"),
     group: "High availability",
-    default: (raw) => raw("SERVER_NAME"),
-    defaultDoc: "SERVER_NAME",
-    doc: "This member's name in the cluster (Patroni's name); unique within the scope.",
+    default: (raw) => (raw("HA_STORE") === "kubernetes" ? hostname() : raw("SERVER_NAME")),
+    defaultDoc: "SERVER_NAME; with HA_STORE=kubernetes the pod's name (its host name)",
+    doc: "This member's name in the cluster (Patroni's name); unique within the scope. With HA_STORE=kubernetes it must be the pod's name: Patroni finds and labels its own pod by it.",
   }),
   v({
     name: "HA_ADVERTISE_ADDRESS",
@@ -852,7 +833,7 @@ export const envTable = [
     kind: int(3, 86400),
     group: "High availability",
     default: "10",
-    doc: "Seconds Patroni retries etcd and PostgreSQL before it demotes a leader (retry_timeout). Applies when the cluster is first bootstrapped; later through Patroni's dynamic configuration (patronictl edit-config)",
+    doc: "Seconds Patroni retries the store and PostgreSQL before it demotes a leader (retry_timeout). Applies when the cluster is first bootstrapped; later through Patroni's dynamic configuration (patronictl edit-config)",
   }),
   v({
     name: "HA_SYNCHRONOUS_MODE",
@@ -866,7 +847,7 @@ export const envTable = [
     kind: bool,
     group: "High availability",
     default: "true",
-    doc: "While etcd cannot be reached, the leader keeps serving as long as every other member answers it (Patroni's failsafe_mode); false: it steps down to read-only. Applies when the cluster is first bootstrapped; later through Patroni's dynamic configuration (patronictl edit-config)",
+    doc: "While the store cannot be reached, the leader keeps serving as long as every other member answers it (Patroni's failsafe_mode); false: it steps down to read-only. Applies when the cluster is first bootstrapped; later through Patroni's dynamic configuration (patronictl edit-config)",
   }),
 ] as const;
 

@@ -23,9 +23,21 @@ export interface PatroniMember {
   dcs_last_seen?: number;
 }
 
+/**
+ * The pod's namespace, as Kubernetes tells its service account: Patroni keeps the cluster's
+ * state there and finds its members' pods there. "default" outside a pod, as Patroni assumes.
+ */
+export function podNamespace(): string {
+  try {
+    return readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8").trim() || "default";
+  } catch {
+    return "default";
+  }
+}
+
 /** The store Patroni keeps the cluster's state in, as status and the logs name it. */
 export function storeName(env: Env): string {
-  return env.HA_STORE === "kubernetes" ? `the Kubernetes API (namespace ${env.HA_KUBERNETES_NAMESPACE})` : `etcd (${env.HA_ETCD_HOSTS})`;
+  return env.HA_STORE === "kubernetes" ? `the Kubernetes API (namespace ${podNamespace()})` : `etcd (${env.HA_ETCD_HOSTS})`;
 }
 
 /** One answer of this member's REST API; rejects when it does not answer within the timeout. */

@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { followedTimeline } from "../cli/ha-commands.js";
@@ -148,8 +148,8 @@ describe("HA rules", () => {
 
   it("in a Kubernetes pod keeps the state in the API unless etcd is named, and refuses the other store's settings", () => {
     const { HA_ETCD_HOSTS: _, ...noEtcd } = member;
-    const pod = { ...noEtcd, KUBERNETES_SERVICE_HOST: "10.96.0.1", HA_KUBERNETES_NAMESPACE: "db" };
-    expect(patroniConf(parseEnv(pod))).toMatchObject({
+    const pod = { ...noEtcd, KUBERNETES_SERVICE_HOST: "10.96.0.1" };
+    expect(patroniConf(parseEnv(pod), [], "db")).toMatchObject({
       kubernetes: { namespace: "db", labels: { "app.kubernetes.io/name": "postgres-pgbackrest" }, scope_label: "cluster-name", role_label: "role" },
     });
     expect(patroniConf(parseEnv(pod))).not.toHaveProperty("etcd3");
@@ -157,13 +157,14 @@ describe("HA rules", () => {
     expect(errorOf({ ...pod, HA_ETCD_HOSTS: "etcd:2379", HA_STORE: "kubernetes" }).message).toBe(
       'HA_ETCD_HOSTS="etcd:2379": belongs to HA_STORE=etcd3, but HA_STORE is kubernetes, so nothing would use it. Fix: set HA_STORE=etcd3, or unset HA_ETCD_HOSTS.',
     );
-    expect(errorOf({ ...member, HA_KUBERNETES_NAMESPACE: "db" }).message).toMatch(
-      /^HA_KUBERNETES_NAMESPACE="db": belongs to HA_STORE=kubernetes, but HA_STORE is etcd3 \(its default\)/,
-    );
     expect(errorOf({ ...noEtcd, HA_STORE: "kubernetes" }).message).toMatch(
       /^HA_STORE=kubernetes: needs a Kubernetes pod \(KUBERNETES_SERVICE_HOST is not set\)/,
     );
-    expect(errorOf({ ...pod, HA_SCOPE: "main-" }).message).toMatch(/^HA_SCOPE="main-": is not a Kubernetes label value/);
+    expect(errorOf({ ...pod, HA_SCOPE: "main-" }).message).toMatch(/^HA_SCOPE="main-": cannot name a cluster in the Kubernetes store/);
+    expect(errorOf({ ...pod, PGBACKREST_STANZA: "Main" }).message).toMatch(/^HA_SCOPE="Main" \(its default, from PGBACKREST_STANZA\): cannot name/);
+    expect(parseEnv({ ...pod, PGBACKREST_STANZA: "Main", HA_SCOPE: "main" }).HA_SCOPE).toBe("main");
+    // The pod's name is its host name: Patroni finds its own pod by it.
+    expect(parseEnv(pod).HA_MEMBER_NAME).toBe(hostname());
   });
 
   it("refuses high-availability settings without HA_MODE", () => {

@@ -27,8 +27,9 @@ export const patroniRestUser = "patroni";
 /** The name of the custom bootstrap method (Patroni runs its command on the member that initializes the cluster). */
 const bootstrapMethod = "postgres_ba";
 
-export function renderPatroniConf(env: Env, serverArgs: string[] = []): string {
-  return `# Managed by postgres-ba: rewritten from environment variables at every start. Do not edit.\n${JSON.stringify(patroniConf(env, serverArgs), null, 2)}\n`;
+/** `namespace`: the pod's, where Patroni keeps the state with HA_STORE=kubernetes (lib/patroni.ts podNamespace). */
+export function renderPatroniConf(env: Env, serverArgs: string[] = [], namespace = "default"): string {
+  return `# Managed by postgres-ba: rewritten from environment variables at every start. Do not edit.\n${JSON.stringify(patroniConf(env, serverArgs, namespace), null, 2)}\n`;
 }
 
 /**
@@ -79,9 +80,9 @@ export function serverArgsAsParameters(serverArgs: string[]): { local: Record<st
 export const kubernetesLabels = { "app.kubernetes.io/name": "postgres-pgbackrest" };
 
 /** Where Patroni keeps the cluster's state: etcd over TLS with the cluster CA, or the Kubernetes API as ConfigMaps. */
-function patroniStore(env: Env): { etcd3?: Record<string, unknown>; kubernetes?: Record<string, unknown> } {
+function patroniStore(env: Env, namespace: string): { etcd3?: Record<string, unknown>; kubernetes?: Record<string, unknown> } {
   if (env.HA_STORE === "kubernetes") {
-    return { kubernetes: { namespace: env.HA_KUBERNETES_NAMESPACE, labels: kubernetesLabels, scope_label: "cluster-name", role_label: "role" } };
+    return { kubernetes: { namespace, labels: kubernetesLabels, scope_label: "cluster-name", role_label: "role" } };
   }
   const tls = tlsPaths(env);
   return {
@@ -93,7 +94,7 @@ function patroniStore(env: Env): { etcd3?: Record<string, unknown>; kubernetes?:
   };
 }
 
-export function patroniConf(env: Env, serverArgs: string[] = []) {
+export function patroniConf(env: Env, serverArgs: string[] = [], namespace = "default") {
   const fromArgs = serverArgsAsParameters(serverArgs);
   const tls = tlsPaths(env);
   const withBackups = backupsEnabled(env);
@@ -118,7 +119,7 @@ export function patroniConf(env: Env, serverArgs: string[] = []) {
       authentication: { username: patroniRestUser, password: env.HA_REST_PASSWORD },
     },
     ctl: { cacert: tls.caCert },
-    ...patroniStore(env),
+    ...patroniStore(env, namespace),
     bootstrap: {
       dcs: {
         ttl: env.HA_TTL,

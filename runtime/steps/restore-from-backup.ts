@@ -56,7 +56,7 @@ export const restoreFromBackup: Step = {
     const result = await pgbackrest(env, [...plan.args, ...repo, ...asOf, ...(delta ? ["--delta"] : [])], { timeoutMs: 0 });
     if (result.code !== 0) {
       throw new FatalError(
-        `restore of ${plan.set} failed: ${failureReason(result)}. PGDATA is marked unfinished; the next start resumes it with a delta restore.`,
+        `restore of ${plan.set} failed: ${failureReason(result)}. PGDATA is marked unfinished; ${env.HA_MODE === "patroni" ? "it is never started half restored" : "the next start resumes it with a delta restore"}.`,
         exitCodes.repository,
       );
     }

@@ -38,6 +38,7 @@ import { rejoinAsReplica } from "./steps/rejoin-as-replica.js";
 import { restoreFromBackup } from "./steps/restore-from-backup.js";
 import { type Context, runStep, type Step } from "./steps/step.js";
 import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
+import { waitForStore } from "./steps/wait-for-store.js";
 import { checkPatroni, haMember } from "./ha-member.js";
 import { FatalError } from "./errors.js";
 
@@ -80,7 +81,7 @@ export async function entrypoint(argv: string[]): Promise<number> {
   const env = parseEnv(process.env);
   const account = postgresAccount();
   const ctx: Context = { env, serverArgs: args.slice(1), account, hasDatabase: () => hasDatabase(env.PGDATA) };
-  for (const step of env.HA_MODE === "patroni" ? [checkPatroni, ...preflight] : preflight) await runStep(step, ctx);
+  for (const step of env.HA_MODE === "patroni" ? [checkPatroni, waitForStore, ...preflight] : preflight) await runStep(step, ctx);
   // HA_MODE=patroni: Patroni decides the data directory's path and runs the server.
   if (env.HA_MODE === "patroni") return haMember(ctx);
 

@@ -244,6 +244,30 @@ describe("@ha-store-loss without etcd the leader keeps serving while every membe
   });
 });
 
+describe("@ha-errors a member whose store does not answer waits, then exits in one line having written nothing #ha-store-unreachable", () => {
+  it("exit 68 naming the store and how long it waited; no lock, certificate or data written", async ({ bed, cluster }) => {
+    const result = await new OneShotContainer(cluster.image)
+      .withNetwork(bed.network.getName())
+      .withEnvironment({
+        HA_MODE: "patroni",
+        HA_ETCD_HOSTS: "etcd-gone:2379",
+        HA_STORE_WAIT_SECONDS: "4",
+        SERVER_NAME: "late",
+        POSTGRES_PASSWORD: "pw",
+        REPLICATION_PASSWORD: "rp",
+      })
+      .withListing("/var/lib/postgresql")
+      .run(120_000);
+    expect(result.exitCode, result.output).toBe(68);
+    expect(result.stderr.trim().split("\n"), result.output).toHaveLength(1);
+    expect(result.stderr).toMatch(
+      /etcd \(etcd-gone:2379\) did not accept connections within HA_STORE_WAIT_SECONDS=4 \(etcd-gone:2379: \w+\): Patroni can neither lead nor follow without it.*Fix: start the store first/,
+    );
+    expect(result.stdout).toMatch(/wait-for-store: waiting up to 4 s for etcd \(etcd-gone:2379\)/);
+    expect(result.listings["/var/lib/postgresql"].filter((f) => /\.postgres-ba|ssl\/|ca\/ca/.test(f))).toEqual([]);
+  });
+});
+
 describe("@ha-errors a member that would start a second cluster on the stanza is refused #ha-wrong-scope", () => {
   it("a new member with another HA_SCOPE does not bootstrap a cluster over the stanza's backups, and says why", async ({ bed, cluster }) => {
     const before = await cluster.members[0].stanzaInfo();

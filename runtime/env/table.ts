@@ -774,6 +774,13 @@ export const envTable = [
     doc: "https: etcd's certificate is checked against CA_DIR/ca.crt and this member signs in with its server certificate (what `postgres-ba etcd` expects). http: a store on a network you trust, without TLS.",
   }),
   v({
+    name: "HA_STORE_WAIT_SECONDS",
+    kind: int(0, 86400),
+    group: "High availability",
+    default: "60",
+    doc: "How long a member waits at start for its store (an HA_ETCD_HOSTS member, or the Kubernetes API) to accept connections before it exits (68) without touching anything: Patroni can neither lead nor follow without it.",
+  }),
+  v({
     name: "HA_SCOPE",
     kind: pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "a cluster name of letters, digits, '_', '.', '-'"),
     group: "High availability",

@@ -6,7 +6,7 @@ export const exitCodes = {
   dataDirectory: 73,
   /** The repository cannot provide what was asked (no backup, wrong keys, unreachable S3, failed restore). */
   repository: 69,
-  /** A replica cannot use PRIMARY_HOST: unreachable, wrong password, certificate not from the cluster's CA (EX_NOHOST). */
+  /** A replica cannot use PRIMARY_HOST (unreachable, wrong password, certificate not from the cluster's CA), or an HA member's store does not answer (EX_NOHOST). */
   primary: 68,
   /** `postgres-ba status` found a problem (old backup, failing archiving, unreachable repository). */
   probe: 2,

@@ -24,21 +24,42 @@ export function archiveGetCommand(env: BackupEnv, pgPath = env.PGDATA): string {
 /** Runs pgBackRest for the configured stanza (unless args name one already). */
 export function pgbackrest(env: BackupEnv, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const stanza = args.some((a) => a === "--stanza" || a.startsWith("--stanza=")) ? [] : [`--stanza=${env.PGBACKREST_STANZA}`];
-  return run(pgbackrestBinary, [...stanza, ...args], {
-    timeoutMs: 24 * 3600_000,
-    ...opts,
-    env: { ...opts.env, ...pgbackrestChildEnv(env, process.env) },
-  });
+  return retryingNameResolution(args, () =>
+    run(pgbackrestBinary, [...stanza, ...args], {
+      timeoutMs: 24 * 3600_000,
+      ...opts,
+      env: { ...opts.env, ...pgbackrestChildEnv(env, process.env) },
+    }),
+  );
 }
 
 /** pgBackRest with one repository's configuration only (singleRepositoryConfPath): it as repo1, its keys alone. */
 export function pgbackrestIn(env: BackupEnv, repository: Repository, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  return run(pgbackrestBinary, [`--config=${singleRepositoryConfPath(repository.index)}`, `--stanza=${env.PGBACKREST_STANZA}`, ...args], {
-    timeoutMs: 600_000,
-    ...opts,
-    env: { ...opts.env, ...pgbackrestChildEnv(env, process.env, repository) },
-  });
+  return retryingNameResolution(args, () =>
+    run(pgbackrestBinary, [`--config=${singleRepositoryConfPath(repository.index)}`, `--stanza=${env.PGBACKREST_STANZA}`, ...args], {
+      timeoutMs: 600_000,
+      ...opts,
+      env: { ...opts.env, ...pgbackrestChildEnv(env, process.env, repository) },
+    }),
+  );
 }
+
+/**
+ * pgBackRest retries a connection that fails, but not a name lookup that fails for the moment
+ * (EAI_AGAIN, -3: a DNS server that did not answer in time): it gives up at once with
+ * "[049] unable to get address for ...: [-3] ...". Such a run is repeated twice, 2 s apart. A
+ * name that does not exist, a refused connection or any other failure is not. A restore is never
+ * repeated here: its marker and resume logic decide what a failed one means.
+ */
+export async function retryingNameResolution(args: readonly string[], runOnce: () => Promise<ExecResult>, pauseMs = 2000): Promise<ExecResult> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runOnce();
+    if (result.code === 0 || attempt === 3 || args.includes("restore") || !nameLookupPending.test(`${result.stdout}\n${result.stderr}`)) return result;
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+}
+
+const nameLookupPending = /unable to get address for '[^']*': \[-3\]/;
 
 /** pgBackRest's words about a repository it ran through pgbackrestIn (as repo1), named by the repository's own index. */
 export function inRepository(repository: Repository, text: string): string {

@@ -37,9 +37,10 @@ describe("@ha-kubernetes Patroni's Kubernetes store, as a pod runs it #ha-kubern
     );
   });
 
-  it("with one: Patroni accepts the rendered configuration and asks the API for the cluster's objects in the pod's namespace, by its labels", async () => {
+  it("with one: Patroni accepts the rendered configuration and asks the API for the cluster's objects in the pod's namespace, by its labels; PATRONI_* variables reach it #ha-patroni-env", async () => {
     const result = await new OneShotContainer(await haImage())
-      .withEnvironment(podEnvironment)
+      // A raw Patroni variable over patroni.yml (its log level INFO there), as Patroni documents them.
+      .withEnvironment({ ...podEnvironment, PATRONI_LOG_LEVEL: "DEBUG" })
       .withFile(`${serviceAccountCopy}/token`, "not-a-real-token\n")
       .withFile(`${serviceAccountCopy}/namespace`, "databases\n")
       .withFile(`${serviceAccountCopy}/ca.crt`, testCa().cert)
@@ -53,6 +54,7 @@ describe("@ha-kubernetes Patroni's Kubernetes store, as a pod runs it #ha-kubern
       .run(120_000);
     expect(result.output).toMatch(/patroni\.yml written: member postgres-ba-0 of postgres, store the Kubernetes API \(namespace databases\)/);
     expect(result.output).toMatch(/VALID$/m);
+    expect(result.output).toMatch(/^\S+ \S+ DEBUG: /m);
     // Its requests to the API: the pod's namespace, the cluster's ConfigMaps and its members' pods by their labels.
     const selector = "labelSelector=app.kubernetes.io%2Fname%3Dpostgres-pgbackrest%2Ccluster-name%3Dpostgres";
     expect(result.output).toContain(`/api/v1/namespaces/databases/configmaps?${selector}`);

@@ -39,11 +39,23 @@ import { restoreFromBackup } from "./steps/restore-from-backup.js";
 import { type Context, runStep, type Step } from "./steps/step.js";
 import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
 import { waitForStore } from "./steps/wait-for-store.js";
-import { checkPatroni, haMember } from "./ha-member.js";
+import { checkBootstrapFinished, checkPatroni, haMember } from "./ha-member.js";
 import { FatalError } from "./errors.js";
 
 /** Before anything is written: checks that touch nothing, then the data directory's lock. */
 const preflight: Step[] = [checkOldLayout, checkPortsFree, checkPermissions, checkSpoolSpace, lockDataDirectoryStep];
+
+/**
+ * HA_MODE=patroni: Patroni and its store checked too, every local refusal before the wait for
+ * the store (a member that cannot start anyway says why at once), the lock last.
+ */
+const haPreflight: Step[] = [
+  checkPatroni,
+  ...preflight.filter((s) => s !== lockDataDirectoryStep),
+  checkBootstrapFinished,
+  waitForStore,
+  lockDataDirectoryStep,
+];
 
 /**
  * The steps of each path, as postgres after the privilege drop. pgbackrest.conf comes first (a
@@ -81,7 +93,7 @@ export async function entrypoint(argv: string[]): Promise<number> {
   const env = parseEnv(process.env);
   const account = postgresAccount();
   const ctx: Context = { env, serverArgs: args.slice(1), account, hasDatabase: () => hasDatabase(env.PGDATA) };
-  for (const step of env.HA_MODE === "patroni" ? [checkPatroni, waitForStore, ...preflight] : preflight) await runStep(step, ctx);
+  for (const step of env.HA_MODE === "patroni" ? haPreflight : preflight) await runStep(step, ctx);
   // HA_MODE=patroni: Patroni decides the data directory's path and runs the server.
   if (env.HA_MODE === "patroni") return haMember(ctx);
 

@@ -27,7 +27,7 @@ import { describeServer, startBackupServices } from "./services.js";
 import { configurePgbackrest } from "./steps/configure-pgbackrest.js";
 import { ensureTls } from "./steps/ensure-tls.js";
 import { prepareDirectories } from "./steps/prepare-directories.js";
-import { type Context, did, runStep, type Step } from "./steps/step.js";
+import { type Context, did, runStep, skipped, type Step } from "./steps/step.js";
 import { verifyMinimumEnv } from "./steps/verify-minimum-env.js";
 import { ConfigError, FatalError } from "./errors.js";
 
@@ -61,19 +61,32 @@ export const checkPatroni: Step = {
   },
 };
 
-export async function haMember(ctx: Context): Promise<number> {
-  const { env } = ctx;
-  const conf = patroniConfFor(ctx);
-  // Patroni would start whatever PGDATA holds: never a restore cut short.
-  const unfinished = restoreMarkerPath(env.PGDATA);
-  if (existsSync(unfinished)) {
+/**
+ * A bootstrap from a backup is unfinished until the restored server leads (the marker beside
+ * PGDATA; ha-commands.ts writes it, leaderService removes it): Patroni would start whatever PGDATA
+ * holds, so a restart before then stops here, read-only, before the store is even asked.
+ */
+export const checkBootstrapFinished: Step = {
+  name: "check-bootstrap-finished",
+  run({ env }) {
+    const unfinished = restoreMarkerPath(env.PGDATA);
+    if (!existsSync(unfinished)) return skipped("no bootstrap from a backup unfinished here");
+    const clearStore =
+      env.HA_STORE === "kubernetes"
+        ? `kubectl delete configmap -l cluster-name=${env.HA_SCOPE} in the pod's namespace`
+        : `from any member: patronictl -c ${patroniConfPath} remove ${env.HA_SCOPE}`;
     throw new FatalError(
-      `${unfinished} is there: this member's bootstrap of the cluster from a backup did not end in a leader (the restore was cut short, or its recovery failed: the previous run's log says which), and Patroni would start what PGDATA ${env.PGDATA} holds. ` +
-        `Fix: empty this volume (or delete its claim) and clear the cluster's half-made state in the store (from any member: patronictl -c ${patroniConfPath} remove ${env.HA_SCOPE}), then start again`,
+      `${unfinished} is there: this member's bootstrap of the cluster from a backup did not end in a leader (the restore was cut short, its recovery failed, or the container stopped before the restored server promoted: the previous run's log says which), and Patroni would start what PGDATA ${env.PGDATA} holds. ` +
+        `Fix: empty this volume (or delete its claim) and clear the cluster's half-made state in the store (${clearStore}), then start again`,
       exitCodes.dataDirectory,
       "data-directory",
     );
-  }
+  },
+};
+
+export async function haMember(ctx: Context): Promise<number> {
+  const { env } = ctx;
+  const conf = patroniConfFor(ctx);
   // Any member may be the one that initializes the cluster: the official image's check first.
   if (!ctx.hasDatabase()) await runStep(verifyMinimumEnv, ctx);
   // Read while still root: Patroni's children get copies (secretFileCopies).

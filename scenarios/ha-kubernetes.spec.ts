@@ -2,7 +2,7 @@
  * HA_STORE=kubernetes without a cluster (none runs here): the image's ha target, as a pod would
  * run it. Without the pod's service account token the member stops in one line before anything is
  * written; with one, the patroni.yml the runtime renders passes Patroni's own validation
- * (`patroni --validate-config`) and Patroni asks the API (a port that speaks no TLS here) for the
+ * (`patroni --validate-config`) and Patroni asks the API (a port that closes every connection here) for the
  * cluster's ConfigMaps and its members' pods in the pod's namespace, by the labels
  * deploy/kubernetes gives them.
  * deploy/kubernetes/manifests.test.ts checks the manifests against the same rendering.
@@ -24,6 +24,8 @@ const podEnvironment = {
   REPLICATION_PASSWORD: "rp",
 };
 const serviceAccount = "/var/run/secrets/kubernetes.io/serviceaccount";
+/** A listener on 127.0.0.1:6443 that closes every connection at once. */
+const acceptAndClose = "import socket; s = socket.create_server(('127.0.0.1', 6443)); [s.accept()[0].close() for _ in iter(int, 1)]";
 /** The same directory for copying files in (/var/run is a link to /run, which the copy does not follow). */
 const serviceAccountCopy = "/run/secrets/kubernetes.io/serviceaccount";
 
@@ -45,11 +47,11 @@ describe("@ha-kubernetes Patroni's Kubernetes store, as a pod runs it #ha-kubern
       .withFile(`${serviceAccountCopy}/namespace`, "databases\n")
       .withFile(`${serviceAccountCopy}/ca.crt`, testCa().cert)
       .withEntrypoint("sh")
-      // The "API": a port that accepts connections (the member waits for that) and speaks no TLS.
-      // The member runs for 12 s against it; then Patroni validates the file the member wrote.
+      // The "API": a port that accepts connections (the member waits for that) and closes them at
+      // once. The member runs for 25 s against it; then Patroni validates the file it wrote.
       .withCommand([
         "-c",
-        "python3 -m http.server 6443 --bind 127.0.0.1 >/dev/null 2>&1 & timeout 12 docker-entrypoint.sh postgres; su postgres -s /bin/sh -c 'patroni --validate-config /etc/patroni/patroni.yml' && echo VALID",
+        `python3 -c "${acceptAndClose}" & timeout 25 docker-entrypoint.sh postgres; su postgres -s /bin/sh -c 'patroni --validate-config /etc/patroni/patroni.yml' && echo VALID`,
       ])
       .run(120_000);
     expect(result.output).toMatch(/patroni\.yml written: member postgres-ba-0 of postgres, store the Kubernetes API \(namespace databases\)/);

@@ -361,6 +361,14 @@ const crossRules: Array<(env: Env, source: RawEnv, repository: 1 | 2) => void> =
         "set HA_ETCD_HOSTS to the etcd members' host:port (e.g. HA_ETCD_HOSTS=etcd:2379; `postgres-ba etcd` runs one), HA_STORE=kubernetes in a Kubernetes pod, or unset HA_MODE",
       );
     }
+    const badPort = env.HA_ETCD_HOSTS?.split(",").find((hostPort) => Number(hostPort.slice(hostPort.lastIndexOf(":") + 1)) > 65535);
+    if (badPort) {
+      throw new ConfigError(
+        `HA_ETCD_HOSTS="${env.HA_ETCD_HOSTS}"`,
+        `names ${badPort}, whose port is past 65535`,
+        "give each etcd member's client port (2379 by default)",
+      );
+    }
     if (env.HA_STORE === "kubernetes" && !source.KUBERNETES_SERVICE_HOST) {
       throw new ConfigError(
         "HA_STORE=kubernetes",

@@ -16,7 +16,6 @@ import {
 } from "../env/parse.js";
 import { failureReason, pgbackrest } from "./pgbackrest.js";
 import type { RepoBackup } from "./restore-plan.js";
-import { sleep } from "./supervisor.js";
 import { EncryptionMismatchError, RepositoryError } from "../errors.js";
 
 export interface StanzaState {
@@ -44,20 +43,8 @@ interface ReadOptions {
  * ioTimeoutSeconds bounds each S3 request, for callers that must not wait long on an outage;
  * repoTargetTime reads a versioned bucket as it was then (a restore's RESTORE_REPO_TARGET_TIME).
  */
-export async function readStanza(env: BackupEnv, options: ReadOptions = {}): Promise<StanzaState> {
-  // The resolver's own "try again" (EAI_AGAIN: a busy or restarting DNS server) is worth two more
-  // tries a second apart; an unknown host or a refused connection is an answer, not retried.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await readStanzaOnce(env, options);
-    } catch (e) {
-      if (!(e instanceof RepositoryError) || attempt === 3 || !/Temporary failure in name resolution/.test(e.message)) throw e;
-      await sleep(1000);
-    }
-  }
-}
-
-async function readStanzaOnce(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime, repo }: ReadOptions): Promise<StanzaState> {
+export async function readStanza(env: BackupEnv, { ioTimeoutSeconds, repoTargetTime, repo }: ReadOptions = {}): Promise<StanzaState> {
+  // A name lookup that fails for the moment is repeated by pgbackrest() itself (retryingNameResolution).
   const read = repositories(env).filter((r) => repo === undefined || r.index === repo);
   const extra = [
     ...(ioTimeoutSeconds ? [`--io-timeout=${ioTimeoutSeconds}`] : []),

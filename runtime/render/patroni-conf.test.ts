@@ -140,6 +140,10 @@ describe("HA rules", () => {
     expect(errorOf({ ...member, RESTORE_FROM_BACKUP: "true", RESTORE_DELTA: "true" }).message).toMatch(/^RESTORE_DELTA=true with HA_MODE=patroni/);
   });
 
+  it("refuses an etcd port past 65535", () => {
+    expect(errorOf({ ...member, HA_ETCD_HOSTS: "etcd:99999" }).message).toMatch(/^HA_ETCD_HOSTS="etcd:99999": names etcd:99999, whose port is past 65535/);
+  });
+
   it("holds Patroni's timing rule and keeps the REST port its own", () => {
     expect(errorOf({ ...member, HA_TTL: "20", HA_LOOP_WAIT: "10", HA_RETRY_TIMEOUT: "10" }).message).toMatch(/raise HA_TTL to at least 30/);
     expect(errorOf({ ...member, HA_REST_PORT: "5432" }).message).toMatch(/^HA_REST_PORT="5432": is also POSTGRES_PORT/);

@@ -28,7 +28,7 @@ export const waitForStore: Step = {
       if (Date.now() >= deadline) {
         throw new FatalError(
           `${storeName(env)} did not accept connections within HA_STORE_WAIT_SECONDS=${env.HA_STORE_WAIT_SECONDS} (${problems}): Patroni can neither lead nor follow without it, and nothing was written. ` +
-            `Fix: start the store first (\`postgres-ba etcd\` runs one) or correct ${env.HA_STORE === "kubernetes" ? "the pod's access to the API" : "HA_ETCD_HOSTS"}; this member starts once it answers`,
+            `Fix: start the store first (\`postgres-ba etcd\` runs one) or correct ${env.HA_STORE === "kubernetes" ? "the pod's access to the API" : "HA_ETCD_HOSTS"}, then start this member again (a restart policy does)`,
           exitCodes.primary,
         );
       }
@@ -42,7 +42,10 @@ export const waitForStore: Step = {
 function connectProblem(endpoint: string): Promise<string | undefined> {
   const separator = endpoint.lastIndexOf(":");
   return new Promise((resolve) => {
-    const socket = connect({ host: endpoint.slice(0, separator), port: Number(endpoint.slice(separator + 1)), timeout: 3000 });
+    const port = Number(endpoint.slice(separator + 1));
+    // connect() throws on a port out of range instead of reporting it.
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return resolve(`port ${endpoint.slice(separator + 1)} out of range`);
+    const socket = connect({ host: endpoint.slice(0, separator), port, timeout: 3000 });
     socket.once("connect", () => {
       socket.destroy();
       resolve(undefined);

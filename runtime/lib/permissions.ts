@@ -87,6 +87,9 @@ export function writeNeeds(env: Env, exists: (path: string) => boolean, hasDatab
       needs.push({ label: repositoryWording(r, "REPO_PATH"), path: r.settings.REPO_PATH!, why: "pgBackRest writes the repository there", mustOwn: false });
     }
   }
+  if (env.HA_MODE === "patroni") {
+    needs.push({ label: "Patroni's configuration directory", path: "/etc/patroni", why: "patroni.yml is written there at every start", mustOwn: false });
+  }
   if (backupsEnabled(env)) {
     needs.push(
       { label: "pgBackRest's spool", path: spoolPath, why: "WAL archiving queues segments there", mustOwn: false },

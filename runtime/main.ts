@@ -11,7 +11,7 @@ import { prereadSecretFiles } from "./env/parse.js";
 import { exitCodes } from "./lib/exit-codes.js";
 import { logError } from "./lib/log.js";
 import { deliveriesSettled } from "./lib/notify.js";
-import { becomeAccount, isRoot, postgresAccount } from "./lib/user.js";
+import { becomeAccount, isRoot, postgresAccount, providePasswdEntry } from "./lib/user.js";
 import { ConfigError, FatalError } from "./errors.js";
 
 function usage(): string {
@@ -30,6 +30,8 @@ function usage(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
+  // A uid without a passwd entry (--user 1000650000:0): every child gets one through nss_wrapper.
+  if (!isRoot()) providePasswdEntry(process.env.PGDATA ?? "/var/lib/postgresql");
   if (name === "entrypoint") return entrypoint(args);
   if (name === "ensure-initdb" || name === "enforce-initdb") return ensureInitdb(name, args);
   // Starts as root like the entrypoint: it prepares its directories before dropping to postgres.

@@ -183,10 +183,24 @@ describe("writeNeeds, in full", () => {
         mustOwn: false,
         alternative: "provide server.crt, server.key and root.crt in it",
       },
-      { label: "pgBackRest's spool", path: "/var/spool/pgbackrest", why: "WAL archiving queues segments there", mustOwn: false },
-      { label: "pgBackRest's log directory", path: "/var/log/pgbackrest", why: "pgBackRest writes its logs there", mustOwn: false },
-      { label: "pgBackRest's configuration directory", path: "/etc/pgbackrest", why: "pgbackrest.conf is written there at every start", mustOwn: false },
+      { label: "pgBackRest's spool", path: "/var/spool/pgbackrest", why: "WAL archiving queues segments there", mustOwn: false, inImage: true },
+      { label: "pgBackRest's log directory", path: "/var/log/pgbackrest", why: "pgBackRest writes its logs there", mustOwn: false, inImage: true },
+      {
+        label: "pgBackRest's configuration directory",
+        path: "/etc/pgbackrest",
+        why: "pgbackrest.conf is written there at every start",
+        mustOwn: false,
+        inImage: true,
+      },
     ]);
+  });
+
+  it("only the image's own directories blocked, for a uid outside group 0: run in group 0, not a chown", () => {
+    const needs = [{ label: "pgBackRest's spool", path: "/var/spool/pgbackrest", why: "WAL archiving queues segments there", mustOwn: false, inImage: true }];
+    const denied = () => ({ existing: "/var/spool/pgbackrest", uid: 999, gid: 0, access: "denied" as const, mount: "/" });
+    expect(permissionProblem(needs, denied, { uid: 1000650000, gid: 1000650000, root: false, owner: { uid: 1000650000, gid: 1000650000 } })).toBe(
+      "running as 1000650000:1000650000 (docker run --user): pgBackRest's spool /var/spool/pgbackrest is not writable (owned by 999:0); nothing was changed. Fix: run in group 0 (--user 1000650000:0), which the image's directories belong to, or as postgres.",
+    );
   });
 
   it("a server certificate and a CA without root.crt: SSL_CERT_DIR takes root.crt, nothing else", () => {

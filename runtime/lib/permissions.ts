@@ -23,6 +23,8 @@ export interface WriteNeed {
   mustOwn: boolean;
   /** Another way out than making it writable. */
   alternative?: string;
+  /** A directory of the image, not of a volume: a chown would not outlive the container; group 0 may write it. */
+  inImage?: boolean;
 }
 
 /** What the file system says about a needed path (or, when it does not exist yet, its nearest existing ancestor). */
@@ -88,13 +90,25 @@ export function writeNeeds(env: Env, exists: (path: string) => boolean, hasDatab
     }
   }
   if (env.HA_MODE === "patroni") {
-    needs.push({ label: "Patroni's configuration directory", path: "/etc/patroni", why: "patroni.yml is written there at every start", mustOwn: false });
+    needs.push({
+      label: "Patroni's configuration directory",
+      path: "/etc/patroni",
+      why: "patroni.yml is written there at every start",
+      mustOwn: false,
+      inImage: true,
+    });
   }
   if (backupsEnabled(env)) {
     needs.push(
-      { label: "pgBackRest's spool", path: spoolPath, why: "WAL archiving queues segments there", mustOwn: false },
-      { label: "pgBackRest's log directory", path: logPath, why: "pgBackRest writes its logs there", mustOwn: false },
-      { label: "pgBackRest's configuration directory", path: "/etc/pgbackrest", why: "pgbackrest.conf is written there at every start", mustOwn: false },
+      { label: "pgBackRest's spool", path: spoolPath, why: "WAL archiving queues segments there", mustOwn: false, inImage: true },
+      { label: "pgBackRest's log directory", path: logPath, why: "pgBackRest writes its logs there", mustOwn: false, inImage: true },
+      {
+        label: "pgBackRest's configuration directory",
+        path: "/etc/pgbackrest",
+        why: "pgbackrest.conf is written there at every start",
+        mustOwn: false,
+        inImage: true,
+      },
     );
   }
   return needs;
@@ -161,6 +175,10 @@ export function permissionProblem(needs: WriteNeed[], probe: (path: string) => P
       return `${need.label} ${need.path} belongs to ${owner}, and PostgreSQL runs only on a data directory of its own`;
     return `${need.label} ${need.path} is not writable (owned by ${owner})`;
   });
+  // The image's own directories: no chown outlives the container, but group 0 may write them.
+  if (!me.root && blocked.every(({ need }) => need.inImage)) {
+    return `running as ${me.uid}:${me.gid} (docker run --user): ${reasons.join("; ")}; nothing was changed. Fix: run in group 0 (--user ${me.uid}:0), which the image's directories belong to, or as postgres.`;
+  }
   const targets = outermost(blocked.map(({ probe: p }) => p.existing));
   const owner = blocked[0].probe;
   const asUser = me.root ? "" : `running as ${me.uid}:${me.gid} (docker run --user): `;

@@ -3,7 +3,7 @@
  * pgBackRest 2.59+ too, so the entrypoint (after root-only preparation) and every command run
  * through `docker exec` continue as postgres, like the official image does with gosu.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 
@@ -53,24 +53,33 @@ function nssWrapperLibrary(): string | undefined {
   return undefined;
 }
 
+/** Where the passwd and group files for an unknown uid live: the container's own /tmp, kept for its life. */
+const nssDir = (uid: number) => `/tmp/postgres-ba-nss-${uid}`;
+
 /**
- * initdb looks up the user it runs as and stops when the uid has no passwd entry (`docker run
- * --user 1000650000:0`, OpenShift's random uids). As the official entrypoint does, such a run gets
- * nss_wrapper: a passwd and a group file in `dir` (private, removed with it) naming the uid
- * postgres, preloaded for initdb only. Empty when the uid has an entry; undefined when it has none
- * and the image has no nss_wrapper.
+ * initdb, `postgres --single` (which pg_rewind and Patroni run on a crashed server) and a few
+ * more look up the user they run as, and stop when the uid has no passwd entry (`docker run
+ * --user 1000650000:0`, OpenShift's random uids). As the official entrypoint does for initdb,
+ * such a container gets nss_wrapper, here for every child of this process: a passwd and a group
+ * file naming the uid postgres, preloaded through this process's environment (children inherit
+ * it; Patroni's children too). "known" when the uid has an entry (nothing changes), "wrapped"
+ * once set, "unavailable" when the image has no nss_wrapper.
  */
-export function passwdForUnknownUid(dir: string, home: string): Record<string, string> | undefined {
+export function providePasswdEntry(home: string): "known" | "wrapped" | "unavailable" {
   try {
     userInfo();
-    return {};
+    return "known";
   } catch {
+    if (process.env.NSS_WRAPPER_PASSWD) return "wrapped";
     const library = nssWrapperLibrary();
-    if (!library) return undefined;
+    if (!library) return "unavailable";
     const uid = process.getuid?.() ?? 0;
     const gid = process.getgid?.() ?? 0;
+    const dir = nssDir(uid);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     writeFileSync(join(dir, "passwd"), `postgres:x:${uid}:${gid}:PostgreSQL:${home}:/bin/false\n`, { mode: 0o600 });
     writeFileSync(join(dir, "group"), `postgres:x:${gid}:\n`, { mode: 0o600 });
-    return { LD_PRELOAD: library, NSS_WRAPPER_PASSWD: join(dir, "passwd"), NSS_WRAPPER_GROUP: join(dir, "group") };
+    Object.assign(process.env, { LD_PRELOAD: library, NSS_WRAPPER_PASSWD: join(dir, "passwd"), NSS_WRAPPER_GROUP: join(dir, "group") });
+    return "wrapped";
   }
 }

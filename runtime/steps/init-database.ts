@@ -13,7 +13,7 @@ import { entrypointScript, initFilesScript } from "../lib/init-files-script.js";
 import { psql, startTempServer, stopTempServer } from "../lib/postgres.js";
 import { splitShellWords } from "../lib/shell-words.js";
 import { writeState } from "../lib/state.js";
-import { passwdForUnknownUid } from "../lib/user.js";
+import { providePasswdEntry } from "../lib/user.js";
 import { officialHostLine } from "../render/pg-hba.js";
 import { did, type Context, type Step } from "./step.js";
 import { FatalError } from "../errors.js";
@@ -39,16 +39,15 @@ export const initDatabase: Step = {
       );
     }
     const waldir = env.POSTGRES_INITDB_WALDIR ? ["--waldir", env.POSTGRES_INITDB_WALDIR] : [];
-    await withPasswordFile(env.POSTGRES_PASSWORD ?? "", (pwfile, dir) => {
-      const passwd = passwdForUnknownUid(dir, env.PGDATA);
-      if (!passwd) {
-        throw new FatalError(
-          `running as uid ${process.getuid?.()}, which has no passwd entry, and this image has no nss_wrapper (libnss_wrapper.so) to give initdb one. Fix: run as a uid the image knows (--user postgres), or install nss_wrapper in the image`,
-          exitCodes.dataDirectory,
-        );
-      }
-      return runOk("initdb", [`--username=${env.POSTGRES_USER}`, `--pwfile=${pwfile}`, ...waldir, ...initdbArgs], { stream: true, env: passwd });
-    });
+    if (providePasswdEntry(env.PGDATA) === "unavailable") {
+      throw new FatalError(
+        `running as uid ${process.getuid?.()}, which has no passwd entry, and this image has no nss_wrapper (libnss_wrapper.so) to give initdb one. Fix: run as a uid the image knows (--user postgres), or install nss_wrapper in the image`,
+        exitCodes.dataDirectory,
+      );
+    }
+    await withPasswordFile(env.POSTGRES_PASSWORD ?? "", (pwfile) =>
+      runOk("initdb", [`--username=${env.POSTGRES_USER}`, `--pwfile=${pwfile}`, ...waldir, ...initdbArgs], { stream: true }),
+    );
 
     const method =
       env.POSTGRES_HOST_AUTH_METHOD ?? (await runOk("postgres", ["-C", "password_encryption", ...serverArgs], { env: { PGDATA: env.PGDATA } })).stdout.trim();
@@ -73,12 +72,12 @@ export const initDatabase: Step = {
  * sockets, which initdb cannot open as /dev/stdin, so: a 0600 file in a private 0700 directory,
  * removed as soon as initdb returns. --pwfile refuses a truly empty file, hence the newline.
  */
-async function withPasswordFile<T>(password: string, use: (path: string, dir: string) => Promise<T>): Promise<T> {
+async function withPasswordFile<T>(password: string, use: (path: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "postgres-ba-"));
   const file = join(dir, "pwfile");
   try {
     writeFileSync(file, `${password}\n`, { mode: 0o600 });
-    return await use(file, dir);
+    return await use(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -12,7 +12,7 @@ import { OneShotContainer, removeVolume } from "../harness/index.js";
 const uid = "1000650000";
 
 describe("@arbitrary-uid a random uid in group 0 initializes, serves and backs up, as OpenShift runs it #arbitrary-uid", () => {
-  it("new database as that uid: PGDATA its own, a full backup in the bucket, the same data after a restart", async ({ bed }) => {
+  it("new database as that uid: PGDATA its own, a full backup in the bucket, the same data after a crash-restart", async ({ bed }) => {
     const volume = `arbitrary-uid-${randomBytes(4).toString("hex")}`;
     try {
       // What fsGroup makes of a volume: group 0, group-writable, setgid; nothing in it yet.
@@ -32,7 +32,7 @@ describe("@arbitrary-uid a random uid in group 0 initializes, serves and backs u
         await primary.sql("CREATE TABLE t AS SELECT 1 AS id");
         await primary.waitForBackups("full");
         expect((await primary.backups()).map((b) => b.type)).toEqual(["full"]);
-        await primary.restart();
+        await primary.crashRestart();
         expect(await primary.sql("SELECT id FROM t")).toEqual([{ id: 1 }]);
         expect(await primary.logText()).toMatch(/start as primary/);
       } finally {

@@ -9,7 +9,7 @@
  *   blocks only on positive evidence (WAL of a newer timeline of this cluster in the stanza),
  *   never because the repository cannot be read.
  */
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { hasDatabase, restoreRequest } from "../datadir/state.js";
 import { parseEnv, repositoryWritable } from "../env/parse.js";
@@ -18,7 +18,7 @@ import { controlData } from "../lib/control-data.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { log, logError } from "../lib/log.js";
 import { newestArchivedTimeline, readStanza } from "../lib/repository.js";
-import { readJsonIfExists, restoreMarkerPath } from "../lib/state.js";
+import { readJsonIfExists, restoreMarkerPath, writeJsonAtomic } from "../lib/state.js";
 import { postgresAccount } from "../lib/user.js";
 import { entrypointEnvPath } from "../render/patroni-conf.js";
 import { initDatabase } from "../steps/init-database.js";
@@ -60,7 +60,7 @@ export const haCommands: Record<string, Command> = {
         await runStep(restoreFromBackup, ctx);
         // Unfinished until the restored server has promoted and leads (ha-member.ts clears it): a
         // recovery that fails (a target past the archive) is not restored from S3 at every restart.
-        writeFileSync(restoreMarkerPath(env.PGDATA), `${JSON.stringify({ recoveringSince: new Date().toISOString() })}\n`, { mode: 0o600 });
+        writeJsonAtomic(restoreMarkerPath(env.PGDATA), { recoveringSince: new Date().toISOString() });
         return 0;
       }
       if (repositoryWritable(env)) {

@@ -2,6 +2,7 @@
 import type { BackupEnv, Repository } from "../env/parse.js";
 import { pgbackrestChildEnv, singleRepositoryConfPath } from "../render/pgbackrest-conf.js";
 import { run, type ExecOptions, type ExecResult } from "./exec.js";
+import { sleep } from "./supervisor.js";
 
 export type BackupType = "full" | "diff" | "incr";
 
@@ -55,7 +56,7 @@ export async function retryingNameResolution(args: readonly string[], runOnce: (
   for (let attempt = 1; ; attempt++) {
     const result = await runOnce();
     if (result.code === 0 || attempt === 3 || args.includes("restore") || !nameLookupPending.test(`${result.stdout}\n${result.stderr}`)) return result;
-    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    await sleep(pauseMs);
   }
 }
 

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { copyFileSync } from "node:fs";
 import { Agent } from "node:https";
 import { join } from "node:path";
-import { CreateBucketCommand, ListObjectsV2Command, S3Client, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client, type ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { GenericContainer, Wait, type StartedNetwork, type StartedTestContainer } from "testcontainers";
 import { MinioContainer } from "@testcontainers/minio";
@@ -122,6 +122,11 @@ export class StartedS3Container {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return keys;
+  }
+
+  /** Removes objects (fault injection: a file the archive does not hold yet, or lost). */
+  async deleteObjects(bucket: string, keys: string[]): Promise<void> {
+    await this.client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
   }
 
   /** Every object in the bucket as key -> "<ETag> <size>": equal before and after means no object was written, replaced or removed. */

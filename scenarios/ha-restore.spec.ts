@@ -10,7 +10,9 @@ import { scenario as it } from "../harness/fixtures.js";
 import { HaClusterContainer, haCredentials, haImage, noSchedule, OneShotContainer, pollUntil } from "../harness/index.js";
 
 describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point in time #ha-bootstrap-restore", () => {
-  it("the leader holds exactly the rows before the target on a new timeline, backs up there, and its replica streams them", async ({ bed }) => {
+  it("the leader holds exactly the rows before the target on a new timeline, backs up there, and its replica streams them #ha-clone-after-promotion", async ({
+    bed,
+  }) => {
     const bucket = await bed.s3.createBucket("ha-restore");
     const original = await bed
       .primary(bucket)
@@ -20,6 +22,7 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
       .withSchedule(noSchedule)
       .start();
     await original.waitForBackupsActive();
+    const firstBackup = (await original.backups())[0].label;
     await original.sql("CREATE TABLE events (id int PRIMARY KEY, batch int NOT NULL)");
     await original.sql("INSERT INTO events SELECT g, 1 FROM generate_series(1, 100) g");
     const [{ at }] = await original.sql<{ at: string }>("SELECT clock_timestamp()::text AS at");
@@ -30,11 +33,27 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
     // The single server is retired before the cluster takes over its stanza.
     await original.stop({ removeVolumes: true });
 
+    // The window after a promotion, made wide: the new timeline's history file leaves the archive
+    // as soon as the leader pushes it. The second member, started while the first promotes, most
+    // likely restores the single server's backup (timeline 1, older than the fork): without the
+    // leader's history it would replay timeline 1's archived WAL past the fork (batch 2) and
+    // never stream. It must follow the leader all the same.
+    const archived = (key: string) => key.includes("/archive/") && key.endsWith("/00000002.history");
+    const historyRemoved = pollUntil(
+      "timeline 2's history in the archive",
+      async () => {
+        const keys = (await bed.s3.listObjects(bucket.name)).filter(archived);
+        if (keys.length) await bed.s3.deleteObjects(bucket.name, keys);
+        return keys.length > 0;
+      },
+      { timeoutMs: 240_000, intervalMs: 100 },
+    );
     await using cluster = await new HaClusterContainer(bed)
       .withBucket(bucket)
       .withMembers(2)
       .withEnvironment({ RESTORE_FROM_BACKUP: "true", RESTORE_TARGET_TIME: at })
       .start();
+    await historyRemoved;
     const leader = await cluster.leader();
     const rows = await leader.sql<{ batch: number; n: number }>("SELECT batch, count(*)::int AS n FROM events GROUP BY batch ORDER BY batch");
     expect(rows).toEqual([{ batch: 1, n: 100 }]);
@@ -57,8 +76,17 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
     await pollUntil("the row written on the leader on the replica", async () => {
       const [{ n }] = await replica.sql<{ n: number }>("SELECT count(*)::int AS n FROM events");
       return n === 101;
+    }).catch(async (e) => {
+      // Patroni's tracebacks left out: the restore, the recovery and Patroni's decisions stay.
+      const lines = (await replica.logText()).split("\n").filter((l) => !/^(\s|Traceback|psycopg2\.)/.test(l) && !/no action\. I am/.test(l));
+      throw new Error(`${(e as Error).message}\n--- ${replica.getName()} log:\n${lines.slice(-150).join("\n")}`);
     });
     expect((await replica.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(true);
+    expect((await replica.sql<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE batch = 2"))[0].n).toBe(0);
+    // Which backup it was cloned from (the single server's on timeline 1 is the case that matters).
+    const cloned = (await replica.logText()).match(/ha-create-replica: (restored \S+; following \S+ on timeline \d+)/)?.[1];
+    if (cloned) expect(cloned).toMatch(/ on timeline 2$/);
+    console.log(`[ha-restore] second member: ${cloned ?? "cloned by pg_basebackup"}; first backup ${firstBackup}`);
   });
 
   it("a member whose bootstrap from a backup did not end in a leader is not started again, and says how to start over", async () => {

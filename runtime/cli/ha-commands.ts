@@ -5,6 +5,9 @@
  *   refused when the stanza already holds another cluster's backups (a wrong HA_SCOPE would
  *   otherwise start a second cluster on the same stanza); with RESTORE_FROM_BACKUP, a restore of
  *   the stanza's backup instead (RESTORE_TARGET_* as outside HA);
+ * - ha-create-replica: a new member from the repository's latest backup (pgBackRest's delta
+ *   restore), set to follow the leader's timeline even right after a promotion (lib/replication.ts
+ *   followPrimaryTimeline); when it cannot, Patroni's next method copies the leader;
  * - ha-pre-promote: the repository's split-brain guard as Patroni's fence before a promotion: it
  *   blocks only on positive evidence (WAL of a newer timeline of this cluster in the stanza),
  *   never because the repository cannot be read.
@@ -12,20 +15,24 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { hasDatabase, restoreRequest } from "../datadir/state.js";
-import { parseEnv, repositoryWritable } from "../env/parse.js";
+import { backupsEnabled, parseEnv, repositoryWritable } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { controlData } from "../lib/control-data.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { log, logError } from "../lib/log.js";
+import { patroniCluster } from "../lib/patroni.js";
+import { failureReason, pgbackrest, restoredBackupSet } from "../lib/pgbackrest.js";
+import { followPrimaryTimeline, slotName, type Upstream } from "../lib/replication.js";
 import { newestArchivedTimeline, readStanza } from "../lib/repository.js";
 import { readJsonIfExists, restoreMarkerPath, writeJsonAtomic } from "../lib/state.js";
+import { tlsPaths } from "../lib/tls-paths.js";
 import { postgresAccount } from "../lib/user.js";
 import { entrypointEnvPath } from "../render/patroni-conf.js";
 import { initDatabase } from "../steps/init-database.js";
 import { restoreFromBackup } from "../steps/restore-from-backup.js";
 import { type Context, runStep } from "../steps/step.js";
 import { verifyMinimumEnv } from "../steps/verify-minimum-env.js";
-import { FatalError, RepositoryError } from "../errors.js";
+import { FatalError, RepositoryError, UpstreamError } from "../errors.js";
 import type { Command } from "./commands.js";
 
 /**
@@ -78,6 +85,45 @@ export const haCommands: Record<string, Command> = {
       }
       for (const step of [verifyMinimumEnv, initDatabase]) await runStep(step, ctx);
       return 0;
+    },
+  },
+  "ha-create-replica": {
+    usage: "ha-create-replica",
+    summary:
+      "Run by Patroni (HA_MODE=patroni) to create a replica: restores the repository's latest backup, set to follow the leader's timeline (or exits 1 for Patroni's next method).",
+    async run() {
+      const env = containerEnv();
+      if (!backupsEnabled(env)) throw new FatalError("ha-create-replica without a stanza: Patroni's configuration names it only with backups", exitCodes.usage);
+      const restored = await pgbackrest(env, ["--delta", "restore"], { timeoutMs: 0 });
+      if (restored.code !== 0) {
+        // Patroni tries its next method (pg_basebackup from the leader).
+        logError("ha-create-replica", `restore from the repository failed: ${failureReason(restored)}`);
+        return restored.code;
+      }
+      const leader = (await patroniCluster(env)).find((m) => m.role === "leader" && m.host);
+      if (!leader?.host) {
+        logError("ha-create-replica", "the cluster has no leader to follow now; Patroni tries again");
+        return 1;
+      }
+      const up: Upstream = {
+        host: leader.host,
+        port: leader.port ?? env.POSTGRES_PORT,
+        user: env.REPLICATION_USER,
+        password: env.REPLICATION_PASSWORD ?? "",
+        sslmode: "verify-ca",
+        caFile: tlsPaths(env).caCert,
+        slot: slotName(env.SERVER_NAME),
+      };
+      try {
+        const timeline = await followPrimaryTimeline(env, up);
+        const label = restoredBackupSet(restored.stdout) ?? "the latest backup";
+        log("ha-create-replica", `restored ${label}; following ${leader.name} on timeline ${timeline}`);
+        return 0;
+      } catch (e) {
+        if (!(e instanceof UpstreamError)) throw e;
+        logError("ha-create-replica", `the restored copy cannot follow ${leader.name} (${e.message}); Patroni tries its next method`);
+        return 1;
+      }
     },
   },
   "ha-pre-promote": {

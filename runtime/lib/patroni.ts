@@ -126,6 +126,9 @@ export interface ClusterMember {
   role: string;
   state: string;
   timeline?: number;
+  /** Where its PostgreSQL listens (from its connect_address). */
+  host?: string;
+  port?: number;
   /** Bytes behind the leader; "unknown" when Patroni cannot tell. */
   lag?: number | string;
 }

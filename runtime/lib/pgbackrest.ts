@@ -22,6 +22,11 @@ export function archiveGetCommand(env: BackupEnv, pgPath = env.PGDATA): string {
   return `${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} --pg1-path=${pgPath} --no-archive-async archive-get %f "%p"`;
 }
 
+/** The backup set a restore's console output names (log-level-console info). */
+export function restoredBackupSet(stdout: string): string | undefined {
+  return stdout.match(/restore backup set (\S+?),?\s/)?.[1];
+}
+
 /** Runs pgBackRest for the configured stanza (unless args name one already). */
 export function pgbackrest(env: BackupEnv, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const stanza = args.some((a) => a === "--stanza" || a.startsWith("--stanza=")) ? [] : [`--stanza=${env.PGBACKREST_STANZA}`];

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseEnv } from "../env/parse.js";
 import { renderPostgresqlConf } from "../render/postgresql-conf.js";
 import { parseControlData } from "./control-data.js";
-import { classifyFailure, conninfo, scramVerifier, slotName, type Upstream } from "./replication.js";
+import { classifyFailure, conninfo, forkPoint, scramVerifier, slotName, type Upstream } from "./replication.js";
 import { newestArchivedTimeline } from "./repository.js";
 
 const up: Upstream = {
@@ -60,10 +60,16 @@ describe("replication helpers", () => {
     expect(newestArchivedTimeline([], "111")).toBeUndefined();
   });
 
+  it("reads where a timeline forked from its history file's newest line", () => {
+    expect(forkPoint("1\t0/3045178\tbefore 2026-12-07 02:11:44.1+00\n")).toBe("0/3045178");
+    expect(forkPoint("1\t0/3045178\tno recovery target specified\n\n2\t1/A0000A0\tno recovery target specified\n")).toBe("1/A0000A0");
+    expect(forkPoint("")).toBeUndefined();
+  });
+
   it("reads pg_controldata", () => {
     const text =
-      "Database system identifier:           7441234567890123456\nDatabase cluster state:               shut down\nLatest checkpoint's TimeLineID:       3\n";
-    expect(parseControlData(text)).toEqual({ systemId: "7441234567890123456", timeline: 3, state: "shut down" });
+      "Database system identifier:           7441234567890123456\nDatabase cluster state:               shut down\nLatest checkpoint's TimeLineID:       3\nBytes per WAL segment:                67108864\n";
+    expect(parseControlData(text)).toEqual({ systemId: "7441234567890123456", timeline: 3, state: "shut down", walSegmentBytes: 64 * 1024 * 1024 });
   });
 
   it("renders a standby's settings and a synchronous restore_command", () => {

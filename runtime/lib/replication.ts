@@ -6,10 +6,17 @@
  * replica never needs the superuser's password.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BackupEnv } from "../env/parse.js";
 import type { Env } from "../env/table.js";
+import { controlData } from "./control-data.js";
 import { run } from "./exec.js";
+import { log } from "./log.js";
+import { pgbackrest } from "./pgbackrest.js";
+import { parseLsn, segmentName } from "./recovery-objectives.js";
+import { sleep } from "./supervisor.js";
 import { psql } from "./postgres.js";
 import { readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
 import { tlsPaths } from "./tls-paths.js";
@@ -103,12 +110,22 @@ export function classifyFailure(message: string): FailureKind {
 
 /** Runs walsender commands on the primary in one connection; the rows of all, as arrays of fields. */
 export async function walsender(up: Upstream, ...commands: string[]): Promise<string[][]> {
+  return (await walsenderOutput(up, [], commands))
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("|"));
+}
+
+/** psql's unaligned output of walsender commands on the primary (psql's own options first). */
+async function walsenderOutput(up: Upstream, options: string[], commands: string[]): Promise<string> {
   const r = await run(
     "psql",
     [
       "--no-psqlrc",
       "--tuples-only",
       "--no-align",
+      ...options,
       "-v",
       "ON_ERROR_STOP=1",
       "-d",
@@ -129,11 +146,7 @@ export async function walsender(up: Upstream, ...commands: string[]): Promise<st
         .join(" ") || `psql exited ${r.code}`;
     throw new UpstreamError(classifyFailure(message), message);
   }
-  return r.stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => l.split("|"));
+  return r.stdout;
 }
 
 export interface PrimaryIdentity {
@@ -147,6 +160,58 @@ export interface PrimaryIdentity {
 export async function identify(up: Upstream): Promise<PrimaryIdentity> {
   const [[systemId, timeline, lsn], [hot]] = await walsender(up, "IDENTIFY_SYSTEM", "SHOW in_hot_standby");
   return { systemId, timeline: Number(timeline), lsn, standby: hot === "on" };
+}
+
+/**
+ * A copy restored from the repository must follow the primary's timeline, and right after a
+ * promotion the repository can still lead it astray: the latest backup is of the old timeline,
+ * and the archive holds the old timeline's WAL past the fork (rows the new timeline never had)
+ * before it holds the new timeline's history file or the segment in which it forked. Recovery
+ * then replays the old timeline past the fork and the copy can never stream from the primary.
+ * So: the primary's own history file goes into pg_wal (where recovery also looks for one), and
+ * the copy starts only once the archive holds the fork's segment on the new timeline, which
+ * recovery prefers to the old one's. Returns the primary's timeline; timeline 1 has no history.
+ * Throws UpstreamError when the primary does not answer, or the segment is not archived within
+ * `waitMs` (a promotion here archives it within seconds: its `pgbackrest check` switches WAL).
+ */
+export async function followPrimaryTimeline(env: BackupEnv, up: Upstream, waitMs = 60_000): Promise<number> {
+  const { timeline } = await identify(up);
+  if (timeline === 1) return timeline;
+  // One row of two fields, the file's name and its content (lines of its own): fields apart by a NUL byte.
+  const output = await walsenderOutput(up, ["--field-separator-zero"], [`TIMELINE_HISTORY ${timeline}`]);
+  const separator = output.indexOf("\0");
+  const name = output.slice(0, separator);
+  const content = `${output.slice(separator + 1).replace(/\n+$/, "")}\n`;
+  const fork = forkPoint(content);
+  if (separator < 0 || !/^[0-9A-F]{8}\.history$/.test(name) || !fork) {
+    throw new UpstreamError("refused", `TIMELINE_HISTORY ${timeline} answered ${JSON.stringify(output.slice(0, 80))}`);
+  }
+  writeFileSync(join(env.PGDATA, "pg_wal", name), content, { mode: 0o600 });
+  const { walSegmentBytes } = await controlData(env.PGDATA);
+  const segment = segmentName(timeline, parseLsn(fork) / BigInt(walSegmentBytes), walSegmentBytes);
+  const deadline = Date.now() + waitMs;
+  const probe = join(tmpdir(), `postgres-ba-${segment}`);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      if ((await pgbackrest(env, ["archive-get", segment, probe])).code === 0) return timeline;
+      if (Date.now() > deadline) {
+        throw new UpstreamError(
+          "unreachable",
+          `the repository does not hold ${segment}, where timeline ${timeline} of ${up.host} began, after ${waitMs / 1000} s`,
+        );
+      }
+      if (attempt === 1) log("follow-timeline", `waiting for ${segment}, where timeline ${timeline} of ${up.host} began, to reach the repository`);
+      await sleep(2000);
+    }
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
+/** Where a timeline history file's newest line says its timeline forked from its parent ("1\t0/3045178\treason"). */
+export function forkPoint(history: string): string | undefined {
+  const lines = history.split("\n").filter((l) => /^\d+\s/.test(l));
+  return lines.at(-1)?.split(/\s+/)[1];
 }
 
 /** Creates the physical slot (reserving WAL from now on) unless it exists. */

@@ -9,7 +9,7 @@ import { type Dirent, existsSync, lstatSync, mkdirSync, readdirSync, readFileSyn
 import { join } from "node:path";
 import type { BackupEnv } from "../env/parse.js";
 import { lastLines, run } from "./exec.js";
-import { archiveGetCommand, failureReason, pgbackrest } from "./pgbackrest.js";
+import { archiveGetCommand, failureReason, pgbackrest, restoredBackupSet } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
 import { pgbackrestChildEnv } from "../render/pgbackrest-conf.js";
 import { writeDrillRecord } from "./recovery-objectives.js";
@@ -71,7 +71,7 @@ async function drill(env: BackupEnv, started: number): Promise<DrillResult> {
       restored = await pgbackrest(env, args);
     }
     if (restored.code !== 0) return { ok: false, summary: `restore drill FAILED: restore: ${failureReason(restored)}` };
-    const label = restored.stdout.match(/restore backup set (\d{8}-\d{6}F[^\s,]*)/)?.[1] ?? "latest";
+    const label = restoredBackupSet(restored.stdout) ?? "latest";
     const options = ["-c listen_addresses=''", `-c unix_socket_directories=${dir}`, `-c port=${port}`, "-c archive_mode=off", "-c shared_buffers=32MB"].join(
       " ",
     );

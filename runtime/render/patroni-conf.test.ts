@@ -58,7 +58,7 @@ describe("patroniConf", () => {
     expect(conf.postgresql.parameters.archive_command).toBe("/usr/bin/pgbackrest --stanza=main archive-push %p");
     expect(conf.postgresql.recovery_conf?.restore_command).toMatch(/^\/usr\/bin\/pgbackrest --stanza=main .*archive-get %f "%p"$/);
     expect(conf.postgresql.create_replica_methods).toEqual(["pgbackrest", "basebackup"]);
-    expect(conf.postgresql.pgbackrest?.command).toBe("/usr/bin/pgbackrest --stanza=main --delta restore");
+    expect(conf.postgresql.pgbackrest?.command).toBe("postgres-ba ha-create-replica");
   });
 
   it("without backups: no archiving, replicas from the leader only", () => {

@@ -185,9 +185,7 @@ export function patroniConf(env: Env, serverArgs: string[] = [], namespace = "de
       // A new member restores the latest backup when there is one (no load on the leader), else
       // copies the leader with pg_basebackup.
       create_replica_methods: withBackups ? ["pgbackrest", "basebackup"] : ["basebackup"],
-      ...(withBackups
-        ? { pgbackrest: { command: `${pgbackrestBinary} --stanza=${env.PGBACKREST_STANZA} --delta restore`, keep_data: true, no_params: true } }
-        : {}),
+      ...(withBackups ? { pgbackrest: { command: "postgres-ba ha-create-replica", keep_data: true, no_params: true } } : {}),
       basebackup: [{ checkpoint: "fast" }],
       // The repository's split-brain guard, as a fence before any promotion (cli/ha-commands.ts).
       pre_promote: "postgres-ba ha-pre-promote",

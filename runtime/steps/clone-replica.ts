@@ -12,8 +12,18 @@ import type { Env } from "../env/table.js";
 import { lastLines, run } from "../lib/exec.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { log } from "../lib/log.js";
-import { archiveGetCommand, failureReason, pgbackrest } from "../lib/pgbackrest.js";
-import { conninfo, ensureSlot, identify, isStandbyData, recordSlot, upstreamOf, type PrimaryIdentity, type Upstream } from "../lib/replication.js";
+import { archiveGetCommand, failureReason, pgbackrest, restoredBackupSet } from "../lib/pgbackrest.js";
+import {
+  conninfo,
+  followPrimaryTimeline,
+  ensureSlot,
+  identify,
+  isStandbyData,
+  recordSlot,
+  upstreamOf,
+  type PrimaryIdentity,
+  type Upstream,
+} from "../lib/replication.js";
 import { readStanza, type StanzaState } from "../lib/repository.js";
 import { markStanzaActive } from "../lib/state.js";
 import { did, skipped, type Step } from "./step.js";
@@ -48,7 +58,7 @@ export const cloneReplica: Step = {
     }
     const started = Date.now();
     const slot = await ensureSlot(up);
-    const how = env.REPLICA_BOOTSTRAP === "backup" ? await restoreAsStandby(env, primary) : await baseBackup(env, up);
+    const how = env.REPLICA_BOOTSTRAP === "backup" ? await restoreAsStandby(env, primary, up) : await baseBackup(env, up);
     writeFileSync(join(env.PGDATA, "standby.signal"), "");
     recordSlot(env.PGDATA, up.slot);
     return did(
@@ -120,7 +130,7 @@ async function baseBackup(env: Env, up: Upstream): Promise<string> {
 }
 
 /** The latest backup of the primary's own stanza, restored as a standby (pgBackRest --type=standby). */
-async function restoreAsStandby(env: Env, primary: PrimaryIdentity): Promise<string> {
+async function restoreAsStandby(env: Env, primary: PrimaryIdentity, up: Upstream): Promise<string> {
   if (!backupsEnabled(env)) throw new Error("REPLICA_BOOTSTRAP=backup without a stanza passed validation"); // parseEnv refuses this
   const where = `stanza ${env.PGBACKREST_STANZA} in ${repositoryName(env)}`;
   let stanza: StanzaState;
@@ -152,10 +162,20 @@ async function restoreAsStandby(env: Env, primary: PrimaryIdentity): Promise<str
       exitCodes.repository,
     );
   }
+  try {
+    await followPrimaryTimeline(env as BackupEnv, up);
+  } catch (e) {
+    if (!(e instanceof UpstreamError)) throw e;
+    emptyDirectory(env.PGDATA);
+    throw new FatalError(
+      `REPLICA_BOOTSTRAP=backup: the restored copy cannot follow the timeline of ${up.host}:${up.port} yet (${e.message}). PGDATA was left empty; the next start tries again`,
+      exitCodes.primary,
+    );
+  }
   // The backup carries the state the primary had then ("pending" in its very first full): the
   // stanza it came from is active, and this replica archives into it once promoted.
   markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
-  const label = result.stdout.match(/restore backup set (\S+?),?\s/)?.[1] ?? stanza.backups.at(-1)!.label;
+  const label = restoredBackupSet(result.stdout) ?? stanza.backups.at(-1)!.label;
   return `restoring backup ${label} from the repository (then WAL from the archive and the primary)`;
 }
 

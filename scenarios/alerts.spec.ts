@@ -109,6 +109,9 @@ describe("@alerts a webhook hears of every backup and of archiving failing and r
     } finally {
       await bed.s3.reconnect();
     }
+    // A next segment, as a busy server writes: it wakes PostgreSQL's archiver from its 60 s
+    // pause after failures, and the waiting WAL goes first.
+    await db.archiveCurrentWal();
     await waitForNotice("archiving recovered", (n) => n.event === "archiving.recovered");
   });
 

@@ -95,6 +95,25 @@ describe("@failover postgres-ba promote makes a replica the primary, and backups
     expect(row).toEqual({ after: "50", total: "150" });
   });
 
+  it("clones a new replica of the promoted primary from the repository, following timeline 2 #replica-from-backup-new-timeline", async () => {
+    const replica = await cluster.replicaContainer("replica2", "replica1").withBackupBootstrap().start();
+    try {
+      await replica.waitForStreaming();
+      expect(await replica.logText()).toMatch(
+        /clone-replica: cloned from replica1:5432 \(system \d+, timeline 2\) by restoring backup \S+ from the repository/,
+      );
+      await replica.waitForReplay(await promoted.walLsn());
+      const [row] = await replica.sql<{ after: string; lost: string }>(
+        "SELECT count(*) FILTER (WHERE note = 'after failover') AS after, count(*) FILTER (WHERE note LIKE 'lost%') AS lost FROM ledger",
+      );
+      expect(row).toEqual({ after: "50", lost: "0" });
+    } finally {
+      await replica.stop({ removeVolumes: true });
+      // Its slot would keep WAL on the primary for a replica that is gone.
+      await promoted.sql("SELECT pg_drop_replication_slot('replica2')");
+    }
+  });
+
   it("stays the primary after a restart with PG_MODE=replica unchanged, and runs the schedule #promoted-stays-primary", async () => {
     await promoted.restart();
     await promoted.sql("INSERT INTO ledger VALUES (151, 'after restart')");

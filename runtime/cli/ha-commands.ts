@@ -15,7 +15,7 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { hasDatabase, restoreRequest } from "../datadir/state.js";
-import { backupsEnabled, parseEnv, repositoryWritable } from "../env/parse.js";
+import { type BackupEnv, backupsEnabled, parseEnv, repositoryWritable } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { controlData } from "../lib/control-data.js";
 import { exitCodes } from "../lib/exit-codes.js";
@@ -24,7 +24,7 @@ import { patroniCluster } from "../lib/patroni.js";
 import { failureReason, pgbackrest, restoredBackupSet } from "../lib/pgbackrest.js";
 import { followPrimaryTimeline, slotName, type Upstream } from "../lib/replication.js";
 import { newestArchivedTimeline, readStanza } from "../lib/repository.js";
-import { readJsonIfExists, restoreMarkerPath, writeJsonAtomic } from "../lib/state.js";
+import { emptyDirectory, readJsonIfExists, restoreMarkerPath, writeJsonAtomic } from "../lib/state.js";
 import { tlsPaths } from "../lib/tls-paths.js";
 import { postgresAccount } from "../lib/user.js";
 import { entrypointEnvPath } from "../render/patroni-conf.js";
@@ -94,35 +94,20 @@ export const haCommands: Record<string, Command> = {
     async run() {
       const env = containerEnv();
       if (!backupsEnabled(env)) throw new FatalError("ha-create-replica without a stanza: Patroni's configuration names it only with backups", exitCodes.usage);
-      const restored = await pgbackrest(env, ["--delta", "restore"], { timeoutMs: 0 });
-      if (restored.code !== 0) {
-        // Patroni tries its next method (pg_basebackup from the leader).
-        logError("ha-create-replica", `restore from the repository failed: ${failureReason(restored)}`);
-        return restored.code;
-      }
-      const leader = (await patroniCluster(env)).find((m) => m.role === "leader" && m.host);
-      if (!leader?.host) {
-        logError("ha-create-replica", "the cluster has no leader to follow now; Patroni tries again");
-        return 1;
-      }
-      const up: Upstream = {
-        host: leader.host,
-        port: leader.port ?? env.POSTGRES_PORT,
-        user: env.REPLICATION_USER,
-        password: env.REPLICATION_PASSWORD ?? "",
-        sslmode: "verify-ca",
-        caFile: tlsPaths(env).caCert,
-        slot: slotName(env.SERVER_NAME),
-      };
+      // Patroni's next method (pg_basebackup from the leader) needs an empty PGDATA: whatever
+      // stops this one leaves it so.
+      let created = false;
       try {
-        const timeline = await followPrimaryTimeline(env, up);
-        const label = restoredBackupSet(restored.stdout) ?? "the latest backup";
-        log("ha-create-replica", `restored ${label}; following ${leader.name} on timeline ${timeline}`);
+        const outcome = await restoreFollowingLeader(env);
+        if (!outcome.ok) {
+          logError("ha-create-replica", `${outcome.line}; PGDATA emptied for Patroni's next method`);
+          return 1;
+        }
+        created = true;
+        log("ha-create-replica", outcome.line);
         return 0;
-      } catch (e) {
-        if (!(e instanceof UpstreamError)) throw e;
-        logError("ha-create-replica", `the restored copy cannot follow ${leader.name} (${e.message}); Patroni tries its next method`);
-        return 1;
+      } finally {
+        if (!created) emptyDirectory(env.PGDATA);
       }
     },
   },
@@ -154,6 +139,30 @@ export const haCommands: Record<string, Command> = {
     },
   },
 };
+
+/** The repository's latest backup, restored and set to follow the leader's timeline; or why not. */
+async function restoreFollowingLeader(env: BackupEnv): Promise<{ ok: boolean; line: string }> {
+  const restored = await pgbackrest(env, ["--delta", "restore"], { timeoutMs: 0 });
+  if (restored.code !== 0) return { ok: false, line: `restore from the repository failed: ${failureReason(restored)}` };
+  const leader = (await patroniCluster(env)).find((m) => m.role === "leader" && m.host);
+  if (!leader?.host) return { ok: false, line: "the cluster has no leader to follow now" };
+  const up: Upstream = {
+    host: leader.host,
+    port: leader.port ?? env.POSTGRES_PORT,
+    user: env.REPLICATION_USER,
+    password: env.REPLICATION_PASSWORD ?? "",
+    sslmode: "verify-ca",
+    caFile: tlsPaths(env).caCert,
+    slot: slotName(env.SERVER_NAME),
+  };
+  try {
+    const timeline = await followPrimaryTimeline(env, up);
+    return { ok: true, line: `restored ${restoredBackupSet(restored.stdout) ?? "the latest backup"}; following ${leader.name} on timeline ${timeline}` };
+  } catch (e) {
+    if (!(e instanceof UpstreamError)) throw e;
+    return { ok: false, line: `the restored copy cannot follow ${leader.name} (${e.message})` };
+  }
+}
 
 /**
  * The newest timeline a standby has followed: pg_control names only the one of its last

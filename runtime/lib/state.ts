@@ -5,7 +5,7 @@
  * - backups "active": stanza created and first full backup taken for `stanza`.
  * It lives in PGDATA so backups, restores and clones carry it along with the data.
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 export interface RuntimeState {
@@ -86,4 +86,10 @@ export interface RestoreRecord {
   request: Record<string, unknown>;
   set: string;
   appliedAt: string;
+}
+
+/** Removes what a directory holds, keeping the directory (a volume's mount point, say). */
+export function emptyDirectory(dir: string): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
 }

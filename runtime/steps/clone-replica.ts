@@ -5,7 +5,7 @@
  * the latest backup restored from S3 as a standby. Every check happens before anything is
  * written; a failed copy leaves PGDATA empty again.
  */
-import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { backupsEnabled, repositoryName, type BackupEnv } from "../env/parse.js";
 import type { Env } from "../env/table.js";
@@ -25,7 +25,7 @@ import {
   type Upstream,
 } from "../lib/replication.js";
 import { readStanza, type StanzaState } from "../lib/repository.js";
-import { markStanzaActive } from "../lib/state.js";
+import { emptyDirectory, markStanzaActive } from "../lib/state.js";
 import { did, skipped, type Step } from "./step.js";
 import { FatalError, RepositoryError, UpstreamError } from "../errors.js";
 
@@ -177,10 +177,4 @@ async function restoreAsStandby(env: Env, primary: PrimaryIdentity, up: Upstream
   markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
   const label = restoredBackupSet(result.stdout) ?? stanza.backups.at(-1)!.label;
   return `restoring backup ${label} from the repository (then WAL from the archive and the primary)`;
-}
-
-/** PGDATA was empty before the copy began: put it back that way. */
-function emptyDirectory(dir: string): void {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir)) rmSync(join(dir, entry), { recursive: true, force: true });
 }

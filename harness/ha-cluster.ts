@@ -111,6 +111,25 @@ export class StartedHaCluster {
     );
   }
 
+  /**
+   * Every member's log for a failure message: the last `lines` lines of each (from `since[i]`
+   * characters on, when given), without Patroni's Python tracebacks, so pgBackRest's, the
+   * runtime's and Patroni's own decisions fit.
+   */
+  async logs(lines = 80, since: number[] = []): Promise<string> {
+    const parts = await Promise.all(
+      this.members.map(async (m, i) => {
+        const name = (await m.execOk(["printenv", "SERVER_NAME"]).catch(() => ({ output: m.getName() }))).output.trim();
+        const kept = (await m.logText())
+          .slice(since[i] ?? 0)
+          .split("\n")
+          .filter((l) => !/^(\s|Traceback|psycopg2?\.)/.test(l));
+        return `--- ${name}\n${kept.slice(-lines).join("\n")}`;
+      }),
+    );
+    return parts.join("\n");
+  }
+
   /** SIGKILL to a member's container: no shutdown, the leader lock is not released. */
   async kill(member: StartedPrimaryContainer): Promise<void> {
     const { cli } = await containerEngine();

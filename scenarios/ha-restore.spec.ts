@@ -5,11 +5,17 @@
  * batches of rows; Patroni starts that server, which replays to the target and promotes itself
  * onto a new timeline; the new leader backs up there; the second member is cloned and streams.
  */
-import { describe, expect } from "vitest";
+import { describe, expect, onTestFailed } from "vitest";
 import { scenario as it } from "../harness/fixtures.js";
-import { HaClusterContainer, haCredentials, haImage, noSchedule, OneShotContainer, pollUntil } from "../harness/index.js";
+import { HaClusterContainer, haCredentials, haImage, noSchedule, OneShotContainer, pollUntil, type StartedHaCluster } from "../harness/index.js";
 
 describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point in time #ha-bootstrap-restore", () => {
+  let cluster: StartedHaCluster | undefined;
+
+  it.afterAll(async () => {
+    await cluster?.stop();
+  });
+
   it("the leader holds exactly the rows before the target on a new timeline, backs up there, and its replica streams them #ha-clone-after-promotion", async ({
     bed,
   }) => {
@@ -48,11 +54,13 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
       },
       { timeoutMs: 240_000, intervalMs: 100 },
     );
-    await using cluster = await new HaClusterContainer(bed)
+    cluster = await new HaClusterContainer(bed)
       .withBucket(bucket)
       .withMembers(2)
       .withEnvironment({ RESTORE_FROM_BACKUP: "true", RESTORE_TARGET_TIME: at })
       .start();
+    const started = cluster;
+    onTestFailed(async () => console.log(`[ha-restore] the members said:\n${await started.logs()}`));
     await historyRemoved;
     const leader = await cluster.leader();
     const rows = await leader.sql<{ batch: number; n: number }>("SELECT batch, count(*)::int AS n FROM events GROUP BY batch ORDER BY batch");
@@ -76,10 +84,6 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
     await pollUntil("the row written on the leader on the replica", async () => {
       const [{ n }] = await replica.sql<{ n: number }>("SELECT count(*)::int AS n FROM events");
       return n === 101;
-    }).catch(async (e) => {
-      // Patroni's tracebacks left out: the restore, the recovery and Patroni's decisions stay.
-      const lines = (await replica.logText()).split("\n").filter((l) => !/^(\s|Traceback|psycopg2\.)/.test(l) && !/no action\. I am/.test(l));
-      throw new Error(`${(e as Error).message}\n--- ${replica.getName()} log:\n${lines.slice(-150).join("\n")}`);
     });
     expect((await replica.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(true);
     expect((await replica.sql<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE batch = 2"))[0].n).toBe(0);
@@ -87,6 +91,28 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
     const cloned = (await replica.logText()).match(/ha-create-replica: (restored \S+; following \S+ on timeline \d+)/)?.[1];
     if (cloned) expect(cloned).toMatch(/ on timeline 2$/);
     console.log(`[ha-restore] second member: ${cloned ?? "cloned by pg_basebackup"}; first backup ${firstBackup}`);
+  });
+
+  it("a member that joins while S3 is unreachable still joins: its restore fails, PGDATA is emptied, Patroni copies the leader #ha-clone-fallback", async ({
+    bed,
+  }) => {
+    if (!cluster) throw new Error("no cluster: the first test failed");
+    const started = cluster;
+    onTestFailed(async () => console.log(`[ha-restore] the members said:\n${await started.logs()}`));
+    await bed.s3.isolate();
+    try {
+      const third = await cluster.memberContainer("member3").start();
+      cluster.members.push(third);
+      await pollUntil(
+        "the leader's rows on the third member",
+        async () => (await third.sql<{ n: number }>("SELECT count(*)::int AS n FROM events"))[0].n === 101,
+      );
+      const log = await third.logText();
+      expect(log).toMatch(/\[postgres-ba\] ha-create-replica: ERROR: restore from the repository failed: .*; PGDATA emptied for Patroni's next method/);
+      expect(log).toMatch(/replica has been created using basebackup/);
+    } finally {
+      await bed.s3.reconnect();
+    }
   });
 
   it("a member whose bootstrap from a backup did not end in a leader is not started again, and says how to start over", async () => {

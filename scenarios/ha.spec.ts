@@ -220,13 +220,7 @@ describe("@ha-store-loss without etcd the leader keeps serving while every membe
       // Past the ttl (20 s) without etcd: still the writable leader.
       await leader.sql("INSERT INTO acked (id) VALUES (-3)").catch(async (e: Error) => {
         // Every member's log since etcd stopped: which answer, or lack of one, made the leader step down.
-        const logs = await Promise.all(
-          cluster.members.map(
-            async (m, i) =>
-              `--- ${await memberName(m)}${m === leader ? " (leader)" : ""}\n${(await m.logText()).slice(logsBefore[i]).split("\n").slice(-60).join("\n")}`,
-          ),
-        );
-        throw new Error(`${e.message}; the members said:\n${logs.join("\n")}`);
+        throw new Error(`${e.message}; the members said (the leader is ${await memberName(leader)}):\n${await cluster.logs(60, logsBefore)}`);
       });
       expect((await leader.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(false);
     } finally {

@@ -12,6 +12,7 @@ import { log, logBackup } from "./lib/log.js";
 import { serveMetrics } from "./lib/metrics.js";
 import { archivingNotice, notify } from "./lib/notify.js";
 import { psql } from "./lib/postgres.js";
+import { readPromotion, recordPromotionBackup } from "./lib/promotion.js";
 import { restoreDrill } from "./lib/restore-drill.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
 import { backupState } from "./lib/state.js";
@@ -54,6 +55,15 @@ export function startBackupServices(env: Env, supervisor: Supervisor, promoted: 
         // again after 2 s, 4 s, ... at most 5 min, so the first backup follows S3's return.
         await initBackups(env);
         logBackup("bootstrap-backups", `stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
+      } else if (state === "promoted") {
+        // A promotion whose check or full backup failed (S3 down at that moment): the new
+        // timeline's first full backup is retried the same way, not left to the next schedule.
+        const promotion = readPromotion(env.PGDATA);
+        if (promotion && !promotion.ok) {
+          const label = await takeBackup(env, "full");
+          recordPromotionBackup(env.PGDATA, promotion, label);
+          logBackup("bootstrap-backups", `full backup ${label} taken on timeline ${promotion.timeline}, the one the promotion could not take`);
+        }
       }
       if (signal.aborted) return;
       // Two repositories: one added since, or one that missed the first backup or a promotion, is

@@ -210,3 +210,35 @@ describe("@rejoin the old primary comes back as a replica of the new one, never 
     expect(result.digests[pgdata]).toEqual(before);
   });
 });
+
+describe("@failover a promotion while S3 is unreachable: the new timeline's full backup follows S3's return", () => {
+  it("promote says the check failed and exits non-zero; once S3 answers, a full backup on timeline 2 is taken without a schedule #promote-backup-retried", async ({
+    bed,
+  }) => {
+    const outage = await new ClusterContainer(bed).withReplicas(1).start();
+    try {
+      const replica = outage.replicas[0];
+      await replica.waitForStreaming();
+      await outage.primary.stop();
+      await bed.s3.isolate();
+      try {
+        const promoted = await replica.exec(["postgres-ba", "promote"]);
+        expect(promoted.exitCode, promoted.output).not.toBe(0);
+        expect(promoted.output).toMatch(/promoted to a primary on timeline 2: .*FAILED: .*; the full backup is retried until it is taken/);
+        expect((await replica.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(false);
+      } finally {
+        await bed.s3.reconnect();
+      }
+      const full = await pollUntil(
+        "a full backup on timeline 2",
+        async () => (await replica.backups()).find((b) => b.type === "full" && b.archive.start.startsWith("00000002")),
+        { timeoutMs: 120_000, intervalMs: 2000 },
+      );
+      expect(await replica.logText()).toMatch(
+        new RegExp(`bootstrap-backups: full backup ${full.label} taken on timeline 2, the one the promotion could not take`),
+      );
+    } finally {
+      await outage.stop();
+    }
+  });
+});

@@ -31,6 +31,11 @@ export function readPromotion(pgdata: string): PromotionRecord | undefined {
   return readJsonIfExists<PromotionRecord>(recordPath(pgdata));
 }
 
+/** A promotion whose check or backup failed, completed since by a full backup (bootstrap-backups retries it). */
+export function recordPromotionBackup(pgdata: string, record: PromotionRecord, label: string): void {
+  writeJsonAtomic(recordPath(pgdata), { ...record, ok: true, detail: `${record.detail}; full backup ${label} taken since` });
+}
+
 /** The timeline the server writes WAL on now (pg_control's lags until the next checkpoint). */
 export async function currentTimeline(env: Env): Promise<number> {
   return parseInt((await psql(env, "SELECT pg_walfile_name(pg_current_wal_lsn());")).slice(0, 8), 16);
@@ -68,7 +73,7 @@ export async function completePromotion(env: Env): Promise<PromotionRecord> {
     }
   } catch (e) {
     ok = false;
-    done.push(`FAILED: ${(e as Error).message}; the schedule retries backups`);
+    done.push(`FAILED: ${(e as Error).message}; the full backup is retried until it is taken`);
   }
   const record: PromotionRecord = { timeline, at: new Date().toISOString(), ok, detail: `promoted to a primary on timeline ${timeline}: ${done.join("; ")}` };
   writeJsonAtomic(recordPath(env.PGDATA), record);

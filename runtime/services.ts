@@ -7,12 +7,12 @@
 import { Cron } from "croner";
 import { repositoryWritable, repositoryWritesOff, type BackupEnv } from "./env/parse.js";
 import type { Env } from "./env/table.js";
-import { initBackups, initNewRepositories, takeBackup } from "./lib/backups.js";
+import { initBackups, initNewRepositories, takeBackup, takeMissingTimelineFull } from "./lib/backups.js";
 import { log, logBackup } from "./lib/log.js";
 import { serveMetrics } from "./lib/metrics.js";
 import { archivingNotice, notify } from "./lib/notify.js";
 import { psql } from "./lib/postgres.js";
-import { readPromotion, recordPromotionBackup } from "./lib/promotion.js";
+import { currentTimeline, readPromotion, recordPromotionBackup } from "./lib/promotion.js";
 import { restoreDrill } from "./lib/restore-drill.js";
 import { BackupScheduler, scheduledJobs } from "./lib/scheduler.js";
 import { backupState } from "./lib/state.js";
@@ -43,6 +43,11 @@ export function startBackupServices(env: Env, supervisor: Supervisor, promoted: 
       // (still pending) is retried here like any first backup, and adopted data stays as it is.
       const recorded = backupState(env.PGDATA, env.PGBACKREST_STANZA);
       const state = promoted && recorded === "active" ? "promoted" : recorded;
+      // A promotion of this timeline whose check or full backup failed (S3 down at that moment),
+      // also when the container was restarted since: its full backup is retried like a first
+      // backup, not left to the next schedule.
+      const promotion = recorded === "active" ? readPromotion(env.PGDATA) : undefined;
+      const missedPromotionBackup = promotion?.ok === false && promotion.timeline === (await currentTimeline(env));
       if (state === "adopted") {
         log(
           "bootstrap-backups",
@@ -55,15 +60,11 @@ export function startBackupServices(env: Env, supervisor: Supervisor, promoted: 
         // again after 2 s, 4 s, ... at most 5 min, so the first backup follows S3's return.
         await initBackups(env);
         logBackup("bootstrap-backups", `stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
-      } else if (state === "promoted") {
-        // A promotion whose check or full backup failed (S3 down at that moment): the new
-        // timeline's first full backup is retried the same way, not left to the next schedule.
-        const promotion = readPromotion(env.PGDATA);
-        if (promotion && !promotion.ok) {
-          const label = await takeBackup(env, "full");
-          recordPromotionBackup(env.PGDATA, promotion, label);
-          logBackup("bootstrap-backups", `full backup ${label} taken on timeline ${promotion.timeline}, the one the promotion could not take`);
-        }
+      }
+      if (missedPromotionBackup && promotion) {
+        const labels = await takeMissingTimelineFull(env, promotion.timeline);
+        recordPromotionBackup(env.PGDATA, promotion, labels.join(", ") || "(every repository had one)");
+        logBackup("bootstrap-backups", `full backup ${labels.join(", ")} taken on timeline ${promotion.timeline}, the one the promotion could not take`);
       }
       if (signal.aborted) return;
       // Two repositories: one added since, or one that missed the first backup or a promotion, is

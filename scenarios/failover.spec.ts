@@ -215,17 +215,23 @@ describe("@failover a promotion while S3 is unreachable: the new timeline's full
   it("promote says the check failed and exits non-zero; once S3 answers, a full backup on timeline 2 is taken without a schedule #promote-backup-retried", async ({
     bed,
   }) => {
-    const outage = await new ClusterContainer(bed).withReplicas(1).start();
+    // pgbackrest check waits archive-timeout (60 s by default) for WAL that cannot be archived.
+    const outage = await new ClusterContainer(bed).withReplicas(1).withEnvironment({ PGBACKREST_ARCHIVE_TIMEOUT: "10" }).start();
     try {
       const replica = outage.replicas[0];
       await replica.waitForStreaming();
       await outage.primary.stop();
+      // S3 goes the moment the server is writable: the promotion itself reads the archive (its
+      // restore_command), which an unreachable S3 can slow past the command's wait.
+      const promoting = replica.exec(["postgres-ba", "promote"]);
+      await pollUntil("the promoted server writable", async () => (await replica.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r === false, {
+        intervalMs: 100,
+      });
       await bed.s3.isolate();
       try {
-        const promoted = await replica.exec(["postgres-ba", "promote"]);
+        const promoted = await promoting;
         expect(promoted.exitCode, promoted.output).not.toBe(0);
         expect(promoted.output).toMatch(/promoted to a primary on timeline 2: .*FAILED: .*; the full backup is retried until it is taken/);
-        expect((await replica.sql<{ r: boolean }>("SELECT pg_is_in_recovery() AS r"))[0].r).toBe(false);
       } finally {
         await bed.s3.reconnect();
       }
@@ -234,9 +240,8 @@ describe("@failover a promotion while S3 is unreachable: the new timeline's full
         async () => (await replica.backups()).find((b) => b.type === "full" && b.archive.start.startsWith("00000002")),
         { timeoutMs: 120_000, intervalMs: 2000 },
       );
-      expect(await replica.logText()).toMatch(
-        new RegExp(`bootstrap-backups: full backup ${full.label} taken on timeline 2, the one the promotion could not take`),
-      );
+      // pgBackRest lists the backup a moment before the runtime logs it.
+      await replica.waitForLog(new RegExp(`bootstrap-backups: full backup ${full.label} taken on timeline 2, the one the promotion could not take`), 30_000);
     } finally {
       await outage.stop();
     }

@@ -54,6 +54,8 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
       },
       { timeoutMs: 240_000, intervalMs: 100 },
     );
+    // Awaited once the cluster runs; a start that fails first must not leave it unhandled.
+    historyRemoved.catch(() => undefined);
     cluster = await new HaClusterContainer(bed)
       .withBucket(bucket)
       .withMembers(2)
@@ -93,7 +95,7 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
     console.log(`[ha-restore] second member: ${cloned ?? "cloned by pg_basebackup"}; first backup ${firstBackup}`);
   });
 
-  it("a member that joins while S3 is unreachable still joins: its restore fails, PGDATA is emptied, Patroni copies the leader #ha-clone-fallback", async ({
+  it("a member that joins while S3 is unreachable still joins: its repository method gives way, Patroni copies the leader #ha-clone-fallback", async ({
     bed,
   }) => {
     if (!cluster) throw new Error("no cluster: the first test failed");
@@ -108,7 +110,7 @@ describe("@ha-restore a new Patroni cluster bootstraps from a backup, to a point
         async () => (await third.sql<{ n: number }>("SELECT count(*)::int AS n FROM events"))[0].n === 101,
       );
       const log = await third.logText();
-      expect(log).toMatch(/\[postgres-ba\] ha-create-replica: ERROR: restore from the repository failed: .*; PGDATA emptied for Patroni's next method/);
+      expect(log).toMatch(/\[postgres-ba\] ha-create-replica: ERROR: the repository cannot be read: .*; Patroni tries its next method/);
       expect(log).toMatch(/replica has been created using basebackup/);
     } finally {
       await bed.s3.reconnect();

@@ -7,12 +7,12 @@
  *   the stanza's backup instead (RESTORE_TARGET_* as outside HA);
  * - ha-create-replica: a new member from the repository's latest backup (pgBackRest's delta
  *   restore), set to follow the leader's timeline even right after a promotion (lib/replication.ts
- *   followPrimaryTimeline); when it cannot, Patroni's next method copies the leader;
+ *   timelineToFollow); when it cannot, Patroni's next method copies the leader;
  * - ha-pre-promote: the repository's split-brain guard as Patroni's fence before a promotion: it
  *   blocks only on positive evidence (WAL of a newer timeline of this cluster in the stanza),
  *   never because the repository cannot be read.
  */
-import { readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { hasDatabase, restoreRequest } from "../datadir/state.js";
 import { type BackupEnv, backupsEnabled, parseEnv, repositoryWritable } from "../env/parse.js";
@@ -21,9 +21,9 @@ import { controlData } from "../lib/control-data.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { log, logError } from "../lib/log.js";
 import { patroniCluster } from "../lib/patroni.js";
-import { failureReason, pgbackrest, restoredBackupSet } from "../lib/pgbackrest.js";
-import { followPrimaryTimeline, slotName, type Upstream } from "../lib/replication.js";
-import { newestArchivedTimeline, readStanza } from "../lib/repository.js";
+import { failureReason, pgbackrest } from "../lib/pgbackrest.js";
+import { slotName, type TimelineToFollow, timelineToFollow, type Upstream, writeTimelineHistory } from "../lib/replication.js";
+import { backupTimeline, latestBackup, newestArchivedTimeline, readStanza, type StoredBackup } from "../lib/repository.js";
 import { emptyDirectory, readJsonIfExists, restoreMarkerPath, writeJsonAtomic } from "../lib/state.js";
 import { tlsPaths } from "../lib/tls-paths.js";
 import { postgresAccount } from "../lib/user.js";
@@ -94,20 +94,26 @@ export const haCommands: Record<string, Command> = {
     async run() {
       const env = containerEnv();
       if (!backupsEnabled(env)) throw new FatalError("ha-create-replica without a stanza: Patroni's configuration names it only with backups", exitCodes.usage);
-      // Patroni's next method (pg_basebackup from the leader) needs an empty PGDATA: whatever
-      // stops this one leaves it so.
-      let created = false;
+      // Run by hand on a member with a server: nothing here is to be replaced.
+      if (existsSync(join(env.PGDATA, "postmaster.pid")))
+        throw new FatalError(
+          `a server runs on PGDATA ${env.PGDATA}: ha-create-replica is Patroni's, run when it creates a member's data; nothing was touched`,
+          exitCodes.usage,
+        );
+      // Once the restore has begun, whatever stops this method leaves PGDATA empty for
+      // Patroni's next one (pg_basebackup from the leader), never a copy that could start.
+      const progress = { restoring: false, created: false };
       try {
-        const outcome = await restoreFollowingLeader(env);
+        const outcome = await restoreFollowingLeader(env, progress);
         if (!outcome.ok) {
-          logError("ha-create-replica", `${outcome.line}; PGDATA emptied for Patroni's next method`);
+          logError("ha-create-replica", `${outcome.line}${progress.restoring ? "; PGDATA emptied" : ""}; Patroni tries its next method`);
           return 1;
         }
-        created = true;
+        progress.created = true;
         log("ha-create-replica", outcome.line);
         return 0;
       } finally {
-        if (!created) emptyDirectory(env.PGDATA);
+        if (progress.restoring && !progress.created) emptyDirectory(env.PGDATA);
       }
     },
   },
@@ -140,10 +146,19 @@ export const haCommands: Record<string, Command> = {
   },
 };
 
-/** The repository's latest backup, restored and set to follow the leader's timeline; or why not. */
-async function restoreFollowingLeader(env: BackupEnv): Promise<{ ok: boolean; line: string }> {
-  const restored = await pgbackrest(env, ["--delta", "restore"], { timeoutMs: 0 });
-  if (restored.code !== 0) return { ok: false, line: `restore from the repository failed: ${failureReason(restored)}` };
+/**
+ * The repository's latest backup, restored and set to follow the leader's timeline; or why not.
+ * Everything that can wait or fail runs before the restore (lib/replication.ts timelineToFollow).
+ */
+async function restoreFollowingLeader(env: BackupEnv, progress: { restoring: boolean }): Promise<{ ok: boolean; line: string }> {
+  let latest: StoredBackup | undefined;
+  try {
+    latest = latestBackup((await readStanza(env)).backups);
+  } catch (e) {
+    if (!(e instanceof RepositoryError)) throw e;
+    return { ok: false, line: `the repository cannot be read: ${e.message}` };
+  }
+  if (!latest) return { ok: false, line: "the repository holds no backup yet" };
   const leader = (await patroniCluster(env)).find((m) => m.role === "leader" && m.host);
   if (!leader?.host) return { ok: false, line: "the cluster has no leader to follow now" };
   const up: Upstream = {
@@ -155,13 +170,18 @@ async function restoreFollowingLeader(env: BackupEnv): Promise<{ ok: boolean; li
     caFile: tlsPaths(env).caCert,
     slot: slotName(env.SERVER_NAME),
   };
+  let follow: TimelineToFollow;
   try {
-    const timeline = await followPrimaryTimeline(env, up);
-    return { ok: true, line: `restored ${restoredBackupSet(restored.stdout) ?? "the latest backup"}; following ${leader.name} on timeline ${timeline}` };
+    follow = await timelineToFollow(env, up, backupTimeline(latest));
   } catch (e) {
     if (!(e instanceof UpstreamError)) throw e;
-    return { ok: false, line: `the restored copy cannot follow ${leader.name} (${e.message})` };
+    return { ok: false, line: `a copy of ${latest.label} could not follow ${leader.name} (${e.message})` };
   }
+  progress.restoring = true;
+  const restored = await pgbackrest(env, ["--delta", "restore", `--set=${latest.label}`], { timeoutMs: 0 });
+  if (restored.code !== 0) return { ok: false, line: `restore of ${latest.label} from the repository failed: ${failureReason(restored)}` };
+  writeTimelineHistory(env.PGDATA, follow);
+  return { ok: true, line: `restored ${latest.label}; following ${leader.name} on timeline ${follow.timeline}` };
 }
 
 /**

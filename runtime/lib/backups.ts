@@ -66,6 +66,28 @@ export async function initNewRepositories(env: BackupEnv): Promise<Repository[]>
   return added;
 }
 
+/**
+ * A promotion's full backup that failed, retried: a full backup of `timeline` in each repository
+ * that has none yet (with two, one that is down does not make the other take full after full).
+ * Returns the labels taken; throws BackupError while a repository still lacks one.
+ */
+export async function takeMissingTimelineFull(env: BackupEnv, timeline: number): Promise<string[]> {
+  const prefix = timeline.toString(16).toUpperCase().padStart(8, "0");
+  const labels: string[] = [];
+  const failures: string[] = [];
+  for (const repository of repositories(env)) {
+    await collect(failures, async () => {
+      const stanza = await readStanza(env, { repo: repository.index }).catch((e: unknown) => {
+        throw e instanceof RepositoryError ? new BackupError(e.message) : e;
+      });
+      if (stanza.backups.some((b) => b.type === "full" && b.archive?.start.startsWith(prefix))) return;
+      labels.push(await backupTo(env, repository, "full"));
+    });
+  }
+  if (failures.length) throw new BackupError(failures.join("; "));
+  return labels;
+}
+
 /** Runs one repository's step; a BackupError is added to `failures` (the other repository goes on). */
 async function collect(failures: string[], step: () => Promise<unknown>): Promise<boolean> {
   try {

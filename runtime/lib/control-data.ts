@@ -6,8 +6,6 @@ export interface ControlData {
   timeline: number;
   /** "shut down", "in production", "shut down in recovery", ... */
   state: string;
-  /** The WAL segment size this cluster was initialized with. */
-  walSegmentBytes: number;
 }
 
 export function parseControlData(text: string): ControlData {
@@ -15,12 +13,7 @@ export function parseControlData(text: string): ControlData {
   const systemId = field("Database system identifier");
   const timeline = field("Latest checkpoint's TimeLineID");
   if (!systemId || !timeline) throw new Error(`pg_controldata output not understood: ${text.slice(0, 200)}`);
-  return {
-    systemId,
-    timeline: Number(timeline),
-    state: field("Database cluster state") ?? "unknown",
-    walSegmentBytes: Number(field("Bytes per WAL segment") ?? 16 * 1024 * 1024),
-  };
+  return { systemId, timeline: Number(timeline), state: field("Database cluster state") ?? "unknown" };
 }
 
 export async function controlData(pgdata: string): Promise<ControlData> {

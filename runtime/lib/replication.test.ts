@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseEnv } from "../env/parse.js";
 import { renderPostgresqlConf } from "../render/postgresql-conf.js";
 import { parseControlData } from "./control-data.js";
-import { classifyFailure, conninfo, forkPoint, scramVerifier, slotName, type Upstream } from "./replication.js";
+import { classifyFailure, conninfo, forkSegments, scramVerifier, slotName, type Upstream } from "./replication.js";
 import { newestArchivedTimeline } from "./repository.js";
 
 const up: Upstream = {
@@ -60,16 +60,24 @@ describe("replication helpers", () => {
     expect(newestArchivedTimeline([], "111")).toBeUndefined();
   });
 
-  it("reads where a timeline forked from its history file's newest line", () => {
-    expect(forkPoint("1\t0/3045178\tbefore 2026-12-07 02:11:44.1+00\n")).toBe("0/3045178");
-    expect(forkPoint("1\t0/3045178\tno recovery target specified\n\n2\t1/A0000A0\tno recovery target specified\n")).toBe("1/A0000A0");
-    expect(forkPoint("")).toBeUndefined();
+  it("names the segments where the timelines after a backup's began, on the timeline recovery reads each from", () => {
+    const mb16 = 16 * 1024 * 1024;
+    // Timeline 2 began in segment 3, timeline 3 in segment 0x1A of the next 4 GB.
+    const history = "1\t0/3045178\tbefore 2026-12-07 02:11:44.1+00\n\n2\t1/A0000A0\tno recovery target specified\n";
+    expect(forkSegments(history, 3, 1, mb16)).toEqual(["000000020000000000000003", "00000003000000010000000A"]);
+    // A backup on timeline 2 needs only timeline 3's beginning.
+    expect(forkSegments(history, 3, 2, mb16)).toEqual(["00000003000000010000000A"]);
+    // Two forks in one segment: that segment is read from the newer timeline only.
+    expect(forkSegments("1\t0/3000100\tx\n2\t0/3000800\ty\n", 3, 1, mb16)).toEqual(["000000030000000000000003"]);
+    // Timeline 2 abandoned: the chain goes from 1 to 3.
+    expect(forkSegments("1\t0/5000000\tx\n", 3, 1, mb16)).toEqual(["000000030000000000000005"]);
+    expect(forkSegments("", 1, 1, mb16)).toEqual([]);
   });
 
   it("reads pg_controldata", () => {
     const text =
-      "Database system identifier:           7441234567890123456\nDatabase cluster state:               shut down\nLatest checkpoint's TimeLineID:       3\nBytes per WAL segment:                67108864\n";
-    expect(parseControlData(text)).toEqual({ systemId: "7441234567890123456", timeline: 3, state: "shut down", walSegmentBytes: 64 * 1024 * 1024 });
+      "Database system identifier:           7441234567890123456\nDatabase cluster state:               shut down\nLatest checkpoint's TimeLineID:       3\n";
+    expect(parseControlData(text)).toEqual({ systemId: "7441234567890123456", timeline: 3, state: "shut down" });
   });
 
   it("renders a standby's settings and a synchronous restore_command", () => {

@@ -6,21 +6,19 @@
  * replica never needs the superuser's password.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from "node:crypto";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BackupEnv } from "../env/parse.js";
 import type { Env } from "../env/table.js";
-import { controlData } from "./control-data.js";
 import { run } from "./exec.js";
 import { log } from "./log.js";
-import { pgbackrest } from "./pgbackrest.js";
+import { readStanza } from "./repository.js";
 import { parseLsn, segmentName } from "./recovery-objectives.js";
 import { sleep } from "./supervisor.js";
 import { psql } from "./postgres.js";
 import { readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
 import { tlsPaths } from "./tls-paths.js";
-import { UpstreamError } from "../errors.js";
+import { RepositoryError, UpstreamError } from "../errors.js";
 
 /** What a replica (or a rejoining old primary) needs to talk to PRIMARY_HOST. */
 export interface Upstream {
@@ -162,56 +160,96 @@ export async function identify(up: Upstream): Promise<PrimaryIdentity> {
   return { systemId, timeline: Number(timeline), lsn, standby: hot === "on" };
 }
 
+/** What a copy restored from the repository needs to follow its primary's timeline. */
+export interface TimelineToFollow {
+  /** The primary's timeline now. */
+  timeline: number;
+  /** Its history file, for pg_wal; none when the backup is on that timeline already. */
+  history?: { name: string; content: string };
+}
+
 /**
  * A copy restored from the repository must follow the primary's timeline, and right after a
- * promotion the repository can still lead it astray: the latest backup is of the old timeline,
- * and the archive holds the old timeline's WAL past the fork (rows the new timeline never had)
- * before it holds the new timeline's history file or the segment in which it forked. Recovery
- * then replays the old timeline past the fork and the copy can never stream from the primary.
- * So: the primary's own history file goes into pg_wal (where recovery also looks for one), and
- * the copy starts only once the archive holds the fork's segment on the new timeline, which
- * recovery prefers to the old one's. Returns the primary's timeline; timeline 1 has no history.
- * Throws UpstreamError when the primary does not answer, or the segment is not archived within
- * `waitMs` (a promotion here archives it within seconds: its `pgbackrest check` switches WAL).
+ * promotion the repository can still lead it astray: the backup is of the old timeline, and the
+ * archive holds the old timeline's WAL past the fork (rows the new timeline never had) before
+ * it holds the new timeline's history file or the segment in which it forked. Recovery then
+ * replays the old timeline past the fork and the copy can never stream from the primary.
+ * Called before the restore (it writes nothing, so a stop while it waits leaves nothing to
+ * start): asks the primary for its history when the backup (on `backupTimeline`) is older, and
+ * waits until the archive holds every segment where a later timeline began, on the timeline
+ * recovery prefers for it. writeTimelineHistory() then puts the history in pg_wal, where
+ * recovery also looks for one. Throws UpstreamError when the primary does not answer, or a
+ * segment is not archived within `waitMs` (a promotion here archives it within seconds: its
+ * `pgbackrest check` switches WAL).
  */
-export async function followPrimaryTimeline(env: BackupEnv, up: Upstream, waitMs = 60_000): Promise<number> {
-  const { timeline } = await identify(up);
-  if (timeline === 1) return timeline;
+export async function timelineToFollow(env: BackupEnv, up: Upstream, backupTimeline: number, waitMs = 60_000): Promise<TimelineToFollow> {
+  const { timeline, systemId } = await identify(up);
+  if (timeline <= backupTimeline) return { timeline };
   // One row of two fields, the file's name and its content (lines of its own): fields apart by a NUL byte.
   const output = await walsenderOutput(up, ["--field-separator-zero"], [`TIMELINE_HISTORY ${timeline}`]);
   const separator = output.indexOf("\0");
   const name = output.slice(0, separator);
   const content = `${output.slice(separator + 1).replace(/\n+$/, "")}\n`;
-  const fork = forkPoint(content);
-  if (separator < 0 || !/^[0-9A-F]{8}\.history$/.test(name) || !fork) {
+  if (separator < 0 || !/^[0-9A-F]{8}\.history$/.test(name)) {
     throw new UpstreamError("refused", `TIMELINE_HISTORY ${timeline} answered ${JSON.stringify(output.slice(0, 80))}`);
   }
-  writeFileSync(join(env.PGDATA, "pg_wal", name), content, { mode: 0o600 });
-  const { walSegmentBytes } = await controlData(env.PGDATA);
-  const segment = segmentName(timeline, parseLsn(fork) / BigInt(walSegmentBytes), walSegmentBytes);
-  const deadline = Date.now() + waitMs;
-  const probe = join(tmpdir(), `postgres-ba-${segment}`);
-  try {
-    for (let attempt = 1; ; attempt++) {
-      if ((await pgbackrest(env, ["archive-get", segment, probe])).code === 0) return timeline;
-      if (Date.now() > deadline) {
-        throw new UpstreamError(
-          "unreachable",
-          `the repository does not hold ${segment}, where timeline ${timeline} of ${up.host} began, after ${waitMs / 1000} s`,
-        );
-      }
-      if (attempt === 1) log("follow-timeline", `waiting for ${segment}, where timeline ${timeline} of ${up.host} began, to reach the repository`);
-      await sleep(2000);
+  const [[segmentSize]] = await walsender(up, "SHOW wal_segment_size");
+  const needed = forkSegments(content, timeline, backupTimeline, parseSize(segmentSize));
+  // The archive's newest segment of this cluster, from the stanza's info (archive-get would
+  // need a pg_control, and PGDATA is empty until the restore); segments are archived in order.
+  const archivedTo = async () => {
+    try {
+      return (await readStanza(env)).archives.find((a) => a.systemId === systemId)?.max ?? "";
+    } catch (e) {
+      if (e instanceof RepositoryError) return "";
+      throw e;
     }
-  } finally {
-    rmSync(probe, { force: true });
+  };
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 1; ; attempt++) {
+    const newest = await archivedTo();
+    const missing = needed.filter((segment) => newest < segment);
+    if (missing.length === 0) break;
+    if (Date.now() > deadline)
+      throw new UpstreamError("unreachable", `the repository does not hold ${missing[0]}, where a timeline of ${up.host} began, after ${waitMs / 1000} s`);
+    if (attempt === 1) log("follow-timeline", `waiting for ${missing.join(", ")}, where a timeline of ${up.host} began, to reach the repository`);
+    await sleep(2000);
   }
+  return { timeline, history: { name, content } };
 }
 
-/** Where a timeline history file's newest line says its timeline forked from its parent ("1\t0/3045178\treason"). */
-export function forkPoint(history: string): string | undefined {
-  const lines = history.split("\n").filter((l) => /^\d+\s/.test(l));
-  return lines.at(-1)?.split(/\s+/)[1];
+/** After the restore: the primary's history file in pg_wal (postgres's own, 0600). */
+export function writeTimelineHistory(pgdata: string, follow: TimelineToFollow): void {
+  if (follow.history) writeFileSync(join(pgdata, "pg_wal", follow.history.name), follow.history.content, { mode: 0o600 });
+}
+
+/**
+ * The segments recovery must find on the new timeline, from the history file of `timeline`:
+ * every segment where a timeline after `backupTimeline` began, named with the newest timeline
+ * that began in or before it (the one recovery reads it from). A history line is "parent\tLSN\treason":
+ * the next timeline in the chain (the next line's parent, or `timeline`) began at LSN.
+ */
+export function forkSegments(history: string, timeline: number, backupTimeline: number, segmentBytes: number): string[] {
+  const forks = history
+    .split("\n")
+    .map((l) => l.split(/\s+/))
+    .filter(([parent, lsn]) => /^\d+$/.test(parent) && /^[0-9A-F]+\/[0-9A-F]+$/i.test(lsn ?? ""))
+    .map(([parent, lsn]) => ({ parent: Number(parent), segment: parseLsn(lsn) / BigInt(segmentBytes) }))
+    .map((f, i, all) => ({ ...f, next: all[i + 1]?.parent ?? timeline }));
+  const names = forks
+    .filter((f) => f.parent >= backupTimeline)
+    .map((f) => {
+      const newest = forks.filter((g) => g.segment <= f.segment).at(-1) ?? f;
+      return segmentName(newest.next, f.segment, segmentBytes);
+    });
+  return [...new Set(names)];
+}
+
+/** A size as SHOW prints it ("16MB"), in bytes. */
+function parseSize(text: string): number {
+  const m = text.trim().match(/^(\d+)\s*(B|kB|MB|GB)$/);
+  if (!m) throw new UpstreamError("refused", `wal_segment_size answered ${JSON.stringify(text)}`);
+  return Number(m[1]) * { B: 1, kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[m[2] as "B" | "kB" | "MB" | "GB"];
 }
 
 /** Creates the physical slot (reserving WAL from now on) unless it exists. */

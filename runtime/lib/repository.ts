@@ -32,6 +32,18 @@ export interface StanzaState {
 /** A backup as `info` lists it, with the repository that holds it. */
 export type StoredBackup = RepoBackup & { database?: { "repo-key"?: number } };
 
+/** The backup `restore` picks without --set: the newest of the first repository that has one. */
+export function latestBackup(backups: readonly StoredBackup[]): StoredBackup | undefined {
+  const repoOf = (b: StoredBackup) => b.database?.["repo-key"] ?? 1;
+  const first = Math.min(...backups.map(repoOf));
+  return backups.filter((b) => repoOf(b) === first).at(-1);
+}
+
+/** The timeline a backup was taken on (0 when info does not say: every timeline counts as later). */
+export function backupTimeline(backup: RepoBackup): number {
+  return backup.archive ? Number.parseInt(backup.archive.start.slice(0, 8), 16) : 0;
+}
+
 interface ReadOptions {
   ioTimeoutSeconds?: number;
   repoTargetTime?: string;

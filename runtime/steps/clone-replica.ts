@@ -12,10 +12,11 @@ import type { Env } from "../env/table.js";
 import { lastLines, run } from "../lib/exec.js";
 import { exitCodes } from "../lib/exit-codes.js";
 import { log } from "../lib/log.js";
-import { archiveGetCommand, failureReason, pgbackrest, restoredBackupSet } from "../lib/pgbackrest.js";
+import { archiveGetCommand, failureReason, pgbackrest } from "../lib/pgbackrest.js";
 import {
   conninfo,
-  followPrimaryTimeline,
+  type TimelineToFollow,
+  timelineToFollow,
   ensureSlot,
   identify,
   isStandbyData,
@@ -23,8 +24,9 @@ import {
   upstreamOf,
   type PrimaryIdentity,
   type Upstream,
+  writeTimelineHistory,
 } from "../lib/replication.js";
-import { readStanza, type StanzaState } from "../lib/repository.js";
+import { backupTimeline, latestBackup, readStanza, type StanzaState } from "../lib/repository.js";
 import { emptyDirectory, markStanzaActive } from "../lib/state.js";
 import { did, skipped, type Step } from "./step.js";
 import { FatalError, RepositoryError, UpstreamError } from "../errors.js";
@@ -146,15 +148,29 @@ async function restoreAsStandby(env: Env, primary: PrimaryIdentity, up: Upstream
       exitCodes.repository,
     );
   }
-  if (stanza.backups.length === 0) {
+  const latest = latestBackup(stanza.backups);
+  if (!latest) {
     throw new FatalError(
       `REPLICA_BOOTSTRAP=backup: ${where} has no backup yet. Fix: wait for the primary's first backup, or use REPLICA_BOOTSTRAP=basebackup`,
       exitCodes.repository,
     );
   }
-  const result = await pgbackrest(env as BackupEnv, ["restore", "--type=standby", `--recovery-option=restore_command=${archiveGetCommand(env)}`], {
-    timeoutMs: 0,
-  });
+  // Before the restore (lib/replication.ts): a stop while it waits leaves PGDATA empty.
+  let follow: TimelineToFollow;
+  try {
+    follow = await timelineToFollow(env as BackupEnv, up, backupTimeline(latest));
+  } catch (e) {
+    if (!(e instanceof UpstreamError)) throw e;
+    throw new FatalError(
+      `REPLICA_BOOTSTRAP=backup: a copy of ${latest.label} could not follow the timeline of ${up.host}:${up.port} yet (${e.message}). PGDATA is untouched; the next start tries again`,
+      exitCodes.primary,
+    );
+  }
+  const result = await pgbackrest(
+    env as BackupEnv,
+    ["restore", "--type=standby", `--set=${latest.label}`, `--recovery-option=restore_command=${archiveGetCommand(env)}`],
+    { timeoutMs: 0 },
+  );
   if (result.code !== 0) {
     emptyDirectory(env.PGDATA);
     throw new FatalError(
@@ -162,19 +178,9 @@ async function restoreAsStandby(env: Env, primary: PrimaryIdentity, up: Upstream
       exitCodes.repository,
     );
   }
-  try {
-    await followPrimaryTimeline(env as BackupEnv, up);
-  } catch (e) {
-    if (!(e instanceof UpstreamError)) throw e;
-    emptyDirectory(env.PGDATA);
-    throw new FatalError(
-      `REPLICA_BOOTSTRAP=backup: the restored copy cannot follow the timeline of ${up.host}:${up.port} yet (${e.message}). PGDATA was left empty; the next start tries again`,
-      exitCodes.primary,
-    );
-  }
+  writeTimelineHistory(env.PGDATA, follow);
   // The backup carries the state the primary had then ("pending" in its very first full): the
   // stanza it came from is active, and this replica archives into it once promoted.
   markStanzaActive(env.PGDATA, env.PGBACKREST_STANZA);
-  const label = restoredBackupSet(result.stdout) ?? stanza.backups.at(-1)!.label;
-  return `restoring backup ${label} from the repository (then WAL from the archive and the primary)`;
+  return `restoring backup ${latest.label} from the repository (then WAL from the archive and the primary)`;
 }

@@ -23,7 +23,7 @@ import { log, logError } from "../lib/log.js";
 import { patroniCluster } from "../lib/patroni.js";
 import { failureReason, pgbackrest } from "../lib/pgbackrest.js";
 import { slotName, type TimelineToFollow, timelineToFollow, type Upstream, writeTimelineHistory } from "../lib/replication.js";
-import { backupTimeline, latestBackup, newestArchivedTimeline, readStanza, type StoredBackup } from "../lib/repository.js";
+import { latestBackup, newestArchivedTimeline, readStanza, type StoredBackup } from "../lib/repository.js";
 import { emptyDirectory, readJsonIfExists, restoreMarkerPath, writeJsonAtomic } from "../lib/state.js";
 import { tlsPaths } from "../lib/tls-paths.js";
 import { postgresAccount } from "../lib/user.js";
@@ -172,7 +172,7 @@ async function restoreFollowingLeader(env: BackupEnv, progress: { restoring: boo
   };
   let follow: TimelineToFollow;
   try {
-    follow = await timelineToFollow(env, up, backupTimeline(latest));
+    follow = await timelineToFollow(env, up, latest);
   } catch (e) {
     if (!(e instanceof UpstreamError)) throw e;
     return { ok: false, line: `a copy of ${latest.label} could not follow ${leader.name} (${e.message})` };

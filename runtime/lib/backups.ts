@@ -80,7 +80,7 @@ export async function takeMissingTimelineFull(env: BackupEnv, timeline: number):
       const stanza = await readStanza(env, { repo: repository.index }).catch((e: unknown) => {
         throw e instanceof RepositoryError ? new BackupError(e.message) : e;
       });
-      if (stanza.backups.some((b) => b.type === "full" && b.archive?.start.startsWith(prefix))) return;
+      if (stanza.backups.some((b) => b.type === "full" && b.archive?.start?.startsWith(prefix))) return;
       labels.push(await backupTo(env, repository, "full"));
     });
   }

@@ -12,7 +12,9 @@ import type { BackupEnv } from "../env/parse.js";
 import type { Env } from "../env/table.js";
 import { run } from "./exec.js";
 import { log } from "./log.js";
-import { readStanza } from "./repository.js";
+import { pgbackrest } from "./pgbackrest.js";
+import { backupTimeline, readStanza } from "./repository.js";
+import type { RepoBackup } from "./restore-plan.js";
 import { parseLsn, segmentName } from "./recovery-objectives.js";
 import { sleep } from "./supervisor.js";
 import { psql } from "./postgres.js";
@@ -182,9 +184,11 @@ export interface TimelineToFollow {
  * segment is not archived within `waitMs` (a promotion here archives it within seconds: its
  * `pgbackrest check` switches WAL).
  */
-export async function timelineToFollow(env: BackupEnv, up: Upstream, backupTimeline: number, waitMs = 60_000): Promise<TimelineToFollow> {
+export async function timelineToFollow(env: BackupEnv, up: Upstream, backup: RepoBackup, waitMs = 60_000): Promise<TimelineToFollow> {
   const { timeline, systemId } = await identify(up);
-  if (timeline <= backupTimeline) return { timeline };
+  const ours = backupTimeline(backup);
+  if (timeline === ours) return { timeline };
+  if (timeline < ours) throw new UpstreamError("refused", `backup ${backup.label} is of timeline ${ours}, newer than the timeline ${timeline} of ${up.host}`);
   // One row of two fields, the file's name and its content (lines of its own): fields apart by a NUL byte.
   const output = await walsenderOutput(up, ["--field-separator-zero"], [`TIMELINE_HISTORY ${timeline}`]);
   const separator = output.indexOf("\0");
@@ -193,22 +197,17 @@ export async function timelineToFollow(env: BackupEnv, up: Upstream, backupTimel
   if (separator < 0 || !/^[0-9A-F]{8}\.history$/.test(name)) {
     throw new UpstreamError("refused", `TIMELINE_HISTORY ${timeline} answered ${JSON.stringify(output.slice(0, 80))}`);
   }
+  // The backup must lie on the primary's history: its timeline a parent, begun before that one's end.
+  const end = historyChain(content, timeline).find((f) => f.parent === ours);
+  if (ours !== 0 && (!end || (backup.lsn && parseLsn(backup.lsn.start) >= end.lsn))) {
+    throw new UpstreamError("refused", `backup ${backup.label} (timeline ${ours}) is not in the history of timeline ${timeline} of ${up.host}`);
+  }
   const [[segmentSize]] = await walsender(up, "SHOW wal_segment_size");
-  const needed = forkSegments(content, timeline, backupTimeline, parseSize(segmentSize));
-  // The archive's newest segment of this cluster, from the stanza's info (archive-get would
-  // need a pg_control, and PGDATA is empty until the restore); segments are archived in order.
-  const archivedTo = async () => {
-    try {
-      return (await readStanza(env)).archives.find((a) => a.systemId === systemId)?.max ?? "";
-    } catch (e) {
-      if (e instanceof RepositoryError) return "";
-      throw e;
-    }
-  };
+  const needed = forkSegments(content, timeline, ours, parseSize(segmentSize));
   const deadline = Date.now() + waitMs;
   for (let attempt = 1; ; attempt++) {
-    const newest = await archivedTo();
-    const missing = needed.filter((segment) => newest < segment);
+    const missing: string[] = [];
+    for (const segment of needed) if (!(await archived(env, systemId, segment))) missing.push(segment);
     if (missing.length === 0) break;
     if (Date.now() > deadline)
       throw new UpstreamError("unreachable", `the repository does not hold ${missing[0]}, where a timeline of ${up.host} began, after ${waitMs / 1000} s`);
@@ -218,24 +217,49 @@ export async function timelineToFollow(env: BackupEnv, up: Upstream, backupTimel
   return { timeline, history: { name, content } };
 }
 
+/**
+ * Whether the repository restores read from holds `segment` of system `systemId`: listed in
+ * its archive directory (archive-get would need a pg_control, and PGDATA is empty until the
+ * restore). False while the repository cannot be read.
+ */
+async function archived(env: BackupEnv, systemId: string, segment: string): Promise<boolean> {
+  let archives: Awaited<ReturnType<typeof readStanza>>["archives"];
+  try {
+    archives = (await readStanza(env)).archives;
+  } catch (e) {
+    if (e instanceof RepositoryError) return false;
+    throw e;
+  }
+  const archive = archives.filter((a) => a.systemId === systemId && a.id).sort((x, y) => (x.repo ?? 1) - (y.repo ?? 1))[0];
+  if (!archive) return false;
+  const listed = await pgbackrest(env, ["repo-ls", `--repo=${archive.repo ?? 1}`, `archive/${env.PGBACKREST_STANZA}/${archive.id}/${segment.slice(0, 16)}`]);
+  return listed.code === 0 && listed.stdout.split("\n").some((f) => f.startsWith(segment));
+}
+
 /** After the restore: the primary's history file in pg_wal (postgres's own, 0600). */
 export function writeTimelineHistory(pgdata: string, follow: TimelineToFollow): void {
   if (follow.history) writeFileSync(join(pgdata, "pg_wal", follow.history.name), follow.history.content, { mode: 0o600 });
 }
 
 /**
- * The segments recovery must find on the new timeline, from the history file of `timeline`:
- * every segment where a timeline after `backupTimeline` began, named with the newest timeline
- * that began in or before it (the one recovery reads it from). A history line is "parent\tLSN\treason":
- * the next timeline in the chain (the next line's parent, or `timeline`) began at LSN.
+ * A timeline history file as its chain: a line is "parent\tLSN\treason", and the next timeline
+ * in the chain (the next line's parent, or `timeline` itself) began at LSN.
  */
-export function forkSegments(history: string, timeline: number, backupTimeline: number, segmentBytes: number): string[] {
-  const forks = history
+export function historyChain(history: string, timeline: number): Array<{ parent: number; lsn: bigint; next: number }> {
+  const lines = history
     .split("\n")
     .map((l) => l.split(/\s+/))
-    .filter(([parent, lsn]) => /^\d+$/.test(parent) && /^[0-9A-F]+\/[0-9A-F]+$/i.test(lsn ?? ""))
-    .map(([parent, lsn]) => ({ parent: Number(parent), segment: parseLsn(lsn) / BigInt(segmentBytes) }))
-    .map((f, i, all) => ({ ...f, next: all[i + 1]?.parent ?? timeline }));
+    .filter(([parent, lsn]) => /^\d+$/.test(parent) && /^[0-9A-F]+\/[0-9A-F]+$/i.test(lsn ?? ""));
+  return lines.map(([parent, lsn], i) => ({ parent: Number(parent), lsn: parseLsn(lsn), next: lines[i + 1] ? Number(lines[i + 1][0]) : timeline }));
+}
+
+/**
+ * The segments recovery must find on the new timelines: every segment where a timeline after
+ * `backupTimeline` began, named with the newest timeline that began in or before it (the one
+ * recovery reads it from).
+ */
+export function forkSegments(history: string, timeline: number, backupTimeline: number, segmentBytes: number): string[] {
+  const forks = historyChain(history, timeline).map((f) => ({ ...f, segment: f.lsn / BigInt(segmentBytes) }));
   const names = forks
     .filter((f) => f.parent >= backupTimeline)
     .map((f) => {

@@ -24,7 +24,7 @@ export interface StanzaState {
   backups: RepoBackup[];
   systemIds: string[];
   /** Archived WAL per cluster: the newest segment name (its first 8 hex digits are the timeline). */
-  archives: Array<{ systemId: string; max: string | null }>;
+  archives: Array<{ systemId: string; max: string | null; id?: string; repo?: number }>;
   /** Each repository read, with pgBackRest's status code there; one that could not be read has the line that explains it. */
   repositories: Array<{ index: 1 | 2; code: number; error?: string; encryptionMismatch?: boolean }>;
 }
@@ -41,7 +41,7 @@ export function latestBackup(backups: readonly StoredBackup[]): StoredBackup | u
 
 /** The timeline a backup was taken on (0 when info does not say: every timeline counts as later). */
 export function backupTimeline(backup: RepoBackup): number {
-  return backup.archive ? Number.parseInt(backup.archive.start.slice(0, 8), 16) : 0;
+  return backup.archive?.start ? Number.parseInt(backup.archive.start.slice(0, 8), 16) : 0;
 }
 
 interface ReadOptions {
@@ -70,7 +70,7 @@ export async function readStanza(env: BackupEnv, { ioTimeoutSeconds, repoTargetT
     status: { code: number; message: string };
     backup?: StoredBackup[];
     db?: Array<{ id: number; "system-id": string; "repo-key"?: number }>;
-    archive?: Array<{ database: { id: number; "repo-key"?: number }; max: string | null }>;
+    archive?: Array<{ id?: string; database: { id: number; "repo-key"?: number }; max: string | null }>;
     repo?: Array<{ key: number; status: { code: number; message: string } }>;
   }>;
   const statusOf = (r: Repository) => stanza.repo?.find((x) => x.key === r.index)?.status ?? stanza.status;
@@ -88,7 +88,12 @@ export async function readStanza(env: BackupEnv, { ioTimeoutSeconds, repoTargetT
     code: stanza.status.code,
     backups: stanza.backup ?? [],
     systemIds: [...new Set(db.map((d) => d["system-id"]))],
-    archives: (stanza.archive ?? []).map((a) => ({ systemId: systemIdOf(a.database.id, a.database["repo-key"]), max: a.max })),
+    archives: (stanza.archive ?? []).map((a) => ({
+      systemId: systemIdOf(a.database.id, a.database["repo-key"]),
+      max: a.max,
+      id: a.id,
+      repo: a.database["repo-key"] ?? 1,
+    })),
     repositories: read.map((r) => {
       const failure = failures.get(r.index);
       return failure

@@ -14,8 +14,8 @@ export interface RepoBackup {
   type: string;
   timestamp: { start: number; stop: number };
   lsn?: { start: string; stop: string };
-  /** The WAL segments it starts and ends in (their first 8 hex digits are the timeline). */
-  archive?: { start: string; stop: string };
+  /** The WAL segments it starts and ends in (their first 8 hex digits are the timeline); null for an offline backup. */
+  archive?: { start: string | null; stop: string | null };
 }
 
 export interface RestorePlan {

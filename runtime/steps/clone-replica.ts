@@ -26,7 +26,7 @@ import {
   type Upstream,
   writeTimelineHistory,
 } from "../lib/replication.js";
-import { backupTimeline, latestBackup, readStanza, type StanzaState } from "../lib/repository.js";
+import { latestBackup, readStanza, type StanzaState } from "../lib/repository.js";
 import { emptyDirectory, markStanzaActive } from "../lib/state.js";
 import { did, skipped, type Step } from "./step.js";
 import { FatalError, RepositoryError, UpstreamError } from "../errors.js";
@@ -158,7 +158,7 @@ async function restoreAsStandby(env: Env, primary: PrimaryIdentity, up: Upstream
   // Before the restore (lib/replication.ts): a stop while it waits leaves PGDATA empty.
   let follow: TimelineToFollow;
   try {
-    follow = await timelineToFollow(env as BackupEnv, up, backupTimeline(latest));
+    follow = await timelineToFollow(env as BackupEnv, up, latest);
   } catch (e) {
     if (!(e instanceof UpstreamError)) throw e;
     throw new FatalError(

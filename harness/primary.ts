@@ -311,14 +311,6 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
     );
   }
 
-  /**
-   * Wakes PostgreSQL's archiver: after three failed attempts it pauses 60 s unless a new segment
-   * is finished or its configuration is reloaded. A reload writes no WAL.
-   */
-  async wakeArchiver(): Promise<void> {
-    await this.sql("SELECT pg_reload_conf()");
-  }
-
   /** Switches to a new WAL segment and waits until the finished one is archived (pg_stat_archiver). */
   async archiveCurrentWal(timeoutMs = 60_000): Promise<string> {
     // pg_switch_wal() does nothing on an empty segment (right after a backup, say), and that

@@ -260,8 +260,10 @@ async function startRgw(server: ServerSettings): Promise<StartedTestContainer> {
     .usingTls()
     .allowInsecure()
     .forStatusCodeMatching(() => true);
+  // radosgw creates its dbstore and realm at first start: past 120 s once on a loaded two-core run.
   return keyedServer(await rgwImage(), server, "/opt/rgw")
     .withWaitStrategy(anyAnswer)
+    .withStartupTimeout(300_000)
     .start();
 }
 

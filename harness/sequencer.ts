@@ -2,9 +2,9 @@
  * Scenario files, longest first. With two workers the suite ends when its last long file does;
  * vitest orders by its cache of last durations, and a fresh clone (CI) has none, so it falls
  * back to file size, which started the 90 s S3 outage last and left one worker idle beside it
- * for two minutes. These are the longest files of a full run on the two-core machine
- * (2026-12-07, reports/suite-times.json; s3-store and azure-repo build their server's image on
- * first use), the outage first so its waiting overlaps CPU-bound files.
+ * for two minutes. These are the longest files of full runs on the two-core CI machine
+ * (2026-12-06, reports/suite-times.json; azure-repo builds its server's image on first use),
+ * the outage first so its waiting overlaps the CPU-bound config-errors cases.
  */
 import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
@@ -12,20 +12,20 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 const longestFirst = [
   "scenarios/s3-outage.spec.ts",
   "scenarios/ha.spec.ts",
-  "scenarios/s3-store.spec.ts",
+  "scenarios/config-errors.spec.ts",
+  "scenarios/alerts.spec.ts",
+  "scenarios/compose.spec.ts",
+  "scenarios/pitr.spec.ts",
   "scenarios/two-repos.spec.ts",
   "scenarios/recovery-objectives.spec.ts",
-  "scenarios/backup-from-standby.spec.ts",
-  "scenarios/replica-from-backup.spec.ts",
-  "scenarios/schedule.spec.ts",
-  "scenarios/ha-restore.spec.ts",
-  "scenarios/pitr.spec.ts",
-  "scenarios/failover.spec.ts",
-  "scenarios/compose.spec.ts",
-  "scenarios/alerts.spec.ts",
-  "scenarios/azure-repo.spec.ts",
-  "scenarios/config-errors.spec.ts",
   "scenarios/replica-errors.spec.ts",
+  "scenarios/failover.spec.ts",
+  "scenarios/conformance.spec.ts",
+  "scenarios/own-certificates.spec.ts",
+  "scenarios/schedule.spec.ts",
+  "scenarios/azure-repo.spec.ts",
+  "scenarios/s3-store.spec.ts",
+  "scenarios/restore-interrupted.spec.ts",
 ];
 
 export default class LongestFirstSequencer extends BaseSequencer {

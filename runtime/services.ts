@@ -47,9 +47,9 @@ export function startBackupServices(env: Env, supervisor: Supervisor, promoted: 
       // also when the container was restarted since: its full backup is retried like a first
       // backup, not left to the next schedule.
       const promotion = recorded === "active" ? readPromotion(env.PGDATA) : undefined;
+      const timelineNow = promotion?.ok === false ? await currentTimeline(env) : undefined;
       // (Timeline 0: the promotion failed before it could ask.)
-      const missedTimeline = promotion?.ok === false ? await currentTimeline(env) : undefined;
-      const missedPromotionBackup = promotion !== undefined && missedTimeline !== undefined && [0, missedTimeline].includes(promotion.timeline);
+      const missedTimeline = timelineNow !== undefined && [0, timelineNow].includes(promotion?.timeline ?? -1) ? timelineNow : undefined;
       if (state === "adopted") {
         log(
           "bootstrap-backups",
@@ -63,7 +63,7 @@ export function startBackupServices(env: Env, supervisor: Supervisor, promoted: 
         await initBackups(env);
         logBackup("bootstrap-backups", `stanza ${env.PGBACKREST_STANZA} created and first full backup taken`);
       }
-      if (missedPromotionBackup && promotion && missedTimeline !== undefined) {
+      if (promotion && missedTimeline !== undefined) {
         const labels = await takeMissingTimelineFull(env, missedTimeline);
         recordPromotionBackup(env.PGDATA, promotion, labels.join(", ") || "(every repository had one)");
         logBackup("bootstrap-backups", `full backup ${labels.join(", ")} taken on timeline ${missedTimeline}, the one the promotion could not take`);

@@ -206,8 +206,7 @@ export async function timelineToFollow(env: BackupEnv, up: Upstream, backup: Rep
   const needed = forkSegments(content, timeline, ours, parseSize(segmentSize));
   const deadline = Date.now() + waitMs;
   for (let attempt = 1; ; attempt++) {
-    const missing: string[] = [];
-    for (const segment of needed) if (!(await archived(env, systemId, segment))) missing.push(segment);
+    const missing = await notArchived(env, systemId, needed);
     if (missing.length === 0) break;
     if (Date.now() > deadline)
       throw new UpstreamError("unreachable", `the repository does not hold ${missing[0]}, where a timeline of ${up.host} began, after ${waitMs / 1000} s`);
@@ -218,22 +217,26 @@ export async function timelineToFollow(env: BackupEnv, up: Upstream, backup: Rep
 }
 
 /**
- * Whether the repository restores read from holds `segment` of system `systemId`: listed in
- * its archive directory (archive-get would need a pg_control, and PGDATA is empty until the
- * restore). False while the repository cannot be read.
+ * Which of `segments` of system `systemId` the repository restores read from does not list in
+ * its archive directory yet (archive-get would need a pg_control, and PGDATA is empty until the
+ * restore): all of them while the repository cannot be read. One `info`, then a listing each.
  */
-async function archived(env: BackupEnv, systemId: string, segment: string): Promise<boolean> {
+async function notArchived(env: BackupEnv, systemId: string, segments: readonly string[]): Promise<string[]> {
   let archives: Awaited<ReturnType<typeof readStanza>>["archives"];
   try {
     archives = (await readStanza(env)).archives;
   } catch (e) {
-    if (e instanceof RepositoryError) return false;
+    if (e instanceof RepositoryError) return [...segments];
     throw e;
   }
   const archive = archives.filter((a) => a.systemId === systemId && a.id).sort((x, y) => (x.repo ?? 1) - (y.repo ?? 1))[0];
-  if (!archive) return false;
-  const listed = await pgbackrest(env, ["repo-ls", `--repo=${archive.repo ?? 1}`, `archive/${env.PGBACKREST_STANZA}/${archive.id}/${segment.slice(0, 16)}`]);
-  return listed.code === 0 && listed.stdout.split("\n").some((f) => f.startsWith(segment));
+  if (!archive) return [...segments];
+  const missing: string[] = [];
+  for (const segment of segments) {
+    const listed = await pgbackrest(env, ["repo-ls", `--repo=${archive.repo ?? 1}`, `archive/${env.PGBACKREST_STANZA}/${archive.id}/${segment.slice(0, 16)}`]);
+    if (listed.code !== 0 || !listed.stdout.split("\n").some((f) => f.startsWith(segment))) missing.push(segment);
+  }
+  return missing;
 }
 
 /** After the restore: the primary's history file in pg_wal (postgres's own, 0600). */

@@ -5,7 +5,7 @@
  * chosen host names and validity, and no private key of a CA ever leaves the test process.
  */
 import forge from "node-forge";
-import { baseCert, generateCa, generateServerCert, newKeys, type PemPair } from "../runtime/lib/certificates.js";
+import { baseCert, generateCa, generateServerCert, newKeys, type PemPair, signCert } from "../runtime/lib/certificates.js";
 
 let ca: PemPair | undefined;
 
@@ -44,11 +44,11 @@ export function ownCa(commonName: string, issuer?: PemPair, days = 3650): PemPai
     cert.setIssuer(issuerCert.subject.attributes);
     extensions.push({ name: "authorityKeyIdentifier", keyIdentifier: issuerCert.generateSubjectKeyIdentifier().getBytes() });
     cert.setExtensions(extensions);
-    cert.sign(forge.pki.privateKeyFromPem(issuer.key), forge.md.sha256.create());
+    signCert(cert, issuer.key);
   } else {
     cert.setIssuer(subject);
     cert.setExtensions(extensions);
-    cert.sign(keys.privateKey, forge.md.sha256.create());
+    signCert(cert, keys.pem);
   }
   return { cert: forge.pki.certificateToPem(cert), key: keys.pem };
 }
@@ -70,6 +70,6 @@ export function ownServerCert(issuer: PemPair, dnsNames: string[], days = 365): 
     { name: "subjectAltName", altNames: [...dnsNames.map((value) => ({ type: 2, value })), { type: 7, ip: "127.0.0.1" }] },
     { name: "authorityKeyIdentifier", keyIdentifier: issuerCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(issuer.key), forge.md.sha256.create());
+  signCert(cert, issuer.key);
   return { cert: forge.pki.certificateToPem(cert), key: keys.pem };
 }

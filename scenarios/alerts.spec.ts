@@ -120,7 +120,7 @@ describe("@alerts a webhook hears of every backup and of archiving failing and r
     expect(logs).toMatch(/\[postgres-ba\] backup: full backup \S+ finished/);
     expect(logs).not.toContain(token);
     const processes = await db.execOk(["sh", "-c", "for f in /proc/[0-9]*/cmdline; do tr '\\0' ' ' < \"$f\"; echo; done"]);
-    expect(processes.output).toMatch(/postgres-ba\.mjs entrypoint/);
+    expect(processes.output).toMatch(/postgres-ba\.cjs entrypoint/);
     expect(processes.output).not.toContain(token);
     const env = (await db.execOk(["postgres-ba", "env"])).output;
     expect(env).toMatch(/^BACKUP_WEBHOOK_URL=<set>/m);

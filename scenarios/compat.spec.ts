@@ -109,7 +109,7 @@ describe("@compat a drop-in replacement for the official postgres:18 image #drop
     expect(r.exitCode, r.output).toBe(0);
     const [pid1, parent] = r.output.trim().split("\n");
     expect(pid1).toBe("tini");
-    expect(parent).toMatch(/^node \/usr\/local\/lib\/postgres-ba\/postgres-ba\.mjs entrypoint/);
+    expect(parent).toMatch(/^node (--\S+ )*\/usr\/local\/lib\/postgres-ba\/postgres-ba\.cjs entrypoint/);
   });
 
   it("serves TLS, runs as postgres, and archives nothing in drop-in mode", async () => {

@@ -8,4 +8,4 @@ case "$(basename "$0")" in
     docker-enforce-initdb.sh) mode=enforce-initdb ;;
     *) mode=ensure-initdb ;;
 esac
-exec node /usr/local/lib/postgres-ba/postgres-ba.mjs "$mode" "$@"
+exec node /usr/local/lib/postgres-ba/postgres-ba.cjs "$mode" "$@"

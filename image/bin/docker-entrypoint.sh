@@ -12,7 +12,9 @@ _is_sourced() {
 }
 
 if ! _is_sourced; then
-	exec node /usr/local/lib/postgres-ba/postgres-ba.mjs entrypoint "$@"
+	# The resident runtime's V8 flags, chosen when the image was built (see the Dockerfile).
+	read -r -a node_flags < /usr/local/lib/postgres-ba/node-flags
+	exec node "${node_flags[@]}" /usr/local/lib/postgres-ba/postgres-ba.cjs entrypoint "$@"
 fi
 
 # file_env VAR [DEFAULT]: VAR from itself, else from the file named by VAR_FILE (Docker

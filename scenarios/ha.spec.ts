@@ -7,7 +7,9 @@
  * replica of the new one and takes no backups. Then, on the same cluster: `postgres-ba promote` on
  * a replica is a planned switchover that loses no acknowledged write; and with etcd stopped past
  * the leader lock's ttl the leader keeps serving (failsafe mode), status says the store is
- * unreachable, and all is well again when etcd is back.
+ * unreachable, and all is well again when etcd is back. Last, the leader is killed while S3 is
+ * unreachable: the split-brain fence cannot read the repository, says so and lets the promotion
+ * through, and the new timeline's full backup follows S3's return.
  */
 import { describe, expect } from "vitest";
 import { scenario } from "../harness/fixtures.js";
@@ -24,6 +26,29 @@ let firstLeader: StartedPrimaryContainer;
 let newLeader: StartedPrimaryContainer;
 const acknowledged: number[] = [];
 let killedAt = 0;
+
+/**
+ * The synchronous standby's name, once every member runs or streams and it lags 0: Patroni fails
+ * or hands over only to a candidate it finds healthy and caught up ("no good candidates" otherwise).
+ */
+async function syncStandbyCaughtUp(leader: StartedPrimaryContainer): Promise<string> {
+  const syncName = await pollUntil("a synchronous standby", async () => Object.entries(await streaming(leader)).find(([, sync]) => sync === "sync")?.[0]);
+  await pollUntil(
+    "every member running or streaming, the synchronous standby caught up",
+    async () => {
+      const { ha } = JSON.parse((await leader.exec(["postgres-ba", "status", "--json"])).output) as {
+        ha: { members: Array<{ name: string; state: string; lagBytes: number | null }> };
+      };
+      return (
+        ha.members.length === 3 &&
+        ha.members.every((m) => ["running", "streaming"].includes(m.state)) &&
+        ha.members.find((m) => m.name === syncName)?.lagBytes === 0
+      );
+    },
+    { timeoutMs: 60_000, intervalMs: 1000 },
+  );
+  return syncName;
+}
 
 /** The member names streaming from `leader`, with their sync state. */
 async function streaming(leader: StartedPrimaryContainer): Promise<Record<string, string>> {
@@ -128,25 +153,9 @@ describe("@ha-switchover postgres-ba promote on a replica hands the leadership o
   it("makes that member the leader with every acknowledged write, and the old leader follows it", async ({ cluster }) => {
     const leader = await cluster.leader();
     // In synchronous mode Patroni hands over only to the synchronous standby (and says so otherwise).
-    const syncName = await pollUntil("a synchronous standby", async () => Object.entries(await streaming(leader)).find(([, sync]) => sync === "sync")?.[0]);
+    const syncName = await syncStandbyCaughtUp(leader);
     const names = await Promise.all(cluster.members.map(memberName));
     const target = cluster.members[names.indexOf(syncName)];
-    // Patroni hands over only to a candidate it finds healthy and caught up ("no good candidates"
-    // otherwise): wait, after the rejoin above, until every member streams and the target lags 0.
-    await pollUntil(
-      "every member running or streaming, the synchronous standby caught up",
-      async () => {
-        const { ha } = JSON.parse((await leader.exec(["postgres-ba", "status", "--json"])).output) as {
-          ha: { members: Array<{ name: string; state: string; lagBytes: number | null }> };
-        };
-        return (
-          ha.members.length === 3 &&
-          ha.members.every((m) => ["running", "streaming"].includes(m.state)) &&
-          ha.members.find((m) => m.name === syncName)?.lagBytes === 0
-        );
-      },
-      { timeoutMs: 60_000, intervalMs: 1000 },
-    );
     const client = await leader.connect();
     client.on("error", () => undefined);
     const written: number[] = [];
@@ -291,3 +300,37 @@ describe("@ha-errors a member that would start a second cluster on the stanza is
 async function memberName(member: StartedPrimaryContainer): Promise<string> {
   return (await member.execOk(["printenv", "SERVER_NAME"])).output.trim();
 }
+
+describe("@ha a failover while S3 is unreachable: the fence lets it through, the new timeline's backup follows S3's return #ha-failover-s3-down", () => {
+  it("another member becomes the writable leader with S3 isolated, warning that it could not compare timelines; a full backup on its timeline once S3 answers", async ({
+    bed,
+    cluster,
+  }) => {
+    const leader = await cluster.leader();
+    const syncName = await syncStandbyCaughtUp(leader);
+    await leader.sql("INSERT INTO acked (id) VALUES (-4)");
+    const candidates = cluster.members.filter((m) => m !== leader);
+    const logsBefore = await Promise.all(candidates.map(async (m) => (await m.logText()).length));
+    await bed.s3.isolate();
+    let promoted: StartedPrimaryContainer;
+    try {
+      await cluster.kill(leader);
+      promoted = await cluster.leader(90_000, candidates);
+      expect(await memberName(promoted)).toBe(syncName);
+      const fence = (await promoted.logText()).slice(logsBefore[candidates.indexOf(promoted)]).match(/\[postgres-ba\] ha-pre-promote: .*/g) ?? [];
+      expect(fence, "the fence could not read the repository, said so, and let the promotion through").toEqual([
+        expect.stringMatching(/WARNING: repository not readable \(.+\); promoting without comparing timelines$/),
+      ]);
+      await promoted.sql("INSERT INTO acked (id) VALUES (-5)");
+      expect((await promoted.sql<{ n: string }>("SELECT count(*) AS n FROM acked WHERE id IN (-4, -5)"))[0].n).toBe("2");
+    } finally {
+      await bed.s3.reconnect();
+    }
+    const timeline = (await promoted.sql<{ tli: string }>("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli"))[0].tli;
+    await pollUntil(
+      `a full backup on timeline ${timeline}`,
+      async () => (await promoted.backups()).find((b) => b.type === "full" && b.archive.start.startsWith(timeline)),
+      { timeoutMs: 180_000, intervalMs: 2000 },
+    );
+  });
+});

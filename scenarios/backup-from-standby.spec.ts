@@ -7,7 +7,7 @@
  */
 import { describe, expect } from "vitest";
 import { scenario as it } from "../harness/fixtures.js";
-import { ClusterContainer, RestoredCloneContainer, type StartedCluster } from "../harness/index.js";
+import { ClusterContainer, pollUntil, RestoredCloneContainer, type StartedCluster } from "../harness/index.js";
 
 /** pgBackRest's own log of the last backup (log-level-file=detail names every file copied, with its host when remote). */
 async function lastBackupLog(cluster: StartedCluster): Promise<string> {
@@ -76,6 +76,16 @@ describe("@backup-from-standby backups copy their files from a streaming replica
 
   it("takes the backup from the primary when the replica is gone and BACKUP_FROM_STANDBY=prefer; require fails in one line #standby-prefer", async () => {
     await cluster.replicas[0].stop();
+    // Once replica1 has left the network, Podman's DNS forwards its name to an upstream server,
+    // which on these machines does not answer: a lookup took 20 s in some runs (one failure,
+    // [049] reading backup.info from S3, may have been a backup started meanwhile). The backup
+    // starts once the primary's lookup of replica1 has failed and S3's answers.
+    const s3 = cluster.bucket.env.S3_ENDPOINT;
+    await pollUntil(
+      `replica1 gone from the primary's DNS, ${s3} in it`,
+      async () =>
+        (await cluster.primary.exec(["getent", "hosts", "replica1"])).exitCode !== 0 && (await cluster.primary.exec(["getent", "hosts", s3])).exitCode === 0,
+    );
     const preferred = await cluster.primary.exec(["postgres-ba", "backup", "incr"]);
     expect(preferred.exitCode, preferred.output).toBe(0);
     const log = await lastBackupLog(cluster);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ExecResult } from "./exec.js";
-import { retryingNameResolution } from "./pgbackrest.js";
+import { failureReason, retryingNameResolution } from "./pgbackrest.js";
 
 const lookupPending: ExecResult = {
   code: 49,
@@ -37,5 +37,33 @@ describe("retryingNameResolution", () => {
     const refused = runs([{ code: 49, stdout: "", stderr: "unable to connect to 's3:9000': [111] Connection refused" }]);
     await retryingNameResolution(["backup"], refused.runOnce, 0);
     expect(refused.count()).toBe(1);
+  });
+});
+
+describe("failureReason", () => {
+  const result = (stdout: string, stderr = "") => ({ code: 49, stdout, stderr });
+
+  it("keeps the causes pgBackRest indents under its ERROR line, once each, without its hints", () => {
+    const stdout = [
+      "2026-12-07 05:32:48.816 P00   INFO: backup command begin 2.60.0: --exec-id=1-5a0c992e",
+      "2026-12-07 05:32:48.837 P00  ERROR: [049]: unable to load info file '/p/backup/x/backup.info' or '/p/backup/x/backup.info.copy':",
+      "                                    HostConnectError: unable to get address for 's3': [-3] Temporary failure in name resolution",
+      "                                    HostConnectError: unable to get address for 's3': [-3] Temporary failure in name resolution",
+      "                                    HINT: backup.info cannot be opened and is required to perform a backup.",
+      "2026-12-07 05:32:48.838 P00   INFO: backup command end: aborted with exception [049]",
+    ].join("\n");
+    expect(failureReason(result(stdout))).toBe(
+      "ERROR: [049]: unable to load info file '/p/backup/x/backup.info' or '/p/backup/x/backup.info.copy': HostConnectError: unable to get address for 's3': [-3] Temporary failure in name resolution",
+    );
+  });
+
+  it("joins separate errors, and names the same one printed to stdout and stderr once", () => {
+    const error = "ERROR: [041]: unable to open file: [13] Permission denied";
+    expect(failureReason(result(`P00  ${error}\nP00  ERROR: [062]: stop\n`, `${error}\n`))).toBe(`${error} | ERROR: [062]: stop`);
+  });
+
+  it("falls back to the last lines of output, then to the exit code", () => {
+    expect(failureReason(result("one\ntwo\nthree\nfour\n"))).toBe("two | three | four");
+    expect(failureReason(result(""))).toBe("exit code 49");
   });
 });

@@ -72,10 +72,30 @@ export function inRepository(repository: Repository, text: string): string {
   return repository.index === 1 ? text : text.replace(/\brepo1\b/g, `repo${repository.index}`);
 }
 
-/** pgBackRest's own reason for a failure: its ERROR line(s), else the last lines of output. */
+/**
+ * pgBackRest's own reason for a failure: each ERROR line with the causes it indents beneath it
+ * ("unable to load info file ...:" says why only on the lines below; its HINTs are left out),
+ * else the last lines of output.
+ */
 export function failureReason(result: ExecResult): string {
   const text = `${result.stdout}\n${result.stderr}`;
-  const errors = text.split("\n").filter((l) => /ERROR: \[\d+\]/.test(l));
-  const lines = errors.length ? errors : text.trim().split("\n").slice(-3);
-  return lines.map((l) => l.replace(/^.*?(ERROR: )/, "$1").trim()).join(" | ") || `exit code ${result.code}`;
+  const errors: string[][] = [];
+  let current: string[] | undefined;
+  for (const line of text.split("\n")) {
+    if (/ERROR: \[\d+\]/.test(line)) {
+      current = [line.replace(/^.*?(ERROR: )/, "$1").trim()];
+      errors.push(current);
+    } else if (current && /^\s+\S/.test(line)) {
+      const cause = line.trim();
+      if (!cause.startsWith("HINT:") && !current.includes(cause)) current.push(cause);
+    } else current = undefined;
+  }
+  const lines = errors.length
+    ? [...new Set(errors.map((e) => e.join(" ")))]
+    : text
+        .trim()
+        .split("\n")
+        .slice(-3)
+        .map((l) => l.trim());
+  return lines.join(" | ") || `exit code ${result.code}`;
 }

@@ -113,8 +113,8 @@ export class StartedHaCluster {
 
   /**
    * Every member's log for a failure message: the last `lines` lines of each (from `since[i]`
-   * characters on, when given), without Patroni's Python tracebacks, so pgBackRest's, the
-   * runtime's and Patroni's own decisions fit.
+   * characters on, when given), without Patroni's Python tracebacks, pgBackRest's INFO lines and
+   * the etcd client's retries, so the runtime's and Patroni's own decisions fit.
    */
   async logs(lines = 80, since: number[] = []): Promise<string> {
     const parts = await Promise.all(
@@ -123,7 +123,7 @@ export class StartedHaCluster {
         const kept = (await m.logText())
           .slice(since[i] ?? 0)
           .split("\n")
-          .filter((l) => !/^(\s|Traceback|psycopg2?\.)/.test(l));
+          .filter((l) => !/^(\s|Traceback|psycopg2?\.)/.test(l) && !noise.test(l));
         return `--- ${name}\n${kept.slice(-lines).join("\n")}`;
       }),
     );
@@ -147,6 +147,9 @@ export class StartedHaCluster {
     await this.stop();
   }
 }
+
+/** Log lines that repeat every second while a store or the archive is being waited for. */
+const noise = / P\d\d +INFO: |WARNING: (failed to resolve host|Retrying \(Retry)|ERROR: (Failed to get list of machines|KVCache\.run)/;
 
 async function isWritable(member: StartedPrimaryContainer): Promise<boolean> {
   try {

@@ -1,6 +1,6 @@
 /**
  * The product image, built once per content: the tag carries a hash of image/, runtime/, the
- * lock file and the base image, so a warm run reuses it and any change rebuilds it.
+ * lock file, this file (the bundle's options) and the base image, so a warm run reuses it and any change rebuilds it.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -14,6 +14,7 @@ import { dependencyPin, projectRoot } from "./paths.js";
 export const imageName = "postgres-pgbackrest";
 const imageDir = join(projectRoot, "image");
 const runtimeDir = join(projectRoot, "runtime");
+const thisFile = join(projectRoot, "harness", "image.ts");
 export const bundlePath = join(imageDir, "build", "postgres-ba.cjs");
 
 /**
@@ -70,7 +71,8 @@ export function productImage(): Promise<string> {
   cached ??= (async () => {
     if (process.env.POSTGRES_BA_IMAGE) return process.env.POSTGRES_BA_IMAGE;
     const base = await baseImage();
-    const tag = `${imageName}:${contentHash(base, [...filesUnder(imageDir), ...filesUnder(runtimeDir), dependencyPin])}`;
+    // This file too: the bundle's options (format, target) are part of what the image runs.
+    const tag = `${imageName}:${contentHash(base, [...filesUnder(imageDir), ...filesUnder(runtimeDir), dependencyPin, thisFile])}`;
     if (await imageExists(tag)) return tag;
     await buildTarget(base, [tag, `${imageName}:latest`]);
     return tag;

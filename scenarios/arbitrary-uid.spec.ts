@@ -4,7 +4,7 @@
  * initdb gets a user name from nss_wrapper (as in the official entrypoint), the runtime's
  * directories outside the volume are group 0's, and the server, its backups and a restart work.
  * The same for a member under HA_MODE=patroni, as deploy/kubernetes runs it: Patroni, its
- * configuration and the cluster CA mounted as a Kubernetes secret is (root's, group-readable).
+ * configuration, and the cluster CA root's and readable through group 0 only.
  */
 import { randomBytes } from "node:crypto";
 import { describe, expect } from "vitest";
@@ -57,7 +57,7 @@ describe("@arbitrary-uid an HA_MODE=patroni member under a random uid in group 0
     const cluster = await new HaClusterContainer(bed).withMembers(0).start();
     try {
       await prepareAsFsGroup(bed.image, volume);
-      // The cluster CA as the manifests mount its secret: root's, group-readable (defaultMode 0440
+      // The cluster CA close to how the manifests mount its secret: root's, group-readable (defaultMode 0440
       // with fsGroup); ca.crt readable by all, as etcd (another uid here) reads it too.
       const ca = await new OneShotContainer(bed.image)
         .withUser("0:0")

@@ -109,7 +109,10 @@ describe("@compat a drop-in replacement for the official postgres:18 image #drop
     expect(r.exitCode, r.output).toBe(0);
     const [pid1, parent] = r.output.trim().split("\n");
     expect(pid1).toBe("tini");
-    expect(parent).toMatch(/^node (--\S+ )*\/usr\/local\/lib\/postgres-ba\/postgres-ba\.cjs entrypoint/);
+    // With the V8 flags the image chose for the resident runtime (issue 13's P5).
+    const flags = (await custom.exec(["cat", "/usr/local/lib/postgres-ba/node-flags"])).output.trim();
+    expect(flags).toContain("--no-opt");
+    expect(parent.trim()).toMatch(new RegExp(`^node ${flags} /usr/local/lib/postgres-ba/postgres-ba\\.cjs entrypoint`));
   });
 
   it("serves TLS, runs as postgres, and archives nothing in drop-in mode", async () => {

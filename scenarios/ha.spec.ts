@@ -28,26 +28,23 @@ const acknowledged: number[] = [];
 let killedAt = 0;
 
 /**
- * The synchronous standby's name, once every member runs or streams and it lags 0: Patroni fails
- * or hands over only to a candidate it finds healthy and caught up ("no good candidates" otherwise).
+ * The synchronous standby's name as Patroni has it, once every member runs or streams and it lags
+ * 0: Patroni fails or hands over only to that member ("candidate name does not match with
+ * sync_standby" otherwise, which pg_stat_replication can lag behind) once it finds it caught up.
  */
-async function syncStandbyCaughtUp(leader: StartedPrimaryContainer): Promise<string> {
-  const syncName = await pollUntil("a synchronous standby", async () => Object.entries(await streaming(leader)).find(([, sync]) => sync === "sync")?.[0]);
-  await pollUntil(
-    "every member running or streaming, the synchronous standby caught up",
+function syncStandbyCaughtUp(leader: StartedPrimaryContainer): Promise<string> {
+  return pollUntil(
+    "every member running or streaming, Patroni's synchronous standby caught up",
     async () => {
       const { ha } = JSON.parse((await leader.exec(["postgres-ba", "status", "--json"])).output) as {
-        ha: { members: Array<{ name: string; state: string; lagBytes: number | null }> };
+        ha: { members: Array<{ name: string; role: string; state: string; lagBytes: number | null }> };
       };
-      return (
-        ha.members.length === 3 &&
-        ha.members.every((m) => ["running", "streaming"].includes(m.state)) &&
-        ha.members.find((m) => m.name === syncName)?.lagBytes === 0
-      );
+      const sync = ha.members.filter((m) => m.role === "sync_standby");
+      const healthy = ha.members.length === 3 && ha.members.every((m) => ["running", "streaming"].includes(m.state));
+      return healthy && sync.length === 1 && sync[0].lagBytes === 0 ? sync[0].name : undefined;
     },
     { timeoutMs: 60_000, intervalMs: 1000 },
   );
-  return syncName;
 }
 
 /** The member names streaming from `leader`, with their sync state. */
@@ -323,14 +320,28 @@ describe("@ha a failover while S3 is unreachable: the fence lets it through, the
       ]);
       await promoted.sql("INSERT INTO acked (id) VALUES (-5)");
       expect((await promoted.sql<{ n: string }>("SELECT count(*) AS n FROM acked WHERE id IN (-4, -5)"))[0].n).toBe("2");
+      // The promotion's check and full backup failed (S3 is still away) before S3 returns.
+      const since = logsBefore[candidates.indexOf(promoted)];
+      await pollUntil(
+        "the promotion's backup recorded as failed",
+        async () =>
+          /\[postgres-ba\] promote: (ERROR: )?promoted to a primary on timeline \d+: .*FAILED: .*retried until it is taken/.test(
+            (await promoted.logText()).slice(since),
+          ),
+        { timeoutMs: 150_000, intervalMs: 1000 },
+      );
     } finally {
       await bed.s3.reconnect();
     }
     const timeline = (await promoted.sql<{ tli: string }>("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) AS tli"))[0].tli;
-    await pollUntil(
+    const full = await pollUntil(
       `a full backup on timeline ${timeline}`,
       async () => (await promoted.backups()).find((b) => b.type === "full" && b.archive.start.startsWith(timeline)),
       { timeoutMs: 180_000, intervalMs: 2000 },
+    );
+    await promoted.waitForLog(
+      new RegExp(`bootstrap-backups: full backup ${full.label} taken on timeline ${Number.parseInt(timeline, 16)}, the one the promotion could not take`),
+      30_000,
     );
   });
 });

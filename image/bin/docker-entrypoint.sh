@@ -12,8 +12,12 @@ _is_sourced() {
 }
 
 if ! _is_sourced; then
-	# The resident runtime's V8 flags, chosen when the image was built (see the Dockerfile).
-	read -r -a node_flags < /usr/local/lib/postgres-ba/node-flags
+	# The resident runtime's V8 flags, chosen when the image was built (see the Dockerfile); none
+	# when a derived image removed or emptied the file.
+	node_flags=()
+	if [ -r /usr/local/lib/postgres-ba/node-flags ]; then
+		read -r -a node_flags < /usr/local/lib/postgres-ba/node-flags || true
+	fi
 	exec node "${node_flags[@]}" /usr/local/lib/postgres-ba/postgres-ba.cjs entrypoint "$@"
 fi
 

@@ -1,11 +1,11 @@
 /**
  * Pure certificate generation: node-forge lays out the certificate, Node's native crypto makes the
- * keys and the signature (forge's own RSA in JavaScript takes about 0.7 s a signature when V8 does
- * not optimise, as in the runtime's lite mode: image/bin/docker-entrypoint.sh). Kept apart from
+ * keys and the signature (forge's own RSA in JavaScript took about 0.7 s a signature without V8's
+ * optimising compilers, which the resident runtime runs without: image/Dockerfile's node-flags). Kept apart from
  * tls.ts (which reads certificates with Node's own crypto) and imported only when something must
  * be generated, so a restart and every `postgres-ba` command skip evaluating it.
  */
-import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import forge from "node-forge";
 
 export interface PemPair {
@@ -30,6 +30,11 @@ const { getTBSCertificate } = forge.pki as typeof forge.pki & { getTBSCertificat
 
 /** Signs `cert` (sha256WithRSAEncryption) with the issuer's PEM private key, as forge's cert.sign would, natively. */
 export function signCert(cert: forge.pki.Certificate, issuerKeyPem: string): void {
+  const keyType = createPrivateKey(issuerKeyPem).asymmetricKeyType;
+  if (keyType !== "rsa")
+    throw new Error(
+      `the CA's key is ${keyType}, not RSA: certificates are signed with RSA here. Fix: use an RSA CA key, or provide server.crt and server.key yourself`,
+    );
   cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
   cert.siginfo.algorithmOid = cert.signatureOid;
   const tbs = forge.asn1.toDer(getTBSCertificate(cert)).getBytes();

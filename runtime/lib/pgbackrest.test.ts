@@ -21,10 +21,10 @@ describe("retryingNameResolution", () => {
     expect(r.count()).toBe(2);
   });
 
-  it("gives up after three runs with the last failure", async () => {
+  it("gives up after four runs with the last failure", async () => {
     const r = runs([lookupPending]);
     expect((await retryingNameResolution(["info"], r.runOnce, 0)).code).toBe(49);
-    expect(r.count()).toBe(3);
+    expect(r.count()).toBe(4);
   });
 
   it("never repeats a restore, a name that does not exist, or another failure", async () => {

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { $ } from "zx";
 import { baseImage, imageExists } from "./base-image.js";
@@ -14,7 +15,8 @@ import { dependencyPin, projectRoot } from "./paths.js";
 export const imageName = "postgres-pgbackrest";
 const imageDir = join(projectRoot, "image");
 const runtimeDir = join(projectRoot, "runtime");
-const thisFile = join(projectRoot, "harness", "image.ts");
+/** This module's own file (image.ts here, image.js in the installed package): its bundle options shape the image. */
+const thisFile = fileURLToPath(import.meta.url);
 export const bundlePath = join(imageDir, "build", "postgres-ba.cjs");
 
 /**

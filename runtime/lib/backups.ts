@@ -8,7 +8,7 @@ import { logBackup } from "./log.js";
 import { repositories, repositoryName, repositoryPathVariable, repositoryWording, type BackupEnv, type Repository } from "../env/parse.js";
 import { failureReason, inRepository, pgbackrest, pgbackrestIn, type BackupType } from "./pgbackrest.js";
 import { psql } from "./postgres.js";
-import { readStanza, type StanzaState } from "./repository.js";
+import { backupTimeline, readStanza, type StanzaState } from "./repository.js";
 import { notify, pingAfterBackup } from "./notify.js";
 import { markStanzaActive } from "./state.js";
 import { trustStore, type StoreVerdict } from "./store-probe.js";
@@ -72,7 +72,6 @@ export async function initNewRepositories(env: BackupEnv): Promise<Repository[]>
  * Returns the labels taken; throws BackupError while a repository still lacks one.
  */
 export async function takeMissingTimelineFull(env: BackupEnv, timeline: number): Promise<string[]> {
-  const prefix = timeline.toString(16).toUpperCase().padStart(8, "0");
   const labels: string[] = [];
   const failures: string[] = [];
   for (const repository of repositories(env)) {
@@ -80,7 +79,7 @@ export async function takeMissingTimelineFull(env: BackupEnv, timeline: number):
       const stanza = await readStanza(env, { repo: repository.index }).catch((e: unknown) => {
         throw e instanceof RepositoryError ? new BackupError(e.message) : e;
       });
-      if (stanza.backups.some((b) => b.type === "full" && b.archive?.start?.startsWith(prefix))) return;
+      if (stanza.backups.some((b) => b.type === "full" && backupTimeline(b) === timeline)) return;
       labels.push(await backupTo(env, repository, "full"));
     });
   }

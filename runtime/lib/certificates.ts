@@ -30,15 +30,15 @@ const { getTBSCertificate } = forge.pki as typeof forge.pki & { getTBSCertificat
 
 /** Signs `cert` (sha256WithRSAEncryption) with the issuer's PEM private key, as forge's cert.sign would, natively. */
 export function signCert(cert: forge.pki.Certificate, issuerKeyPem: string): void {
-  const keyType = createPrivateKey(issuerKeyPem).asymmetricKeyType;
-  if (keyType !== "rsa")
+  const issuerKey = createPrivateKey(issuerKeyPem);
+  if (issuerKey.asymmetricKeyType !== "rsa")
     throw new Error(
-      `the CA's key is ${keyType}, not RSA: certificates are signed with RSA here. Fix: use an RSA CA key, or provide server.crt and server.key yourself`,
+      `the CA's key is ${issuerKey.asymmetricKeyType}, not RSA: certificates are signed with RSA here. Fix: use an RSA CA key, or provide server.crt and server.key yourself`,
     );
   cert.signatureOid = forge.pki.oids.sha256WithRSAEncryption;
   cert.siginfo.algorithmOid = cert.signatureOid;
   const tbs = forge.asn1.toDer(getTBSCertificate(cert)).getBytes();
-  cert.signature = sign("sha256", Buffer.from(tbs, "binary"), issuerKeyPem).toString("binary");
+  cert.signature = sign("sha256", Buffer.from(tbs, "binary"), issuerKey).toString("binary");
 }
 
 /** An unsigned certificate for `publicKey`: a random positive serial, valid from a minute ago until `notAfter` (10 years by default). */

@@ -10,6 +10,7 @@ import type pg from "pg";
 import { $ } from "zx";
 import { parseInfoJson } from "../runtime/lib/repository.js";
 import { containerEngine } from "./engine.js";
+import { networkNameServers } from "./engine-api.js";
 import { connectVerified, queryVerified, type Credentials } from "./pg-client.js";
 import { pollUntil } from "./poll.js";
 import { containerLogText } from "./one-shot.js";
@@ -176,6 +177,9 @@ export class PrimaryContainer extends PostgreSqlContainer {
     // The image's own readiness (TCP, and writable after a restore) instead of the module's
     // socket-agnostic pg_isready; polled fast so tests do not wait for the image's 10 s interval.
     this.withHealthCheck({ test: ["CMD", "docker-healthcheck.sh"], interval: 250, timeout: 5000, retries: 10_000, startPeriod: 0 });
+    // Its network's name server alone (see networkNameServers).
+    const nameServers = this.networkMode && (await networkNameServers(this.networkMode));
+    if (nameServers) Object.assign(this.hostConfig, nameServers);
     // A container that never gets ready says why: its last log lines go into the error.
     const tail: string[] = [];
     this.withLogConsumer((stream) =>

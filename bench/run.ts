@@ -4,7 +4,7 @@
  * bench/results/<UTC timestamp>.json; a line per phase goes to stderr while it works.
  * `npm run bench -- --quick` shrinks the sizes and run counts to about three minutes and says so
  * in every row it shrank. Environment overrides: SCALE, INCOMPRESSIBLE_MB, SEGMENTS, TPS_SCALE,
- * TPS_SECONDS, TPS_RUNS, RUNS (startup runs), KILLS (H1's leader kills).
+ * TPS_SECONDS, TPS_RUNS, RUNS (startup runs), KILLS (H1's leader kills); SUITE_TIMES (P6's report).
  *
  * Order matters: the restore (P2) runs before the archive-lag phase (P3) forces a hundred WAL
  * segments, which a restore would otherwise have to replay; the TPS pair (P4) runs after the
@@ -345,28 +345,53 @@ async function restoreRow(bed: StartedBackupTestbed, cluster: Awaited<ReturnType
   say(`P2: pg_basebackup replica streaming after ${s(replicaSeconds)}`);
   await primary.archiveCurrentWal();
   let restoreSeconds = 0;
+  let pgbackrestSeconds = 0;
   const restoreStarted = performance.now();
   const clone = await new RestoredCloneContainer(bed.image, primary).withNetwork(bed.network).withStartupTimeout(600_000).start();
   try {
     restoreSeconds = secondsSince(restoreStarted);
     // Where the clone's time went: the runtime's own timestamped lines, one per step.
-    for (const line of (await clone.logText()).split("\n").filter((l) => l.includes("[postgres-ba]"))) say(`P2: clone: ${line}`);
+    const log = await clone.logText();
+    for (const line of log.split("\n").filter((l) => l.includes("[postgres-ba]"))) say(`P2: clone: ${line}`);
+    pgbackrestSeconds = Number(/restore-from-backup: .*, in ([\d.]+) s$/m.exec(log)?.[1] ?? 0);
   } finally {
     await clone.stop({ removeVolumes: true });
   }
   say(`P2: restored clone ready after ${s(restoreSeconds)}`);
+  const disk = await diskWriteMBps(bed.image);
+  say(`P2: this disk writes ${disk.toFixed(0)} MB/s with fsync`);
   const ratio = replicaSeconds / restoreSeconds;
   return {
     id: "P2",
     measure: "restore from S3 to a ready server",
     baseline: "`pg_basebackup` clone of the same data",
     goal: ">= 1.5x",
-    value: `${mb(bytes)}: restored clone start to ready ${s(restoreSeconds)} vs pg_basebackup replica start to streaming ${s(replicaSeconds)}`,
+    value:
+      `${mb(bytes)}: restored clone start to ready ${s(restoreSeconds)} vs pg_basebackup replica start to streaming ${s(replicaSeconds)}; ` +
+      `pgBackRest's restore itself ${s(pgbackrestSeconds)}, writing ${(bytes / 1e6 / pgbackrestSeconds).toFixed(0)} MB/s where this disk writes ${disk.toFixed(0)} MB/s with fsync (dd)`,
     ratio: x(ratio),
     met: ratio >= 1.5,
     shrunk: shrunk("scale"),
-    data: { bytes, restoreSeconds, replicaSeconds },
+    data: { bytes, restoreSeconds, replicaSeconds, pgbackrestSeconds, diskWriteMBps: disk },
   };
+}
+
+/**
+ * P2's bound: a restore and a pg_basebackup clone both write and sync every byte of the database,
+ * so neither goes faster than the disk does (dd of 1000 MiB with fsync into a new volume of the
+ * same engine; MB/s as dd counts it, from its own report).
+ */
+async function diskWriteMBps(image: string): Promise<number> {
+  const volume = `pgba-bench-disk-${randomBytes(4).toString("hex")}`;
+  try {
+    const { stderr } =
+      await sh`${cli} run --rm --no-healthcheck -v ${`${volume}:/disk`} --entrypoint dd ${image} if=/dev/zero of=/disk/zeros bs=1M count=1000 conv=fsync`;
+    const report = /^(\d+) bytes .* copied, ([\d.]+) s/m.exec(stderr);
+    if (!report) throw new Error(`dd did not report its pace: ${stderr}`);
+    return Number(report[1]) / 1e6 / Number(report[2]);
+  } finally {
+    await $({ quiet: true, nothrow: true })`${cli} volume rm -f ${volume}`;
+  }
 }
 
 /** P8: what the repository stores for incrementals and a differential after 1 % of the rows change. */
@@ -646,12 +671,17 @@ async function failoverRow(bed: StartedBackupTestbed): Promise<BenchRow> {
 }
 
 /** P6: the newest suite timing report (harness/summary-reporter.ts writes it); the bench never runs the suite. */
+/**
+ * P6 from a whole `npm test` run's timing report: this working copy's, or SUITE_TIMES naming
+ * another (a fresh clone's, as the row's baseline asks, e.g. the clone a CI rehearsal ran in).
+ */
 function suiteTimeRow(): BenchRow {
   const row = { id: "P6", measure: "suite time per scenario file", baseline: "total on a fresh clone", goal: "<= 15 min total" };
-  if (!existsSync(suiteTimesFile)) {
-    return { ...row, value: "no suite timing report (reports/suite-times.json is written by a whole `npm test` run)", ratio: "-", met: null, data: {} };
+  const report = process.env.SUITE_TIMES ?? suiteTimesFile;
+  if (!existsSync(report)) {
+    return { ...row, value: `no suite timing report (${report} is written by a whole \`npm test\` run)`, ratio: "-", met: null, data: {} };
   }
-  const times = JSON.parse(readFileSync(suiteTimesFile, "utf8")) as SuiteTimes;
+  const times = JSON.parse(readFileSync(report, "utf8")) as SuiteTimes;
   const slowest = Object.entries(times.files)
     .sort((a, b) => b[1] - a[1])
     .slice(0, 5)

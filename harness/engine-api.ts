@@ -44,7 +44,8 @@ export function networkNameServers(network: string): Promise<NameServerSettings 
   let settings = nameServersByNetwork.get(network);
   if (!settings) {
     settings = (async () => {
-      if ((await containerEngine()).kind !== "podman") return undefined;
+      // "container:<id>" shares another container's network namespace and resolv.conf; host and none have no aardvark.
+      if ((await containerEngine()).kind !== "podman" || network.startsWith("container:") || ["host", "none"].includes(network)) return undefined;
       const gateways = ((await (await engineApi()).getNetwork(network).inspect()).IPAM?.Config ?? []).flatMap((c) => (c.Gateway ? [c.Gateway] : []));
       return gateways.length ? { Dns: gateways, DnsOptions: ["attempts:5"] } : undefined;
     })();

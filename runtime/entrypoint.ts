@@ -150,7 +150,9 @@ async function recoverWithoutTcp(env: Env, serverArgs: string[], childEnv: Recor
   const recovering = runServer(env, [...serverArgs, "-c", "listen_addresses="], childEnv);
   const controller = new AbortController();
   const ended = recovering.exited.then((status) => ({ status }));
-  const promoted = waitFor(async () => (await isReady(env)) && !(await inRecovery(env)), 250, controller.signal).then(() => ({ status: undefined }));
+  // isReady reads postmaster.pid ("standby" until the promotion, then "ready"): polled often, the
+  // one psql runs once it says ready (bench row P2, restore to ready).
+  const promoted = waitFor(async () => (await isReady(env)) && !(await inRecovery(env)), 50, controller.signal).then(() => ({ status: undefined }));
   const first = await Promise.race([ended, promoted]);
   controller.abort();
   if (first.status !== undefined) {
@@ -174,8 +176,8 @@ function readinessService(env: Env, supervisor: Supervisor, standby: boolean): S
   return {
     name: "readiness",
     async run(signal) {
-      // Polled often: the health check waits for the marker below (bench row P5, restart to ready).
-      if (!(await waitFor(() => isReady(env), 100, signal))) return;
+      // Polled often (a file read): the health check waits for the marker below (bench row P5, restart to ready).
+      if (!(await waitFor(() => isReady(env), 50, signal))) return;
       const server = await describeServer(env);
       if (!standby && !server.inRecovery) {
         await ensureReplicationRole(env).then(

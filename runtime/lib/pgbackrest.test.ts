@@ -21,6 +21,13 @@ describe("retryingNameResolution", () => {
     expect(r.count()).toBe(2);
   });
 
+  it("repeats an info whose JSON reports the pending lookup though it exited 0", async () => {
+    const infoJson = (message: string) => ({ code: 0, stdout: JSON.stringify([{ status: { code: 99, message } }]), stderr: "" });
+    const r = runs([infoJson("[HostConnectError] unable to get address for 's3': [-3] Temporary failure in name resolution"), infoJson("ok")]);
+    expect((await retryingNameResolution(["info", "--output=json"], r.runOnce, 0)).stdout).toContain('"ok"');
+    expect(r.count()).toBe(2);
+  });
+
   it("gives up after four runs with the last failure", async () => {
     const r = runs([lookupPending]);
     expect((await retryingNameResolution(["info"], r.runOnce, 0)).code).toBe(49);

@@ -54,14 +54,15 @@ export function pgbackrestIn(env: BackupEnv, repository: Repository, args: reado
  * pgBackRest retries a connection that fails, but not a name lookup that fails for the moment
  * (EAI_AGAIN, -3: a DNS server that did not answer in time): it gives up at once with
  * "[049] unable to get address for ...: [-3] ...". Such a run is repeated up to three times, after
- * 2, 4 and 8 s (Podman's DNS here left lookups unanswered for 20 s at a time). A
- * name that does not exist, a refused connection or any other failure is not. A restore is never
- * repeated here: its marker and resume logic decide what a failed one means.
+ * 2, 4 and 8 s (Podman's DNS here left lookups unanswered for 20 s at a time). `info` exits 0
+ * with the failure in its JSON (a repository's status 99): that counts too. A name that does not
+ * exist, a refused connection or any other failure is not repeated. A restore is never repeated
+ * here: its marker and resume logic decide what a failed one means.
  */
 export async function retryingNameResolution(args: readonly string[], runOnce: () => Promise<ExecResult>, pauseMs = 2000): Promise<ExecResult> {
   for (let attempt = 1; ; attempt++) {
     const result = await runOnce();
-    if (result.code === 0 || attempt === 4 || args.includes("restore") || !nameLookupPending.test(`${result.stdout}\n${result.stderr}`)) return result;
+    if (attempt === 4 || args.includes("restore") || !nameLookupPending.test(`${result.stdout}\n${result.stderr}`)) return result;
     await sleep(pauseMs * 2 ** (attempt - 1));
   }
 }

@@ -34,7 +34,7 @@ export const restoreFromBackup: Step = {
       if (stanza.code === 1 || stanza.code === 3)
         throw new RestorePlanError(
           `stanza ${env.PGBACKREST_STANZA} does not exist in ${from.map((r) => repositoryName(r.settings)).join(" or ")}`,
-          from.map((r) => repositoryWording(r, `check ${repositoryVariables(r.settings)}`)).join(" and ") + " and PGBACKREST_STANZA",
+          `${from.map((r) => repositoryWording(r, `check ${repositoryVariables(r.settings)}`)).join(" and ")} and PGBACKREST_STANZA`,
         );
       // Its lines name the variables of the one repository read (REPO2_* for RESTORE_REPO=2).
       const planned = from.length === 1 ? from[0] : undefined;

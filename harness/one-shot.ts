@@ -10,7 +10,6 @@ import { basename, dirname, join } from "node:path";
 import { getContainerRuntimeClient } from "testcontainers";
 import { $ } from "zx";
 import { containerEngine } from "./engine.js";
-import { type EngineContainer, engineApi, networkNameServers } from "./engine-api.js";
 import { digestDirectory, digestTar, type TreeDigest } from "./tar-digest.js";
 
 export interface OneShotResult {
@@ -162,7 +161,6 @@ export class OneShotContainer {
         Binds: this.volumes.map(([name, target, mode]) => `${name}:${target}${mode}`),
         Tmpfs: Object.fromEntries(this.tmpfs.map((t) => [t.slice(0, t.indexOf(":")), t.slice(t.indexOf(":") + 1)])),
         NetworkMode: this.network,
-        ...(this.network && (await networkNameServers(this.network))),
       },
       // Aliases only: an endpoint config is refused for another container's network namespace.
       NetworkingConfig: this.network && this.networkAliases.length ? { EndpointsConfig: { [this.network]: { Aliases: this.networkAliases } } } : undefined,
@@ -235,6 +233,25 @@ export class OneShotContainer {
       await container.remove({ force: true, v: true }).catch(() => undefined);
     }
   }
+}
+
+/** What the harness asks of the engine's API beyond testcontainers' own client (dockerode's calls). */
+interface EngineContainer {
+  id: string;
+  start(): Promise<unknown>;
+  wait(): Promise<unknown>;
+  inspect(): Promise<{ State: { Status: string; ExitCode: number } }>;
+  changes(): Promise<Array<{ Path: string; Kind: number }> | null>;
+  remove(options: { force: boolean; v: boolean }): Promise<unknown>;
+}
+interface EngineApi {
+  createContainer(options: Record<string, unknown>): Promise<EngineContainer>;
+  getVolume(name: string): { inspect(): Promise<{ Mountpoint: string }> };
+}
+
+/** The dockerode instance testcontainers talks to the engine through. */
+async function engineApi(): Promise<EngineApi> {
+  return ((await getContainerRuntimeClient()).container as unknown as { dockerode: EngineApi }).dockerode;
 }
 
 /**

@@ -5,12 +5,11 @@
  * helpers for SQL over verified TLS, pgBackRest, backups, logs, restart and stop.
  */
 import { PostgreSqlContainer, StartedPostgreSqlContainer } from "@testcontainers/postgresql";
-import { Wait } from "testcontainers";
 import type pg from "pg";
 import { $ } from "zx";
 import { parseInfoJson } from "../runtime/lib/repository.js";
 import { containerEngine } from "./engine.js";
-import { networkNameServers } from "./engine-api.js";
+import { HealthyOrExitedWaitStrategy } from "./healthy-or-exited.js";
 import { connectVerified, queryVerified, type Credentials } from "./pg-client.js";
 import { pollUntil } from "./poll.js";
 import { containerLogText } from "./one-shot.js";
@@ -94,7 +93,7 @@ export class PrimaryContainer extends PostgreSqlContainer {
     // ready and it answers on TCP, which covers the module's listening-port check. That check
     // runs three execs every 100 ms until the port opens (about a second of CPU per second of a
     // restore or a clone, on these 2-core machines).
-    this.withWaitStrategy(Wait.forHealthCheck());
+    this.withWaitStrategy(new HealthyOrExitedWaitStrategy());
   }
 
   /** Back up to this bucket under `stanza`. Without it the container runs in drop-in mode. */
@@ -177,9 +176,6 @@ export class PrimaryContainer extends PostgreSqlContainer {
     // The image's own readiness (TCP, and writable after a restore) instead of the module's
     // socket-agnostic pg_isready; polled fast so tests do not wait for the image's 10 s interval.
     this.withHealthCheck({ test: ["CMD", "docker-healthcheck.sh"], interval: 250, timeout: 5000, retries: 10_000, startPeriod: 0 });
-    // Its network's name server alone (see networkNameServers).
-    const nameServers = this.networkMode && (await networkNameServers(this.networkMode));
-    if (nameServers) Object.assign(this.hostConfig, nameServers);
     // A container that never gets ready says why: its last log lines go into the error.
     const tail: string[] = [];
     this.withLogConsumer((stream) =>

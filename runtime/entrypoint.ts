@@ -150,8 +150,8 @@ async function recoverWithoutTcp(env: Env, serverArgs: string[], childEnv: Recor
   const recovering = runServer(env, [...serverArgs, "-c", "listen_addresses="], childEnv);
   const controller = new AbortController();
   const ended = recovering.exited.then((status) => ({ status }));
-  // isReady reads postmaster.pid ("standby" until the promotion, then "ready"): polled often, the
-  // one psql runs once it says ready (bench row P2, restore to ready).
+  // isReady reads postmaster.pid ("starting", then "standby" with hot standby, until the promotion;
+  // then "ready"): polled often, psql runs only once it says ready (bench row P2, restore to ready).
   const promoted = waitFor(async () => (await isReady(env)) && !(await inRecovery(env)), 50, controller.signal).then(() => ({ status: undefined }));
   const first = await Promise.race([ended, promoted]);
   controller.abort();

@@ -28,6 +28,18 @@ describe("retryingNameResolution", () => {
     expect(r.count()).toBe(2);
   });
 
+  it("never repeats another command that exited 0, though a WARN names a failed lookup", async () => {
+    const fellBack = runs([
+      {
+        code: 0,
+        stdout: "WARN: unable to check pg2: [HostConnectError] unable to get address for 'replica1': [-3] Temporary failure in name resolution",
+        stderr: "",
+      },
+    ]);
+    await retryingNameResolution(["backup", "--type=full"], fellBack.runOnce, 0);
+    expect(fellBack.count()).toBe(1);
+  });
+
   it("gives up after four runs with the last failure", async () => {
     const r = runs([lookupPending]);
     expect((await retryingNameResolution(["info"], r.runOnce, 0)).code).toBe(49);

@@ -30,24 +30,25 @@ export function restoredBackupSet(stdout: string): string | undefined {
 /** Runs pgBackRest for the configured stanza (unless args name one already). */
 export function pgbackrest(env: BackupEnv, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   const stanza = args.some((a) => a === "--stanza" || a.startsWith("--stanza=")) ? [] : [`--stanza=${env.PGBACKREST_STANZA}`];
-  return retryingNameResolution(args, () =>
+  const once = () =>
     run(pgbackrestBinary, [...stanza, ...args], {
       timeoutMs: 24 * 3600_000,
       ...opts,
       env: { ...opts.env, ...pgbackrestChildEnv(env, process.env) },
-    }),
-  );
+    });
+  // Output streamed to a terminal is not repeated there (README: When S3 is down).
+  return opts.stream ? once() : retryingNameResolution(args, once);
 }
 
 /** pgBackRest with one repository's configuration only (singleRepositoryConfPath): it as repo1, its keys alone. */
 export function pgbackrestIn(env: BackupEnv, repository: Repository, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  return retryingNameResolution(args, () =>
+  const once = () =>
     run(pgbackrestBinary, [`--config=${singleRepositoryConfPath(repository.index)}`, `--stanza=${env.PGBACKREST_STANZA}`, ...args], {
       timeoutMs: 600_000,
       ...opts,
       env: { ...opts.env, ...pgbackrestChildEnv(env, process.env, repository) },
-    }),
-  );
+    });
+  return opts.stream ? once() : retryingNameResolution(args, once);
 }
 
 /**
@@ -55,14 +56,17 @@ export function pgbackrestIn(env: BackupEnv, repository: Repository, args: reado
  * (EAI_AGAIN, -3: a DNS server that did not answer in time): it gives up at once with
  * "[049] unable to get address for ...: [-3] ...". Such a run is repeated up to three times, after
  * 2, 4 and 8 s (Podman's DNS here left lookups unanswered for 20 s at a time). `info` exits 0
- * with the failure in its JSON (a repository's status 99): that counts too. A name that does not
- * exist, a refused connection or any other failure is not repeated. A restore is never repeated
- * here: its marker and resume logic decide what a failed one means.
+ * with the failure in its JSON (a repository's status 99): that counts too; any other command that
+ * exits 0 has done its work (a backup that fell back from an unreachable standby says the lookup
+ * failed in a WARN, and is not taken again). A name that does not exist, a refused connection or
+ * any other failure is not repeated. A restore is never repeated here: its marker and resume logic
+ * decide what a failed one means.
  */
 export async function retryingNameResolution(args: readonly string[], runOnce: () => Promise<ExecResult>, pauseMs = 2000): Promise<ExecResult> {
   for (let attempt = 1; ; attempt++) {
     const result = await runOnce();
-    if (attempt === 4 || args.includes("restore") || !nameLookupPending.test(`${result.stdout}\n${result.stderr}`)) return result;
+    const done = result.code === 0 && !args.includes("info");
+    if (done || attempt === 4 || args.includes("restore") || !nameLookupPending.test(`${result.stdout}\n${result.stderr}`)) return result;
     await sleep(pauseMs * 2 ** (attempt - 1));
   }
 }

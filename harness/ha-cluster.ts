@@ -113,17 +113,18 @@ export class StartedHaCluster {
 
   /**
    * Every member's log for a failure message: the last `lines` lines of each (from `since[i]`
-   * characters on, when given), without Patroni's Python tracebacks, pgBackRest's INFO lines and
-   * the etcd client's retries, so the runtime's and Patroni's own decisions fit.
+   * characters on, when given), without Patroni's Python tracebacks, pgBackRest's INFO lines,
+   * the etcd client's retries and lines matching `omit`, so the runtime's and Patroni's own
+   * decisions fit.
    */
-  async logs(lines = 80, since: number[] = []): Promise<string> {
+  async logs(lines = 80, since: number[] = [], omit?: RegExp): Promise<string> {
     const parts = await Promise.all(
       this.members.map(async (m, i) => {
         const name = (await m.execOk(["printenv", "SERVER_NAME"]).catch(() => ({ output: m.getName() }))).output.trim();
         const kept = (await m.logText())
           .slice(since[i] ?? 0)
           .split("\n")
-          .filter((l) => !/^(\s|Traceback|psycopg2?\.)/.test(l) && !noise.test(l));
+          .filter((l) => !/^(\s|Traceback|psycopg2?\.)/.test(l) && !noise.test(l) && !omit?.test(l));
         return `--- ${name}\n${kept.slice(-lines).join("\n")}`;
       }),
     );

@@ -30,7 +30,7 @@ describe("@observability status, check and verify tell whether the backups can b
   it("exits 2 when the newest backup is older than STATUS_MAX_BACKUP_AGE #status-probe", async ({ db }) => {
     // The fixture's backup can be under a second old here (one fresh-clone run): wait until it is past the limit.
     const newest = (await db.backups()).at(-1)!;
-    await pollUntil("the newest backup more than 1 s old", () => Date.now() / 1000 - newest.timestamp.stop > 2, { intervalMs: 200 });
+    await pollUntil("the newest backup more than 2 s old", () => Date.now() / 1000 - newest.timestamp.stop > 2, { intervalMs: 200 });
     const r = await db.exec(["postgres-ba", "status"], { env: { STATUS_MAX_BACKUP_AGE: "1" } });
     expect(r.exitCode).toBe(2);
     expect(r.output).toMatch(/^problem: newest backup \d{8}-\d{6}F is \d+ s old, more than STATUS_MAX_BACKUP_AGE=1$/m);

@@ -51,10 +51,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * A command exits once its alerts are delivered, or after 5 s; the entrypoint exits at once
- * (PostgreSQL has stopped, and the engine's stop timeout is running).
+ * A command exits once its alerts are delivered, or after 8 s: enough for a delivery's three
+ * attempts when each fails at once (1 s and 4 s apart), as a name lookup or a refused connection
+ * does. The entrypoint exits at once (PostgreSQL has stopped, and the engine's stop timeout is running).
  */
-const deliveryWaitMs = process.argv[2] === "entrypoint" ? 0 : 5000;
+const deliveryWaitMs = process.argv[2] === "entrypoint" ? 0 : 8000;
 const exit = (code: number) => deliveriesSettled(deliveryWaitMs).then(() => process.exit(code));
 
 main(process.argv.slice(2)).then(exit, (e: unknown) => {

@@ -100,6 +100,33 @@ describe("notify, against a real HTTP receiver", () => {
     }
   });
 
+  it("logs a delivery still under way when the wait ends, with how far it got, never the URL", async () => {
+    // A receiver that takes the connection and never answers.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      notify(parseEnv({ ...backup, BACKUP_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/T0KEN` }), {
+        event: "backup.failed",
+        backupType: "incr",
+        repository: 1,
+        error: "x",
+      });
+      await deliveriesSettled(200);
+      const lines = stderr.mock.calls.map((c) => String(c[0]));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/webhook: ERROR: backup\.failed not delivered before the command exited \(no answer yet\)/);
+      expect(lines[0]).not.toContain("T0KEN");
+    } finally {
+      // The delivery then fails and gives up (retries 10 ms apart here) before the next test.
+      silent.closeAllConnections();
+      silent.close();
+      await deliveriesSettled(60_000);
+      stderr.mockRestore();
+    }
+  });
+
   it("gives up on an unreachable receiver with the error's code, not its message", async () => {
     // A port nothing listens on: one a server had, then closed.
     const closed = createServer();

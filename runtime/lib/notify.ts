@@ -35,13 +35,21 @@ export function archivingNotice(
 /** Attempts per delivery, the wait before each retry, and each attempt's timeout. */
 export const deliveryPolicy = { attempts: 3, retryDelaysMs: [1000, 4000], timeoutMs: 10_000 };
 
-const pending = new Set<Promise<void>>();
+/** Deliveries under way, each with what it delivers and how far it got (for the line when a command exits before it ends). */
+const pending = new Map<Promise<void>, DeliveryProgress>();
+
+interface DeliveryProgress {
+  what: string;
+  attempts: number;
+  problem: string;
+}
 
 /** Sends the notice to the webhook (when set), in the background. */
 export function notify(env: Env, notice: BackupNotice): void {
-  if (env.BACKUP_WEBHOOK_URL) {
-    track(
-      deliver(env.BACKUP_WEBHOOK_URL, notice.event, {
+  const url = env.BACKUP_WEBHOOK_URL;
+  if (url) {
+    track(notice.event, (progress) =>
+      deliver(url, progress, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: noticeBody(env, notice, new Date()),
@@ -52,40 +60,50 @@ export function notify(env: Env, notice: BackupNotice): void {
 
 /** The dead man's switch (BACKUP_PING_URL, when set): after a backup that every repository has. */
 export function pingAfterBackup(env: Env): void {
-  if (env.BACKUP_PING_URL) track(deliver(env.BACKUP_PING_URL, "ping", { method: "GET" }));
+  const url = env.BACKUP_PING_URL;
+  if (url) track("ping", (progress) => deliver(url, progress, { method: "GET" }));
 }
 
 /**
  * Waits for deliveries still under way, at most `limitMs` (a `postgres-ba backup` process before
- * it exits: a receiver that is down must not hold the command for its whole retry cycle).
+ * it exits: a receiver that is down must not hold the command for its whole retry cycle). Each
+ * one still under way then is one log line, as one that gave up is: the process is about to end it.
  */
 export async function deliveriesSettled(limitMs: number): Promise<void> {
   const settled = new AbortController();
-  await Promise.race([Promise.all([...pending]), sleep(limitMs, settled.signal)]);
+  await Promise.race([Promise.all([...pending.keys()]), sleep(limitMs, settled.signal)]);
   settled.abort();
+  for (const { what, attempts, problem } of pending.values()) {
+    const sofar = problem ? `${attempts} attempt(s), the last: ${problem}` : "no answer yet";
+    logBackup(topicOf(what), `${what} not delivered before the command exited (${sofar})`, true);
+  }
 }
 
-function track(delivery: Promise<void>): void {
-  pending.add(delivery);
+function track(what: string, start: (progress: DeliveryProgress) => Promise<void>): void {
+  const progress: DeliveryProgress = { what, attempts: 0, problem: "" };
+  const delivery = start(progress);
+  pending.set(delivery, progress);
   void delivery.finally(() => pending.delete(delivery));
 }
 
-async function deliver(url: string, what: string, init: RequestInit): Promise<void> {
-  let problem = "";
+async function deliver(url: string, progress: DeliveryProgress, init: RequestInit): Promise<void> {
   for (let attempt = 1; attempt <= deliveryPolicy.attempts; attempt++) {
     try {
       const response = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(deliveryPolicy.timeoutMs) });
       await response.body?.cancel();
       if (response.ok) return;
-      problem = `HTTP ${response.status}`;
+      progress.problem = `HTTP ${response.status}`;
     } catch (e) {
-      problem = errorCode(e);
+      progress.problem = errorCode(e);
     }
+    progress.attempts = attempt;
     const delay = deliveryPolicy.retryDelaysMs[attempt - 1];
     if (delay !== undefined && attempt < deliveryPolicy.attempts) await sleep(delay);
   }
-  logBackup(what === "ping" ? "ping" : "webhook", `${what} not delivered after ${deliveryPolicy.attempts} attempts (${problem})`, true);
+  logBackup(topicOf(progress.what), `${progress.what} not delivered after ${deliveryPolicy.attempts} attempts (${progress.problem})`, true);
 }
+
+const topicOf = (what: string) => (what === "ping" ? "ping" : "webhook");
 
 /** The error's code or name, never its message: fetch's messages can quote the URL. */
 function errorCode(e: unknown): string {

@@ -22,6 +22,7 @@ import { buildCommand, containerEngine } from "./engine.js";
 import { bundle, contentHash } from "./image.js";
 import { NetworkServerBuilder } from "./network-server.js";
 import { dependencyPin, projectRoot } from "./paths.js";
+import { pollUntil } from "./poll.js";
 import { testCa, testServerCert } from "./test-ca.js";
 
 // The AWS SDK warns on every run that its releases after January 2027 will need Node 22; the
@@ -152,16 +153,21 @@ export class StartedS3Container {
     await $({ quiet: true })`${cli} unpause ${this.container.getId()}`;
   }
 
-  /** Takes the server off the test network: requests fail at once, as when S3 is down. */
+  /**
+   * Takes the server off the test network: requests fail at once, as when S3 is down. Returns once
+   * the network's members no longer resolve the alias (see networkDnsSettled).
+   */
   async isolate(): Promise<void> {
     const { cli } = await containerEngine();
     await $({ quiet: true })`${cli} network disconnect ${this.network.getName()} ${this.container.getId()}`;
+    await networkDnsSettled(this.network.getName(), this.alias, false, this.container.getId());
   }
 
-  /** Puts it back under its alias. */
+  /** Puts it back under its alias, and returns once the network's members resolve it again. */
   async reconnect(): Promise<void> {
     const { cli } = await containerEngine();
     await $({ quiet: true })`${cli} network connect --alias ${this.alias} ${this.network.getName()} ${this.container.getId()}`;
+    await networkDnsSettled(this.network.getName(), this.alias, true, this.container.getId());
   }
 
   /** The secret key, for tests that prove it never leaks. */
@@ -278,4 +284,33 @@ export async function rgwImage(): Promise<string> {
   await $({ quiet: true, env: build.env })`${build.command} ${build.flags} --build-arg ${`DEBIAN_BASE=${standInRootfsImage}`} -t ${tag} ${source}`;
   console.log(`[rgw] image ${tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return tag;
+}
+
+/**
+ * Waits until a container on `network` (any but the S3 server) resolves `name` as `present` says.
+ * On Podman each change to a network makes its DNS server (aardvark-dns 1.4 here) close and reopen
+ * its sockets, and a lookup in that moment can go unanswered for seconds (40 s once, in this
+ * repository's runs); a test that went on at once would measure that, not the product. Asked
+ * through `exec` in a member (the server tells networks apart by the asker's address; a new
+ * container would change the network again). Nothing to wait for without such a member with
+ * getent in it, or on Docker Engine, whose DNS changes without that pause.
+ */
+async function networkDnsSettled(network: string, name: string, present: boolean, server: string): Promise<void> {
+  const { kind, cli } = await containerEngine();
+  if (kind !== "podman" || cli !== "podman") return;
+  const sh = $({ quiet: true, nothrow: true });
+  const members = (await sh`podman ps -q --no-trunc --filter network=${network} --filter status=running`).stdout
+    .split("\n")
+    .filter((id) => id && id !== server);
+  const [member] = members;
+  if (!member) return;
+  await pollUntil(
+    `${name} ${present ? "in" : "gone from"} the DNS of network ${network}`,
+    async () => {
+      const { exitCode } = await sh`podman exec ${member} getent hosts ${name}`;
+      // 0: found, 2: not found; anything else (no getent, the member gone): nothing to wait for.
+      return exitCode === 0 ? present : exitCode === 2 ? !present : true;
+    },
+    { timeoutMs: 90_000, intervalMs: 200 },
+  );
 }

@@ -1,10 +1,12 @@
 /**
  * Removes what a run may have left behind (containers and networks created by testcontainers,
- * which has no reaper here) and stops the Podman API service and the dockerd this project started.
- * Used by .ci/run at exit and by `npm run cleanup`.
+ * which has no reaper here, and Podman port forwards whose container is gone) and stops the
+ * Podman API service and the dockerd this project started. Used by .ci/run before and after its
+ * runs, and by `npm run cleanup`; not while another run uses the engine.
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { $, type Shell } from "zx";
+import { splitShellWords } from "../runtime/lib/shell-words.js";
 import { dockerPidFile, dockerSocket, podmanConf, podmanPidFile, processAlive } from "./engine.js";
 
 async function cleanup(): Promise<void> {
@@ -48,55 +50,48 @@ async function removeLeftovers(cli: "podman" | "docker", sh: Shell): Promise<voi
 
 /**
  * Port forwards netavark left behind for containers that no longer exist (a teardown cut short:
- * rootful Podman 4.3's netavark 1.4 writes them to iptables). Such a rule still sends its host port
- * to an address nobody has, so a later container that Podman gives the same port cannot be reached
- * (a CI run failed on "connect EHOSTUNREACH 127.0.0.1:35537" this way). Rules of live containers,
- * and machines without iptables, are left alone.
+ * rootful Podman 4.3's netavark 1.4 writes them to iptables' nat table). Such a rule still sends its
+ * host port to an address nobody has, so a later container that Podman gives the same port cannot
+ * be reached (a CI run failed on "connect EHOSTUNREACH 127.0.0.1:35537" this way). Removed, each by
+ * its exact text: the jumps naming a container that is gone, the DNAT rules to an address no
+ * container has, and the mark rules of ports nothing forwards any more. Only safe while no run
+ * creates or removes containers (.ci/run calls it before and after its runs). IPv4 only: the
+ * networks here have no IPv6. Machines without iptables, or where listing fails, are left alone.
  */
 async function removeStalePortForwards(sh: Shell): Promise<void> {
-  const rules = (chain: string) => iptablesRules(sh, chain);
-  const dnat = await rules("NETAVARK-HOSTPORT-DNAT");
-  if (!dnat.length) return;
-  const live = new Set((await sh`podman ps -aq --no-trunc`).stdout.split("\n").filter(Boolean));
-  const stale = dnat.filter((r) => r.containerId && !live.has(r.containerId));
+  const listed = await sh`iptables -w -t nat -S`;
+  const ps = await sh`podman ps -aq --no-trunc`;
+  if (listed.exitCode !== 0 || ps.exitCode !== 0) return;
+  const ids = ps.stdout.split("\n").filter(Boolean);
+  const inspected = ids.length ? await sh`podman inspect --format ${"{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}"} ${ids}` : undefined;
+  if (inspected && inspected.exitCode !== 0) return;
+  const liveIds = new Set(ids);
+  const liveAddresses = new Set(inspected?.stdout.split(/\s+/).filter(Boolean));
+  const rules = listed.stdout.split("\n").filter((line) => /^-A NETAVARK-(HOSTPORT-DNAT|DN-)/.test(line));
+  const deadJump = (rule: string) => {
+    const id = rule.match(/ id: ([0-9a-f]{64})\b/)?.[1];
+    return rule.startsWith("-A NETAVARK-HOSTPORT-DNAT ") && id !== undefined && !liveIds.has(id);
+  };
+  const deadDnat = (rule: string) => {
+    const address = rule.match(/ --to-destination ([0-9.]+):/)?.[1];
+    return rule.startsWith("-A NETAVARK-DN-") && address !== undefined && !liveAddresses.has(address);
+  };
+  const stale = rules.filter((rule) => deadJump(rule) || deadDnat(rule));
+  // A chain's mark rules for a port serve its DNAT rules for that port: once none is left, they go too.
+  const forwarded = new Set(rules.filter((rule) => !stale.includes(rule) && / -j DNAT /.test(rule)).map(chainAndPort));
+  stale.push(...rules.filter((rule) => / -j NETAVARK-HOSTPORT-SETMARK$/.test(rule) && !forwarded.has(chainAndPort(rule))));
   if (!stale.length) return;
-  const kept = dnat.filter((r) => !stale.includes(r));
-  // The jumps first, then each target chain's rules for a port no kept jump still sends there.
-  await deleteRules(sh, "NETAVARK-HOSTPORT-DNAT", stale);
-  for (const chain of new Set(stale.map((r) => r.target))) {
-    const orphaned = (r: IptablesRule) =>
-      stale.some((s) => s.target === chain && s.port === r.port) && !kept.some((k) => k.target === chain && k.port === r.port);
-    await deleteRules(sh, chain, (await rules(chain)).filter(orphaned));
+  let removed = 0;
+  for (const rule of stale) {
+    const deleted = await sh`iptables -w -t nat -D ${splitShellWords(rule).slice(1)}`;
+    if (deleted.exitCode === 0) removed++;
   }
-  console.log(`[cleanup] podman: removed the port forwards of ${new Set(stale.map((r) => r.containerId)).size} container(s) that no longer exist`);
+  console.log(`[cleanup] podman: removed ${removed} of ${stale.length} port-forward rule(s) left by containers that no longer exist`);
 }
 
-interface IptablesRule {
-  number: number;
-  target: string;
-  port?: string;
-  containerId?: string;
-}
-
-/** A nat chain's rules as `iptables -L --line-numbers` lists them (none when the chain or iptables is missing). */
-async function iptablesRules(sh: Shell, chain: string): Promise<IptablesRule[]> {
-  const listed = await sh`iptables -w -t nat -L ${chain} --line-numbers -n`;
-  if (listed.exitCode !== 0) return [];
-  return listed.stdout
-    .split("\n")
-    .map((line) => line.match(/^(\d+)\s+(\S+)(.*)$/))
-    .filter((m) => m !== null)
-    .map(([, number, target, rest]) => ({
-      number: Number(number),
-      target,
-      port: rest.match(/\bdpt:(\d+)/)?.[1],
-      containerId: rest.match(/\bid: ([0-9a-f]{64})\b/)?.[1],
-    }));
-}
-
-/** Deletes by number, the highest first so the lower numbers still hold. */
-async function deleteRules(sh: Shell, chain: string, rules: IptablesRule[]): Promise<void> {
-  for (const { number } of [...rules].sort((a, b) => b.number - a.number)) await sh`iptables -w -t nat -D ${chain} ${number}`;
+/** "NETAVARK-DN-<network> <port>" of a rule in a network's port-forward chain. */
+function chainAndPort(rule: string): string {
+  return `${rule.split(" ")[1]} ${rule.match(/ --dport (\S+)/)?.[1]}`;
 }
 
 /** SIGTERM, then waits up to 20 s for the process to end (dockerd stops its containerd first). */

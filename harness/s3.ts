@@ -155,19 +155,19 @@ export class StartedS3Container {
 
   /**
    * Takes the server off the test network: requests fail at once, as when S3 is down. Returns once
-   * the network's members no longer resolve the alias (see networkDnsSettled).
+   * a member of the network no longer resolves the alias (see networkDnsSettled).
    */
   async isolate(): Promise<void> {
     const { cli } = await containerEngine();
     await $({ quiet: true })`${cli} network disconnect ${this.network.getName()} ${this.container.getId()}`;
-    await networkDnsSettled(this.network.getName(), this.alias, false, this.container.getId());
+    await networkDnsSettled({ network: this.network.getName(), alias: this.alias, serverId: this.container.getId(), resolves: false });
   }
 
-  /** Puts it back under its alias, and returns once the network's members resolve it again. */
+  /** Puts it back under its alias, and returns once a member of the network resolves it again. */
   async reconnect(): Promise<void> {
     const { cli } = await containerEngine();
     await $({ quiet: true })`${cli} network connect --alias ${this.alias} ${this.network.getName()} ${this.container.getId()}`;
-    await networkDnsSettled(this.network.getName(), this.alias, true, this.container.getId());
+    await networkDnsSettled({ network: this.network.getName(), alias: this.alias, serverId: this.container.getId(), resolves: true });
   }
 
   /** The secret key, for tests that prove it never leaks. */
@@ -287,30 +287,53 @@ export async function rgwImage(): Promise<string> {
 }
 
 /**
- * Waits until a container on `network` (any but the S3 server) resolves `name` as `present` says.
- * On Podman each change to a network makes its DNS server (aardvark-dns 1.4 here) close and reopen
- * its sockets, and a lookup in that moment can go unanswered for seconds (40 s once, in this
- * repository's runs); a test that went on at once would measure that, not the product. Asked
- * through `exec` in a member (the server tells networks apart by the asker's address; a new
- * container would change the network again). Nothing to wait for without such a member with
- * getent in it, or on Docker Engine, whose DNS changes without that pause.
+ * Waits until a container on the network (any but the S3 server itself) resolves the alias as
+ * `resolves` says. On Podman each change to a network makes its DNS server (aardvark-dns 1.4 here)
+ * close and reopen its sockets, and a lookup in that moment can go unanswered for seconds (40 s
+ * once, in this repository's runs); a test that went on at once would measure that, not the
+ * product. Asked through `exec` in a member (the server tells networks apart by the asker's
+ * address; a new container would change the network again). "Not found" counts only when it came
+ * at once: getent says the same after a lookup that timed out. Nothing to wait for on Docker
+ * Engine (its DNS changes without that pause), without the podman command, or without a member
+ * that has getent.
  */
-async function networkDnsSettled(network: string, name: string, present: boolean, server: string): Promise<void> {
+async function networkDnsSettled({
+  network,
+  alias,
+  serverId,
+  resolves,
+}: {
+  network: string;
+  alias: string;
+  serverId: string;
+  resolves: boolean;
+}): Promise<void> {
   const { kind, cli } = await containerEngine();
   if (kind !== "podman" || cli !== "podman") return;
   const sh = $({ quiet: true, nothrow: true });
   const members = (await sh`podman ps -q --no-trunc --filter network=${network} --filter status=running`).stdout
     .split("\n")
-    .filter((id) => id && id !== server);
-  const [member] = members;
-  if (!member) return;
+    .filter((id) => id && id !== serverId);
+  /** What the first member that can answer says: 0 found, 2 not found; undefined when none can. */
+  const lookup = async () => {
+    for (const member of members) {
+      const started = Date.now();
+      const { exitCode } = await sh`podman exec ${member} getent hosts ${alias}`;
+      if (exitCode === 0 || exitCode === 2) return { found: exitCode === 0, quick: Date.now() - started < 2000 };
+    }
+    return undefined;
+  };
+  const started = Date.now();
+  const what = `${alias} ${resolves ? "resolving" : "gone"} on network ${network}`;
   await pollUntil(
-    `${name} ${present ? "in" : "gone from"} the DNS of network ${network}`,
+    what,
     async () => {
-      const { exitCode } = await sh`podman exec ${member} getent hosts ${name}`;
-      // 0: found, 2: not found; anything else (no getent, the member gone): nothing to wait for.
-      return exitCode === 0 ? present : exitCode === 2 ? !present : true;
+      const answer = await lookup();
+      return answer === undefined || (resolves ? answer.found : !answer.found && answer.quick);
     },
-    { timeoutMs: 90_000, intervalMs: 200 },
+    { timeoutMs: 90_000, intervalMs: 500 },
   );
+  // The stall this waits out, when there was one: a run's log shows where its time went.
+  const waitedMs = Date.now() - started;
+  if (waitedMs > 5000) console.log(`[s3] ${(waitedMs / 1000).toFixed(1)} s until ${what}`);
 }

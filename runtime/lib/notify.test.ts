@@ -100,26 +100,32 @@ describe("notify, against a real HTTP receiver", () => {
     }
   });
 
-  it("logs a delivery still under way when the wait ends, with how far it got, never the URL", async () => {
-    // A receiver that takes the connection and never answers.
-    const silent = createServer(() => undefined);
+  it("logs each delivery still under way when the wait ends, with how far it got, never the URL", async () => {
+    // One receiver that takes the connection and never answers; one that fails once, then does the same.
+    let failedOnce = false;
+    const silent = createServer((req, res) => {
+      if (req.url?.startsWith("/flaky") && !failedOnce) {
+        failedOnce = true;
+        res.statusCode = 500;
+        res.end();
+      }
+    });
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    const port = (silent.address() as AddressInfo).port;
+    const at = (path: string) => `http://127.0.0.1:${(silent.address() as AddressInfo).port}${path}`;
     const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     try {
-      notify(parseEnv({ ...backup, BACKUP_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/T0KEN` }), {
-        event: "backup.failed",
-        backupType: "incr",
-        repository: 1,
-        error: "x",
-      });
-      await deliveriesSettled(200);
-      const lines = stderr.mock.calls.map((c) => String(c[0]));
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/webhook: ERROR: backup\.failed not delivered before the command exited \(no answer yet\)/);
-      expect(lines[0]).not.toContain("T0KEN");
+      notify(parseEnv({ ...backup, BACKUP_WEBHOOK_URL: at("/hooks/T0KEN") }), { event: "backup.failed", backupType: "incr", repository: 1, error: "x" });
+      notify(parseEnv({ ...backup, BACKUP_WEBHOOK_URL: at("/flaky/T0KEN") }), { event: "backup.started", backupType: "incr", repository: 1 });
+      await deliveriesSettled(300);
+      const lines = stderr.mock.calls.map((c) => String(c[0])).sort();
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/webhook: ERROR: backup\.failed not delivered: cut short when the process exited \(no answer yet\)/);
+      expect(lines[1]).toMatch(
+        /webhook: ERROR: backup\.started not delivered: cut short when the process exited \(1 failed attempt\(s\), the last: HTTP 500\)/,
+      );
+      expect(lines.join("")).not.toContain("T0KEN");
     } finally {
-      // The delivery then fails and gives up (retries 10 ms apart here) before the next test.
+      // The deliveries then fail and give up (retries 10 ms apart here) before the next test.
       silent.closeAllConnections();
       silent.close();
       await deliveriesSettled(60_000);

@@ -66,16 +66,17 @@ export function pingAfterBackup(env: Env): void {
 
 /**
  * Waits for deliveries still under way, at most `limitMs` (a `postgres-ba backup` process before
- * it exits: a receiver that is down must not hold the command for its whole retry cycle). Each
- * one still under way then is one log line, as one that gave up is: the process is about to end it.
+ * it exits: a receiver that is down must not hold the command for its whole retry cycle; the
+ * entrypoint at stop, not at all). Each one still under way then is one log line, as one that gave
+ * up is: the process is about to end it.
  */
 export async function deliveriesSettled(limitMs: number): Promise<void> {
   const settled = new AbortController();
   await Promise.race([Promise.all([...pending.keys()]), sleep(limitMs, settled.signal)]);
   settled.abort();
   for (const { what, attempts, problem } of pending.values()) {
-    const sofar = problem ? `${attempts} attempt(s), the last: ${problem}` : "no answer yet";
-    logBackup(topicOf(what), `${what} not delivered before the command exited (${sofar})`, true);
+    const sofar = problem ? `${attempts} failed attempt(s), the last: ${problem}` : "no answer yet";
+    logBackup(topicOf(what), `${what} not delivered: cut short when the process exited (${sofar})`, true);
   }
 }
 

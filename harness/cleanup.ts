@@ -4,7 +4,8 @@
  * Podman API service and the dockerd this project started. Used by .ci/run before and after its
  * runs, and by `npm run cleanup`; not while another run uses the engine.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { $, type Shell } from "zx";
 import { splitShellWords } from "../runtime/lib/shell-words.js";
 import { dockerPidFile, dockerSocket, podmanConf, podmanPidFile, processAlive } from "./engine.js";
@@ -15,6 +16,7 @@ async function cleanup(): Promise<void> {
     const podman = $({ nothrow: true, quiet: true, env: { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? podmanConf } });
     await removeLeftovers("podman", podman);
     await removeStalePortForwards(podman);
+    await removeStaleNetworkState(podman);
   }
   if (existsSync(dockerPidFile)) {
     await removeLeftovers("docker", $({ nothrow: true, quiet: true, env: { ...process.env, DOCKER_HOST: `unix://${dockerSocket}` } }));
@@ -93,6 +95,46 @@ async function removeStalePortForwards(sh: Shell): Promise<void> {
 function chainAndPort(rule: string): string {
   return `${rule.split(" ")[1]} ${rule.match(/ --dport (\S+)/)?.[1]}`;
 }
+
+/**
+ * What netavark left of networks that no longer exist (the same cut-short teardowns): aardvark-dns
+ * configurations and bridges. aardvark-dns serves every file in its directory, and test networks
+ * reuse the same subnets, so a stale file for 10.89.0.1 makes two servers race for one address on
+ * each reload; the stale one won now and then, and a test network's names went unanswered for 45 s
+ * or answered "not found" (seen with strace here, and in CI). The files go, aardvark-dns is told to
+ * reload (SIGHUP, as netavark does), and the bridges go. Same caveat: not while a run is going.
+ */
+async function removeStaleNetworkState(sh: Shell): Promise<void> {
+  const listed = await sh`podman network ls --format ${"{{.Name}} {{.NetworkInterface}}"}`;
+  if (listed.exitCode !== 0) return;
+  const networks = listed.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => line.split(" "));
+  const names = new Set(networks.map(([name]) => name));
+  const bridges = new Set(networks.map(([, bridge]) => bridge));
+  const dir = aardvarkConfigDir;
+  const staleConfigs = existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith("aardvark.") && !names.has(f)) : [];
+  for (const f of staleConfigs) rmSync(join(dir, f), { force: true });
+  if (staleConfigs.length) {
+    const pid = Number(readFileSync(join(dir, "aardvark.pid"), "utf8").trim());
+    if (processAlive(pid)) process.kill(pid, "SIGHUP");
+  }
+  const linked = await sh`ip -o link show type bridge`;
+  const staleBridges = linked.stdout
+    .split("\n")
+    .map((line) => line.split(": ")[1]?.split("@")[0])
+    .filter((bridge): bridge is string => !!bridge && /^podman\d+$/.test(bridge) && !bridges.has(bridge));
+  for (const bridge of staleBridges) await sh`ip link delete ${bridge}`;
+  if (staleConfigs.length || staleBridges.length) {
+    console.log(
+      `[cleanup] podman: removed the DNS configuration of ${staleConfigs.length} and the bridge of ${staleBridges.length} network(s) that no longer exist`,
+    );
+  }
+}
+
+/** Where rootful Podman's netavark keeps aardvark-dns' configuration: one file per network, and its pid. */
+const aardvarkConfigDir = "/run/containers/networks/aardvark-dns";
 
 /** SIGTERM, then waits up to 20 s for the process to end (dockerd stops its containerd first). */
 async function stopProcess(pid: number, name: string): Promise<void> {

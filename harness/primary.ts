@@ -273,15 +273,17 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
     return this.exec(["postgres-ba", "pgbackrest", ...args]);
   }
 
-  /** The stanza as `pgbackrest info --output=json` reports it. */
   /**
-   * pgbackrest info reports a repository it could not read as stanza status 99 ("other") with
-   * exit code 0 and no backups: retried a few times (a busy test S3 server can stall a request),
-   * then an error naming pgBackRest's reason, never an empty list that reads as "no backups".
+   * The stanza as `pgbackrest info --output=json` reports it. A repository it could not read is
+   * stanza status 99 ("other") with exit code 0 and no backups: retried every 2 s (a busy test S3
+   * server can stall a request), for up to 30 s while the reason is a failed name lookup (Podman's
+   * DNS here has said "not found" for a connected server for several seconds), else 4 times; then
+   * an error naming pgBackRest's reason, never an empty list that reads as "no backups".
    */
   async stanzaInfo(): Promise<StanzaInfo | undefined> {
     let problem = "";
-    for (let attempt = 1; attempt <= 4; attempt++) {
+    const lookupDeadline = Date.now() + 30_000;
+    for (let attempt = 1; attempt <= 4 || (/unable to get address/.test(problem) && Date.now() < lookupDeadline); attempt++) {
       const r = await this.exec(["postgres-ba", "info", "--json"]);
       if (r.exitCode === 0) {
         const stanza = (parseInfoJson(r.output) as Array<StanzaInfo & { repo?: Array<{ status: { message: string } }> }>).find((s) => s.name === this.stanza);

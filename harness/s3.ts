@@ -292,9 +292,10 @@ export async function rgwImage(): Promise<string> {
  * for 35-55 s (aardvark-dns 1.4 and netavark 1.4 here; seen with strace: no query reached the
  * server in that time), and a test that went on at once would measure that, not the product. Each
  * member is asked through `exec` (a new container would change the network again), all at once:
- * in CI, with one member asked, it answered at once and the backup's lookups then stalled 42 s. "Not found" counts only when it came
- * at once: getent says the same after a lookup that timed out. Nothing to wait for on Docker Engine
- * (its DNS changes without that pause), without the podman command, or in a member without getent.
+ * in CI, with one member asked, it answered at once and the backup's lookups then stalled 42 s.
+ * "Not found" counts only when it came at once: getent says the same after a lookup that timed
+ * out. Nothing to wait for on Docker Engine (its DNS changes without that pause), without the
+ * podman command, or in a member without getent.
  */
 async function networkDnsSettled({
   network,

@@ -99,10 +99,10 @@ function chainAndPort(rule: string): string {
 /**
  * What netavark left of networks that no longer exist (the same cut-short teardowns): aardvark-dns
  * configurations and bridges. aardvark-dns serves every file in its directory, and test networks
- * reuse the same subnets, so a stale file for 10.89.0.1 makes two servers race for one address on
- * each reload; the stale one won now and then, and a test network's names went unanswered for 45 s
- * or answered "not found" (seen with strace here, and in CI). The files go, aardvark-dns is told to
- * reload (SIGHUP, as netavark does), and the bridges go. Same caveat: not while a run is going.
+ * reuse the same subnets, so a stale file for 10.89.0.1 made two servers race for one address on
+ * every reload (strace: EADDRINUSE each time); whichever won served the test network's names.
+ * The files go, aardvark-dns is told to reload (SIGHUP, as netavark does), and the bridges go.
+ * Same caveat: not while a run is going.
  */
 async function removeStaleNetworkState(sh: Shell): Promise<void> {
   const listed = await sh`podman network ls --format ${"{{.Name}} {{.NetworkInterface}}"}`;

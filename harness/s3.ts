@@ -288,12 +288,17 @@ export async function rgwImage(): Promise<string> {
 
 /**
  * Waits until every container on the network (but the S3 server itself) resolves the alias as
- * `resolves` says: a test that went on while a member's lookups still hung would measure the
- * engine, not the product. On Podman a change to a network left a member's lookups unanswered for
- * 35-55 s until the testbed fixed its bridge's address (pinBridgeAddress); this wait is the check
- * that the change has reached every member. Each is asked through `exec` (a new container would
- * change the network again), all at once. "Not found" counts only when it came at once: getent
- * says the same after a lookup that timed out. Nothing to wait for on Docker Engine (its DNS changes without that pause), without the
+ * `resolves` says. On Podman a change to a network can leave a member's next lookups unanswered
+ * for 35-55 s (aardvark-dns 1.4 and netavark 1.4 here; seen with strace: no query reached the
+ * server in that time), and a test that went on at once would measure that, not the product. Each
+ * member is asked through `exec` (a new container would change the network again), all at once:
+ * in CI, with one member asked, it answered at once and the backup's lookups then stalled 42 s.
+ * The cause, seen by hand: netavark 1.4 leaves the bridge's hardware address to follow its lowest
+ * port, so it changes as containers come and go, and members' ARP entries for the gateway go
+ * stale until they expire. Fixing the address ended the stalls, but a Patroni failover then
+ * failed in one of two runs, so it is not done.
+ * "Not found" counts only when it came at once: getent says the same after a lookup that timed
+ * out. Nothing to wait for on Docker Engine (its DNS changes without that pause), without the
  * podman command, or in a member without getent.
  */
 async function networkDnsSettled({

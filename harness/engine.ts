@@ -248,3 +248,23 @@ async function waitForSocket(dockerHost: string, logFile: string, timeoutMs: num
   }
   throw new Error(`no API answered on ${dockerHost} within ${timeoutMs / 1000} s; see ${logFile}: ${readFileSync(logFile, "utf8").slice(-500)}`);
 }
+
+/**
+ * Fixes the Linux bridge of a Podman network at the hardware address it has now. A bridge whose
+ * address was never set takes the lowest of its ports' addresses, so it changes whenever a
+ * container joins or leaves (netavark 1.4 does not set one); every other member keeps the old
+ * address for the gateway in its ARP cache until that entry expires, and its packets to the
+ * gateway, DNS queries to aardvark-dns among them, are dropped meanwhile: 35-55 s here, measured as
+ * lookups that hung after the S3 server was disconnected (`ip link` showed the bridge's address
+ * change with it). Newer netavark sets a fixed address itself. Rootful Podman on this host only;
+ * elsewhere a no-op.
+ */
+export async function pinBridgeAddress(network: string): Promise<void> {
+  const { kind, cli } = await containerEngine();
+  if (kind !== "podman" || cli !== "podman" || process.getuid?.() !== 0) return;
+  const sh = $({ quiet: true, nothrow: true });
+  const bridge = (await sh`podman network inspect ${network} --format ${"{{.NetworkInterface}}"}`).stdout.trim();
+  const addressFile = `/sys/class/net/${bridge}/address`;
+  if (!bridge || !existsSync(addressFile)) return;
+  await sh`ip link set dev ${bridge} address ${readFileSync(addressFile, "utf8").trim()}`;
+}

@@ -283,7 +283,8 @@ export class StartedPrimaryContainer extends StartedPostgreSqlContainer {
   async stanzaInfo(): Promise<StanzaInfo | undefined> {
     let problem = "";
     const lookupDeadline = Date.now() + 30_000;
-    for (let attempt = 1; attempt <= 4 || (/unable to get address/.test(problem) && Date.now() < lookupDeadline); attempt++) {
+    const worthAnotherTry = (attempt: number) => attempt <= 4 || (/unable to get address/.test(problem) && Date.now() < lookupDeadline);
+    for (let attempt = 1; worthAnotherTry(attempt); attempt++) {
       const r = await this.exec(["postgres-ba", "info", "--json"]);
       if (r.exitCode === 0) {
         const stanza = (parseInfoJson(r.output) as Array<StanzaInfo & { repo?: Array<{ status: { message: string } }> }>).find((s) => s.name === this.stanza);

@@ -158,16 +158,21 @@ export class StartedS3Container {
    * no member of the network resolves the alias any more (see networkDnsSettled).
    */
   async isolate(): Promise<void> {
-    const { cli } = await containerEngine();
-    await $({ quiet: true })`${cli} network disconnect ${this.network.getName()} ${this.container.getId()}`;
-    await networkDnsSettled({ network: this.network.getName(), alias: this.alias, serverId: this.container.getId(), resolves: false });
+    await this.setConnected(false);
   }
 
   /** Puts it back under its alias, and returns once every member of the network resolves it again. */
   async reconnect(): Promise<void> {
+    await this.setConnected(true);
+  }
+
+  private async setConnected(connected: boolean): Promise<void> {
     const { cli } = await containerEngine();
-    await $({ quiet: true })`${cli} network connect --alias ${this.alias} ${this.network.getName()} ${this.container.getId()}`;
-    await networkDnsSettled({ network: this.network.getName(), alias: this.alias, serverId: this.container.getId(), resolves: true });
+    const network = this.network.getName();
+    const serverId = this.container.getId();
+    const change = connected ? ["connect", "--alias", this.alias, network, serverId] : ["disconnect", network, serverId];
+    await $({ quiet: true })`${cli} network ${change}`;
+    await networkDnsSettled({ network, alias: this.alias, serverId, resolves: connected });
   }
 
   /** The secret key, for tests that prove it never leaks. */
@@ -288,18 +293,17 @@ export async function rgwImage(): Promise<string> {
 
 /**
  * Waits until every container on the network (but the S3 server itself) resolves the alias as
- * `resolves` says. On Podman a change to a network can leave a member's next lookups unanswered
- * for 35-55 s (aardvark-dns 1.4 and netavark 1.4 here; seen with strace: no query reached the
- * server in that time), and a test that went on at once would measure that, not the product. Each
- * member is asked through `exec` (a new container would change the network again), all at once:
- * in CI, with one member asked, it answered at once and the backup's lookups then stalled 42 s.
- * The cause, seen by hand: netavark 1.4 leaves the bridge's hardware address to follow its lowest
- * port, so it changes as containers come and go, and members' ARP entries for the gateway go
- * stale until they expire. Fixing the address ended the stalls, but a Patroni failover then
- * failed in one of two runs, so it is not done.
- * "Not found" counts only when it came at once: getent says the same after a lookup that timed
- * out. Nothing to wait for on Docker Engine (its DNS changes without that pause), without the
- * podman command, or in a member without getent.
+ * `resolves` says: a test that goes on before then measures the engine, not the product.
+ *
+ * On Podman, before the testbed fixed its bridge's hardware address (pinBridgeAddress), a change to
+ * the network left members' lookups unanswered for 35-55 s; on a network without that fix it
+ * still can, and this wait absorbs it and says how long it took.
+ *
+ * Each member is asked through `exec` (a new container would change the network again), all at
+ * once: in CI, with one member asked, it answered at once and the backup's lookups then stalled
+ * 42 s. "Not found" counts only when it came at once: getent says the same after a lookup that
+ * timed out. Nothing to wait for on Docker Engine (its DNS changes without that pause), without
+ * the podman command, or in a member without getent.
  */
 async function networkDnsSettled({
   network,

@@ -5,6 +5,7 @@
  * assertions; `stop()` removes the S3 server and the network.
  */
 import { Network, type StartedNetwork } from "testcontainers";
+import { pinBridgeAddress } from "./engine.js";
 import { productImage } from "./image.js";
 import { PrimaryContainer } from "./primary.js";
 import { S3Container, type BucketConfig, type StartedS3Container } from "./s3.js";
@@ -14,7 +15,10 @@ export class BackupTestbed {
     const image = await productImage();
     const network = await new Network().start();
     try {
-      return new StartedBackupTestbed(image, network, await new S3Container().withNetwork(network).start());
+      const s3 = await new S3Container().withNetwork(network).start();
+      // The bridge exists once its first member (the S3 server) has joined.
+      await pinBridgeAddress(network.getName());
+      return new StartedBackupTestbed(image, network, s3);
     } catch (e) {
       await network.stop();
       throw e;

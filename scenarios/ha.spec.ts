@@ -11,7 +11,7 @@
  * unreachable: the split-brain fence cannot read the repository, says so and lets the promotion
  * through, and the new timeline's full backup follows S3's return.
  */
-import { describe, expect } from "vitest";
+import { describe, expect, onTestFailed } from "vitest";
 import { scenario } from "../harness/fixtures.js";
 import { HaClusterContainer, OneShotContainer, pollUntil, type StartedPrimaryContainer } from "../harness/index.js";
 
@@ -83,6 +83,7 @@ describe("@ha Patroni elects a leader, fails over by itself when it is killed, a
   });
 
   it("after kill -9 of the leader another member becomes a writable leader by itself, with every acknowledged commit", async ({ cluster }) => {
+    onTestFailed(async () => console.log(`[ha] the members said:\n${await cluster.logs()}`));
     await firstLeader.sql("CREATE TABLE acked (id integer PRIMARY KEY)");
     const client = await firstLeader.connect();
     // The connection dies with the container: its error is expected, not a test failure.
@@ -303,6 +304,7 @@ describe("@ha a failover while S3 is unreachable: the fence lets it through, the
     bed,
     cluster,
   }) => {
+    onTestFailed(async () => console.log(`[ha] the members said:\n${await cluster.logs()}`));
     const leader = await cluster.leader();
     const syncName = await syncStandbyCaughtUp(leader);
     await leader.sql("INSERT INTO acked (id) VALUES (-4)");

@@ -13,7 +13,7 @@ import { standbyServerService } from "./lib/backup-standby.js";
 import { run } from "./lib/exec.js";
 import { log, logError, logReport, logStrayErrors } from "./lib/log.js";
 import { inRecovery, isReady } from "./lib/postgres.js";
-import { clearReady, markReady } from "./lib/readiness.js";
+import { clearReady, markReady, releaseStartupGarbage } from "./lib/readiness.js";
 import { runServer } from "./lib/server.js";
 import { type Service, Supervisor, waitFor } from "./lib/supervisor.js";
 import { describeServer, startBackupServices } from "./services.js";
@@ -187,6 +187,7 @@ function readinessService(env: Env, supervisor: Supervisor, standby: boolean): S
       }
       markReady(server.description);
       log("server", server.description);
+      releaseStartupGarbage();
       // A standby serves its files to the primary's backups (a primary that becomes a standby does so through a restart).
       if (standby && backupsEnabled(env) && env.BACKUP_FROM_STANDBY !== "off" && !serving) {
         serving = true;

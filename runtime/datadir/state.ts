@@ -7,6 +7,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Env } from "../env/table.js";
 import { exitCodes } from "../lib/exit-codes.js";
+import { byCodePoint } from "../lib/order.js";
 import { readJsonIfExists, readState, restoreMarkerPath, restoreRecordPath, type RestoreRecord } from "../lib/state.js";
 
 export type DataDirectory =
@@ -59,7 +60,7 @@ export function restoreRequest(env: Partial<Env>): RestoreRecord["request"] {
   return Object.fromEntries(
     Object.entries(env)
       .filter(([name]) => name.startsWith("RESTORE_"))
-      .sort(([a], [b]) => a.localeCompare(b)),
+      .sort(([a], [b]) => byCodePoint(a, b)),
   );
 }
 

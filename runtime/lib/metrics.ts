@@ -3,9 +3,9 @@
  * pgbackrest_exporter. Computed from the same status as `postgres-ba status`, at most once per
  * statusCacheMs, so both agree and a scrape is never an S3 request of its own.
  */
-import { createServer } from "node:http";
 import type { BackupEnv } from "../env/parse.js";
 import type { DrillRecord } from "./recovery-objectives.js";
+import { httpModule } from "./builtin.js";
 import { gatherStatus, type Status } from "./status.js";
 
 type Sample = [labels: Record<string, string>, value: number];
@@ -139,6 +139,7 @@ export function cachedStatus(gather: () => Promise<Status>, maxAgeMs = statusCac
  * be bound, so the supervisor logs it and tries again later while PostgreSQL carries on.
  */
 export function serveMetrics(env: BackupEnv, port: number, address: string, signal: AbortSignal): Promise<void> {
+  const { createServer } = httpModule();
   const status = cachedStatus(() => gatherStatus(env));
   const server = createServer((req, res) => {
     if (req.method !== "GET" || req.url !== "/metrics") {

@@ -4,11 +4,11 @@
  * `postgres-ba status`.
  */
 import { readFileSync } from "node:fs";
-import { request } from "node:https";
 import { isIP } from "node:net";
 import { join } from "node:path";
 import type { Env } from "../env/table.js";
 import { readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
+import { httpsModule } from "./builtin.js";
 import { tlsPaths } from "./tls-paths.js";
 import { patroniRestUser } from "../render/patroni-conf.js";
 
@@ -57,6 +57,7 @@ export function patroniRequest<T>(
   timeoutMs = 3000,
 ): Promise<{ status: number; body: T | undefined; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
+  const { request } = httpsModule();
   return new Promise((resolve, reject) => {
     const req = request(
       {

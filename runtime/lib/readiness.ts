@@ -15,3 +15,12 @@ export function clearReady(): void {
 export function markReady(description: string): void {
   writeFileSync(readyMarker, `${description}\n`);
 }
+
+/**
+ * One full collection once the server is ready: the resident runtime otherwise keeps the startup's
+ * garbage (the bundle's module setup, rendered configuration, step results) until V8 next collects,
+ * which with nothing allocating can be minutes (issue 13's P5). A no-op without --expose-gc.
+ */
+export function releaseStartupGarbage(): void {
+  (globalThis as { gc?: (options: object) => void }).gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
+}

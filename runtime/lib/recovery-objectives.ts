@@ -12,6 +12,7 @@
  */
 import { join } from "node:path";
 import { run } from "./exec.js";
+import { byCodePoint } from "./order.js";
 import { readJsonIfExists, runtimeDir, writeJsonAtomic } from "./state.js";
 
 export interface DrillRecord {
@@ -59,7 +60,7 @@ export function archiveEnd(statusFiles: readonly string[], flushed: bigint, flus
   const waiting = statusFiles
     .map((f) => f.match(/^([0-9A-F]{24})(\.partial)?\.ready$/)?.[1])
     .filter((name): name is string => name !== undefined)
-    .sort((a, b) => (a.slice(8) === b.slice(8) ? a.localeCompare(b) : a.slice(8).localeCompare(b.slice(8))));
+    .sort((a, b) => byCodePoint(a.slice(8), b.slice(8)) || byCodePoint(a, b));
   const size = BigInt(segmentBytes);
   if (waiting.length) return { lsn: segmentNumber(waiting[0], segmentBytes) * size, segment: waiting[0] };
   const current = flushed / size;

@@ -5,9 +5,8 @@
  * names the cause and the variables to check.
  */
 import { readFileSync } from "node:fs";
-import { request } from "node:https";
-import aws4 from "aws4";
 import { s3Bucket, s3Endpoint, type BackupEnv } from "../env/parse.js";
+import { httpsModule } from "./builtin.js";
 import { explainRepositoryFailure } from "./repository.js";
 import { RepositoryError } from "../errors.js";
 
@@ -28,6 +27,9 @@ export async function s3Request(
   key: string,
   options: { body?: Buffer; headers?: Record<string, string>; query?: string; missingOk?: boolean } = {},
 ): Promise<S3Answer> {
+  // Loaded on first use (see builtin.ts): a runtime that makes no S3 request never needs them.
+  const { request } = httpsModule();
+  const { default: aws4 } = await import("aws4");
   const { host, port } = s3Endpoint(env);
   const pathStyle = env.S3_URI_STYLE === "path";
   const bucket = s3Bucket(env);

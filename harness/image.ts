@@ -44,7 +44,10 @@ export async function bundleRuntime(): Promise<string> {
   return bundlePath;
 }
 
-/** One self-contained file (an ES module unless `format` says otherwise) for the Node inside an image. */
+/**
+ * One file (an ES module unless `format` says otherwise) for the Node inside an image, holding
+ * everything but what `plugins` mark external.
+ */
 export async function bundle(entry: string, outfile: string, format: "esm" | "cjs" = "esm", plugins: Plugin[] = []): Promise<void> {
   mkdirSync(dirname(outfile), { recursive: true });
   await build({

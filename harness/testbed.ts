@@ -14,12 +14,14 @@ export class BackupTestbed {
   async start(): Promise<StartedBackupTestbed> {
     const image = await productImage();
     const network = await new Network().start();
+    let s3: StartedS3Container | undefined;
     try {
-      const s3 = await new S3Container().withNetwork(network).start();
+      s3 = await new S3Container().withNetwork(network).start();
       // The bridge exists once its first member (the S3 server) has joined.
       await pinBridgeAddress(network.getName());
       return new StartedBackupTestbed(image, network, s3);
     } catch (e) {
+      await s3?.stop().catch(() => undefined);
       await network.stop();
       throw e;
     }

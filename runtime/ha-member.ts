@@ -16,7 +16,7 @@ import { log, logError, logReport, logStrayErrors } from "./lib/log.js";
 import { type PatroniMember, patroniGet, podNamespace, readLeaderTimeline, recordLeaderTimeline, storeName } from "./lib/patroni.js";
 import { isReady } from "./lib/postgres.js";
 import { completePromotion, currentTimeline } from "./lib/promotion.js";
-import { clearReady, markReady } from "./lib/readiness.js";
+import { clearReady, markReady, releaseStartupGarbage } from "./lib/readiness.js";
 import { runPatroni } from "./lib/server.js";
 import { restoreMarkerPath, writeJsonAtomic } from "./lib/state.js";
 import { type Service, Supervisor, sleep } from "./lib/supervisor.js";
@@ -182,6 +182,7 @@ function roleWatchService(env: Env): Service {
           if (role && role !== lastRole && (await isReady(env))) {
             markReady((await describeServer(env)).description);
             log("ha", `this member is the ${role} on timeline ${answer?.body?.timeline ?? "?"}`);
+            if (lastRole === undefined) releaseStartupGarbage();
             lastRole = role;
           }
           if (leads && !leading) {

@@ -116,10 +116,11 @@ async function removeStaleNetworkState(sh: Shell): Promise<void> {
   const dir = aardvarkConfigDir;
   const staleConfigs = existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith("aardvark.") && !names.has(f)) : [];
   for (const f of staleConfigs) rmSync(join(dir, f), { force: true });
-  if (staleConfigs.length) {
-    const pid = Number(readFileSync(join(dir, "aardvark.pid"), "utf8").trim());
-    if (processAlive(pid)) process.kill(pid, "SIGHUP");
-  }
+  // No pid file (aardvark-dns not running) or an empty one: nothing to tell. Number("") is 0, and
+  // signalling 0 would reach this process's own group.
+  const pidFile = join(dir, "aardvark.pid");
+  const pid = staleConfigs.length && existsSync(pidFile) ? Number(readFileSync(pidFile, "utf8").trim()) : 0;
+  if (pid > 0 && processAlive(pid)) process.kill(pid, "SIGHUP");
   const linked = await sh`ip -o link show type bridge`;
   const staleBridges = linked.stdout
     .split("\n")
